@@ -1,0 +1,20 @@
+/**
+ * Builders for relay → client frames. Stored events are already JSON, so EVENT frames splice the
+ * raw event text in rather than re-serialising it.
+ */
+const q = JSON.stringify;
+
+export const okFrame = (id: string, accepted: boolean, message: string): string =>
+  `["OK",${q(id)},${accepted},${q(message)}]`;
+
+export const eventFramePrefix = (subId: string): string => `["EVENT",${q(subId)},`;
+
+export const eventFrame = (subId: string, rawEvent: string): string => `${eventFramePrefix(subId)}${rawEvent}]`;
+
+export const eoseFrame = (subId: string): string => `["EOSE",${q(subId)}]`;
+
+export const closedFrame = (subId: string, message: string): string => `["CLOSED",${q(subId)},${q(message)}]`;
+
+export const noticeFrame = (message: string): string => `["NOTICE",${q(message)}]`;
+
+export const countFrame = (subId: string, count: number): string => `["COUNT",${q(subId)},{"count":${count}}]`;

@@ -1,0 +1,17 @@
+import type { NostrEvent } from '../event/types.js';
+
+/** What the one write path did with an event. */
+export type WriteOutcome =
+  /** Stored (for replaceable/addressable kinds: replaced the older version, if any). */
+  | { status: 'stored' }
+  /** An event with this id is already stored. */
+  | { status: 'duplicate' }
+  /** A replaceable/addressable event whose stored version is newer (or equally new with a lower id). */
+  | { status: 'older' };
+
+/** An event ready to be written: validated, id checked, signature verified, serialised once. */
+export interface EventToWrite {
+  event: NostrEvent;
+  /** The exact JSON text stored and sent to clients. */
+  json: string;
+}
