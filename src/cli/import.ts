@@ -1,0 +1,93 @@
+import { createInterface } from 'node:readline';
+import type { Argv } from 'yargs';
+import { NobleVerifier } from '../event/verify.js';
+import { ingestEvent, type IngestDeps } from '../relay/ingest.js';
+import { BatchWriter } from '../relay/writer.js';
+import { EventStore } from '../store/store.js';
+import { configOrExit, withConfigOption } from './options.js';
+
+const CHUNK = 1000;
+
+export interface ImportCounts {
+  accepted: number;
+  duplicate: number;
+  /** Ephemeral kinds are never stored. */
+  skippedEphemeral: number;
+  rejected: Map<string, number>;
+}
+
+export const importCommand = {
+  command: 'import',
+  describe: 'Read JSON lines of events on stdin and store them under the same rules as the relay',
+  builder: (yargs: Argv) => withConfigOption(yargs),
+  handler: async (args: { config: string; db?: string }): Promise<void> => {
+    const config = configOrExit(args.config, { db: args.db });
+    const store = EventStore.open(config.storage.path, { synchronous: config.storage.synchronous });
+    const writer = new BatchWriter(store, () => {}, CHUNK);
+    const deps: IngestDeps = {
+      limits: config.limits,
+      verifier: new NobleVerifier(),
+      isStored: (id) => store.has(id),
+      write: (item) => writer.write(item),
+      now: () => Math.floor(Date.now() / 1000),
+    };
+    const counts: ImportCounts = { accepted: 0, duplicate: 0, skippedEphemeral: 0, rejected: new Map() };
+    const progress = process.stderr.isTTY ? (n: number) => process.stderr.write(`\rimported ${n} lines…`) : () => {};
+    let lines = 0;
+    let chunk: string[] = [];
+    try {
+      for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
+        if (line.trim() === '') continue;
+        chunk.push(line);
+        if (chunk.length === CHUNK) {
+          await importChunk(chunk, deps, counts);
+          lines += chunk.length;
+          chunk = [];
+          progress(lines);
+        }
+      }
+      await importChunk(chunk, deps, counts);
+      await writer.drain();
+    } finally {
+      store.close();
+    }
+    if (process.stderr.isTTY) process.stderr.write('\n');
+    process.stdout.write(formatCounts(counts));
+  },
+};
+
+/** Runs one chunk through the relay's own ingest path; the writer commits it as one transaction. */
+export async function importChunk(lines: string[], deps: IngestDeps, counts: ImportCounts): Promise<void> {
+  await Promise.all(
+    lines.map(async (line) => {
+      let input: unknown;
+      try {
+        input = JSON.parse(line);
+      } catch {
+        return count(counts.rejected, 'invalid: not a JSON object');
+      }
+      const outcome = await ingestEvent(input, deps);
+      if (outcome.type === 'notice') return count(counts.rejected, outcome.message);
+      if (outcome.outcome === 'stored') counts.accepted++;
+      else if (outcome.outcome === 'ephemeral') counts.skippedEphemeral++;
+      else if (outcome.outcome === 'duplicate' && outcome.accepted) counts.duplicate++;
+      else count(counts.rejected, outcome.message);
+    }),
+  );
+}
+
+function count(map: Map<string, number>, reason: string): void {
+  map.set(reason, (map.get(reason) ?? 0) + 1);
+}
+
+export function formatCounts(counts: ImportCounts): string {
+  const rejected = [...counts.rejected.values()].reduce((a, b) => a + b, 0);
+  const lines = [
+    `accepted: ${counts.accepted}`,
+    `duplicate: ${counts.duplicate}`,
+    `skipped (ephemeral): ${counts.skippedEphemeral}`,
+    `rejected: ${rejected}`,
+    ...[...counts.rejected.entries()].sort((a, b) => b[1] - a[1]).map(([reason, n]) => `  ${n}  ${reason}`),
+  ];
+  return `${lines.join('\n')}\n`;
+}

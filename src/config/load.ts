@@ -1,0 +1,249 @@
+/**
+ * YAML text → validated, deep-frozen `Config`. Every problem is collected (not just the first) and
+ * reported with the file (or "environment" / "command line") and the dotted key it concerns.
+ *
+ * Precedence, lowest first: schema defaults → the file → environment (loadConfig only) → CLI overrides.
+ */
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument } from 'yaml';
+import { checkValue, closest, describeValue } from './check.js';
+import { RULES, SCHEMA, SECTIONS, specFor, type ConfigKey, type KeySpec } from './schema.js';
+import type { Config } from './types.js';
+
+export interface ConfigProblem {
+  /** The config file's name as given, or "environment", or "command line". */
+  file: string;
+  /** Dotted key (limits.max_limit), environment variable, CLI flag, or "line L, column C"; '' = the whole file. */
+  key: string;
+  reason: string;
+}
+
+export class ConfigError extends Error {
+  readonly problems: ConfigProblem[];
+
+  constructor(problems: ConfigProblem[]) {
+    super(problems.map(formatProblem).join('\n'));
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** `${file}: ${key}: ${reason}` (the key part is left out when empty). */
+export function formatProblem({ file, key, reason }: ConfigProblem): string {
+  return key === '' ? `${file}: ${reason}` : `${file}: ${key}: ${reason}`;
+}
+
+/** Values given on the command line; validated like the file's values, and they win over everything. */
+export interface ConfigOverrides {
+  host?: string;
+  port?: number;
+  db?: string;
+  logLevel?: string;
+}
+
+const OVERRIDES: { readonly [K in keyof Required<ConfigOverrides>]: { key: ConfigKey; flag: string } } = {
+  host: { key: 'relay.host', flag: '--host' },
+  port: { key: 'relay.port', flag: '--port' },
+  db: { key: 'storage.path', flag: '--db' },
+  logLevel: { key: 'logging.level', flag: '--log-level' },
+};
+
+/** One value from outside the file: an environment variable or a CLI flag. */
+interface Setting {
+  file: string;
+  label: string;
+  key: ConfigKey;
+  value: unknown;
+}
+
+export function defaultConfig(): Config {
+  return assemble(new Map(SCHEMA.map((spec) => [spec.key, spec.default])));
+}
+
+/** Parses and validates config text; `file` is only used in messages. Throws ConfigError listing every problem. */
+export function parseConfig(yamlText: string, file: string, overrides?: ConfigOverrides): Config {
+  return build(yamlText, file, overrideSettings(overrides));
+}
+
+/**
+ * Reads and validates a config file, then applies COMMONS_HOST / COMMONS_PORT / COMMONS_DB from `env`
+ * (empty variables are ignored) and finally `overrides`.
+ */
+export function loadConfig(file: string, overrides?: ConfigOverrides, env: NodeJS.ProcessEnv = process.env): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason =
+      code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory, not a file' : `cannot read the file (${code ?? String(err)})`;
+    throw new ConfigError([{ file, key: '', reason }]);
+  }
+  return build(text, file, [...envSettings(env), ...overrideSettings(overrides)]);
+}
+
+/** Every key with its default, type, description and whether it can be reloaded — for `check-config --keys`. */
+export function describeSchema(): string {
+  return SCHEMA.map((spec) => {
+    const facts = [typeName(spec)];
+    if (spec.env !== undefined) facts.push(`env ${spec.env}`);
+    facts.push(spec.reloadable ? 'reloadable' : 'restart to change');
+    return `${spec.key} = ${JSON.stringify(spec.default)}  (${facts.join('; ')})\n    ${spec.description}`;
+  }).join('\n');
+}
+
+// --- internals -------------------------------------------------------------------------------------
+
+function build(yamlText: string, file: string, settings: readonly Setting[]): Config {
+  const problems: ConfigProblem[] = [];
+  const values = new Map<ConfigKey, unknown>(SCHEMA.map((spec) => [spec.key, spec.default]));
+  const origin = new Map<ConfigKey, string>();
+  const bad = new Set<ConfigKey>();
+
+  const set = (spec: KeySpec, value: unknown, source: string, label: string): void => {
+    const checked = checkValue(spec, value);
+    if (checked.ok) {
+      values.set(spec.key, checked.value);
+      origin.set(spec.key, source);
+    } else {
+      problems.push({ file: source, key: label, reason: checked.reason });
+      bad.add(spec.key);
+    }
+  };
+
+  const lines = new LineCounter();
+  const doc = parseDocument(yamlText, { lineCounter: lines, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    for (const error of doc.errors) {
+      const at = lines.linePos(error.pos[0]);
+      problems.push({ file, key: `line ${at.line}, column ${at.col}`, reason: error.message });
+    }
+  } else {
+    let root: unknown;
+    try {
+      root = doc.toJS();
+    } catch (err) {
+      // e.g. too many alias expansions
+      problems.push({ file, key: '', reason: (err as Error).message });
+    }
+    if (root === null || root === undefined) {
+      // empty file or only comments: all defaults
+    } else if (isMapping(root)) {
+      walk(root, '', (spec, value, path) => set(spec, value, file, path), (key, reason) => problems.push({ file, key, reason }));
+    } else {
+      problems.push({ file, key: '', reason: `the top level must be a mapping of sections (relay:, limits:, …), got ${describeValue(root)}` });
+    }
+  }
+
+  for (const setting of settings) set(specFor(setting.key)!, setting.value, setting.file, setting.label);
+
+  for (const rule of RULES) {
+    if (rule.keys.some((key) => bad.has(key))) continue;
+    const reason = rule.check(assemble(values));
+    if (reason === undefined) continue;
+    const source = origin.get(rule.key) ?? rule.keys.map((key) => origin.get(key)).find((s) => s !== undefined) ?? file;
+    problems.push({ file: source, key: rule.key, reason });
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return assemble(values);
+}
+
+function walk(
+  node: Record<string, unknown>,
+  section: string,
+  onValue: (spec: KeySpec, value: unknown, path: string) => void,
+  onProblem: (key: string, reason: string) => void,
+): void {
+  for (const [name, value] of Object.entries(node)) {
+    const path = section === '' ? name : `${section}.${name}`;
+    const spec = specFor(path);
+    if (spec !== undefined) {
+      onValue(spec, value, path);
+    } else if (SECTIONS.has(path)) {
+      // A section left empty (`limits:` with every line commented out) means all defaults.
+      if (value === null) continue;
+      if (isMapping(value)) walk(value, path, onValue, onProblem);
+      else onProblem(path, `expected a mapping of keys (${childrenOf(path).join(', ')}), got ${describeValue(value)}`);
+    } else {
+      onProblem(path, unknownKeyReason(name, section));
+    }
+  }
+}
+
+/** Names directly inside a section ('' = the top level). */
+function childrenOf(section: string): string[] {
+  const prefix = section === '' ? '' : `${section}.`;
+  const names = [...SCHEMA.map((spec) => spec.key as string), ...SECTIONS]
+    .filter((path) => path.startsWith(prefix))
+    .map((path) => path.slice(prefix.length).split('.')[0]!);
+  return [...new Set(names)];
+}
+
+function unknownKeyReason(name: string, section: string): string {
+  const prefix = section === '' ? '' : `${section}.`;
+  const sibling = closest(name, childrenOf(section));
+  if (sibling !== undefined) return `unknown key (did you mean "${prefix}${sibling}"?)`;
+  // The right name in the wrong place: `port` at the top level → relay.port.
+  const everywhere = [...SCHEMA.map((spec) => spec.key as string), ...SECTIONS];
+  const byLastName = new Map(everywhere.map((path) => [path.split('.').pop()!, path]));
+  const elsewhere = closest(name, [...byLastName.keys()]);
+  if (elsewhere !== undefined) return `unknown key (did you mean "${byLastName.get(elsewhere)}"?)`;
+  return `unknown key; known keys here: ${childrenOf(section).join(', ')}`;
+}
+
+function envSettings(env: NodeJS.ProcessEnv): Setting[] {
+  const settings: Setting[] = [];
+  for (const spec of SCHEMA) {
+    if (spec.env === undefined) continue;
+    const raw = env[spec.env];
+    if (raw === undefined || raw.trim() === '') continue;
+    const text = raw.trim();
+    const numeric = (spec.type === 'integer' || spec.type === 'number') && /^[+-]?\d+(\.\d+)?$/.test(text);
+    settings.push({ file: 'environment', label: spec.env, key: spec.key, value: numeric ? Number(text) : text });
+  }
+  return settings;
+}
+
+function overrideSettings(overrides: ConfigOverrides | undefined): Setting[] {
+  if (overrides === undefined) return [];
+  const settings: Setting[] = [];
+  for (const name of Object.keys(OVERRIDES) as (keyof ConfigOverrides)[]) {
+    const value = overrides[name];
+    if (value === undefined) continue;
+    const { key, flag } = OVERRIDES[name];
+    settings.push({ file: 'command line', label: flag, key, value });
+  }
+  return settings;
+}
+
+/** Flat key → value map to the nested, deep-frozen Config. */
+function assemble(values: ReadonlyMap<ConfigKey, unknown>): Config {
+  const root: Record<string, unknown> = {};
+  for (const [key, value] of values) {
+    const parts = key.split('.');
+    let node = root;
+    for (const part of parts.slice(0, -1)) node = (node[part] ??= {}) as Record<string, unknown>;
+    node[parts[parts.length - 1]!] = value;
+  }
+  return deepFreeze(root) as unknown as Config;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
+}
+
+function typeName(spec: KeySpec): string {
+  const base = spec.type === 'enum' ? (spec.values ?? []).join(' | ') : spec.type;
+  const range =
+    spec.min !== undefined || spec.max !== undefined ? ` ${spec.min ?? ''}..${spec.max ?? ''}` : '';
+  return `${base}${range}${spec.nullable ? ' or null' : ''}${spec.format ? ` (${spec.format})` : ''}`;
+}

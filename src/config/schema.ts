@@ -1,0 +1,231 @@
+/**
+ * THE table of configuration keys: every key of `Config` is declared here exactly once, with its type,
+ * default, description and whether a running relay may pick up a new value (hot reload).
+ *
+ * The table is typed against `Config`, so a key missing here, an extra key, or a default of the wrong
+ * type is a compile error. config/relay.yaml is checked against it by test/unit/config.test.ts.
+ */
+import type { Config } from './types.js';
+
+/** Dotted paths of every leaf of `Config`, e.g. 'limits.created_at.max_future_seconds'. */
+export type ConfigKey = Leaves<Config>;
+/** The value type `Config` holds at a dotted key. */
+export type ValueAt<K extends ConfigKey> = At<Config, K>;
+
+export type ValueType = 'string' | 'integer' | 'number' | 'boolean' | 'enum';
+
+/**
+ * Checks (and normalisations) for string keys, beyond "is a string":
+ * - host: non-empty, no whitespace
+ * - path: non-empty
+ * - ws-url: empty, or an absolute ws:// or wss:// URL
+ * - http-url: empty, or an absolute http:// or https:// URL
+ * - pubkey: empty, 64 lowercase hex characters, or an npub (converted to hex)
+ */
+export type StringFormat = 'host' | 'path' | 'ws-url' | 'http-url' | 'pubkey';
+
+/** One row of the table, widened for code that walks all rows. */
+export interface KeySpec {
+  readonly key: ConfigKey;
+  readonly type: ValueType;
+  readonly default: unknown;
+  readonly description: string;
+  /** true: a hot reload may change it on a running relay; false: takes effect on restart. */
+  readonly reloadable: boolean;
+  readonly nullable?: boolean;
+  /** Inclusive bounds for integer and number keys. */
+  readonly min?: number;
+  readonly max?: number;
+  /** Allowed values of an enum key. */
+  readonly values?: readonly string[];
+  readonly format?: StringFormat;
+  /** Environment variable that overrides the file's value (loadConfig only). */
+  readonly env?: string;
+}
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+const TABLE: Table = {
+  // relay ------------------------------------------------------------------------------------------
+  'relay.host': {
+    type: 'string', format: 'host', default: '127.0.0.1', reloadable: false, env: 'COMMONS_HOST',
+    description: 'Address the WebSocket server listens on; 0.0.0.0 listens on every interface.',
+  },
+  'relay.port': {
+    type: 'integer', min: 0, max: 65535, default: 7777, reloadable: false, env: 'COMMONS_PORT',
+    description: 'TCP port the WebSocket server listens on; 0 picks a free ephemeral port.',
+  },
+  'relay.url': {
+    type: 'string', format: 'ws-url', default: '', reloadable: false,
+    description: 'Public ws:// or wss:// URL clients use (shown on the page, used for NIP-42); empty = ws://host:port.',
+  },
+
+  // info (NIP-11) ----------------------------------------------------------------------------------
+  'info.name': {
+    type: 'string', default: 'commons', reloadable: true,
+    description: 'Relay name shown in the NIP-11 document.',
+  },
+  'info.description': {
+    type: 'string', default: 'A community Nostr relay', reloadable: true,
+    description: 'Free-text description shown in the NIP-11 document.',
+  },
+  'info.pubkey': {
+    type: 'string', format: 'pubkey', default: '', reloadable: true,
+    description: "Operator's public key: 64 lowercase hex characters or an npub (stored as hex); empty = none.",
+  },
+  'info.contact': {
+    type: 'string', default: '', reloadable: true,
+    description: 'How to reach the operator: a URI such as mailto:admin@example.org or https://…; empty = none.',
+  },
+  'info.icon': {
+    type: 'string', format: 'http-url', default: '', reloadable: true,
+    description: 'http(s) URL of a square icon for the relay; empty = none.',
+  },
+  'info.banner': {
+    type: 'string', format: 'http-url', default: '', reloadable: true,
+    description: 'http(s) URL of a banner image for the relay; empty = none.',
+  },
+  'info.terms_of_service': {
+    type: 'string', format: 'http-url', default: '', reloadable: true,
+    description: 'http(s) URL of the terms of service; empty = none.',
+  },
+
+  // storage ----------------------------------------------------------------------------------------
+  'storage.path': {
+    type: 'string', format: 'path', default: './data/relay.sqlite', reloadable: false, env: 'COMMONS_DB',
+    description: 'SQLite database file; a relative path is taken from the directory the relay is started in.',
+  },
+  'storage.synchronous': {
+    type: 'enum', values: ['full', 'normal'], default: 'full', reloadable: false,
+    description: 'SQLite synchronous mode: full = an OK true survives power loss; normal = faster, the last commits may be lost on power loss (not on a process crash).',
+  },
+
+  // limits -----------------------------------------------------------------------------------------
+  'limits.max_message_bytes': {
+    type: 'integer', min: 1024, default: 131072, reloadable: true,
+    description: 'Largest WebSocket message accepted from a client, in bytes (NIP-11 max_message_length).',
+  },
+  'limits.max_subscriptions': {
+    type: 'integer', min: 1, default: 20, reloadable: true,
+    description: 'Open subscriptions allowed per connection (NIP-11 max_subscriptions).',
+  },
+  'limits.max_filters': {
+    type: 'integer', min: 1, default: 10, reloadable: true,
+    description: 'Filters allowed in one REQ or COUNT (NIP-11 max_filters).',
+  },
+  'limits.max_filter_values': {
+    type: 'integer', min: 1, default: 2000, reloadable: true,
+    description: 'Values allowed in one filter list (ids, authors, kinds, #tag), per list.',
+  },
+  'limits.max_limit': {
+    type: 'integer', min: 1, default: 500, reloadable: true,
+    description: 'Most stored events returned for one filter; larger limits are lowered to this (NIP-11 max_limit).',
+  },
+  'limits.default_limit': {
+    type: 'integer', min: 1, default: 100, reloadable: true,
+    description: 'Stored events returned for a filter without a limit; at most max_limit (NIP-11 default_limit).',
+  },
+  'limits.max_subid_length': {
+    type: 'integer', min: 1, max: 64, default: 64, reloadable: true,
+    description: 'Longest subscription id accepted, in characters; NIP-01 caps it at 64 (NIP-11 max_subid_length).',
+  },
+  'limits.max_event_tags': {
+    type: 'integer', min: 0, default: 2000, reloadable: true,
+    description: 'Most tags an event may carry (NIP-11 max_event_tags).',
+  },
+  'limits.max_content_length': {
+    type: 'integer', min: 0, default: 65536, reloadable: true,
+    description: "Longest event content accepted, in characters (NIP-11 max_content_length).",
+  },
+  'limits.created_at.max_future_seconds': {
+    type: 'integer', nullable: true, min: 0, default: 900, reloadable: true,
+    description: "Seconds an event's created_at may lie ahead of the relay's clock; null = no limit (NIP-11 created_at_upper_limit).",
+  },
+  'limits.created_at.max_past_seconds': {
+    type: 'integer', nullable: true, min: 0, default: null, reloadable: true,
+    description: "Seconds an event's created_at may lie behind the relay's clock; null = no limit (NIP-11 created_at_lower_limit).",
+  },
+  'limits.max_outbound_bytes': {
+    type: 'integer', min: 1024, default: 4194304, reloadable: true,
+    description: 'A connection whose unsent outbound data grows past this many bytes is closed (slow reader).',
+  },
+
+  // logging ----------------------------------------------------------------------------------------
+  'logging.level': {
+    type: 'enum', values: LOG_LEVELS, default: 'info', reloadable: true,
+    description: 'Lowest level written to the log: trace, debug, info, warn, error, fatal or silent.',
+  },
+  'logging.connections': {
+    type: 'enum', values: LOG_LEVELS, default: 'debug', reloadable: true,
+    description: 'Level at which connection opens and closes are logged.',
+  },
+  'logging.rejections': {
+    type: 'enum', values: LOG_LEVELS, default: 'info', reloadable: true,
+    description: 'Level at which rejected events and requests are logged.',
+  },
+  'logging.format': {
+    type: 'enum', values: ['auto', 'json', 'pretty'], default: 'auto', reloadable: false,
+    description: 'auto = readable lines on a terminal, JSON lines otherwise; json; pretty.',
+  },
+};
+
+/** Every key, in declaration order (which is also the order of config/relay.yaml). */
+export const SCHEMA: readonly KeySpec[] = Object.freeze(
+  (Object.keys(TABLE) as ConfigKey[]).map((key) => Object.freeze({ key, ...TABLE[key] } as KeySpec)),
+);
+
+const BY_KEY: ReadonlyMap<string, KeySpec> = new Map(SCHEMA.map((spec) => [spec.key, spec]));
+
+export function specFor(key: string): KeySpec | undefined {
+  return BY_KEY.get(key);
+}
+
+/** Dotted paths of the mappings that hold keys: relay, info, …, limits.created_at. */
+export const SECTIONS: ReadonlySet<string> = new Set(
+  SCHEMA.flatMap(({ key }) => key.split('.').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join('.'))),
+);
+
+/** A rule over several keys, checked once each of its keys is valid on its own. */
+export interface CrossRule {
+  /** The key the problem is reported against. */
+  readonly key: ConfigKey;
+  readonly keys: readonly ConfigKey[];
+  /** Returns the reason when the rule is broken. */
+  readonly check: (config: Config) => string | undefined;
+}
+
+export const RULES: readonly CrossRule[] = [
+  {
+    key: 'limits.default_limit',
+    keys: ['limits.default_limit', 'limits.max_limit'],
+    check: ({ limits }) =>
+      limits.default_limit <= limits.max_limit
+        ? undefined
+        : `must not exceed limits.max_limit (${limits.max_limit}), got ${limits.default_limit}`,
+  },
+];
+
+// --- types that tie the table to Config -------------------------------------------------------------
+
+type Leaves<T, P extends string = ''> = {
+  [K in keyof T & string]: T[K] extends object ? Leaves<T[K], `${P}${K}.`> : `${P}${K}`;
+}[keyof T & string];
+
+type At<T, P extends string> = P extends `${infer H}.${infer R}`
+  ? H extends keyof T ? At<T[H], R> : never
+  : P extends keyof T ? T[P] : never;
+
+type TypePart<V> = [V] extends [number]
+  ? { type: 'integer' | 'number'; min?: number; max?: number }
+  : [V] extends [boolean]
+    ? { type: 'boolean' }
+    : string extends V
+      ? { type: 'string'; format?: StringFormat }
+      : { type: 'enum'; values: readonly V[] };
+
+type NullPart<T> = null extends T ? { nullable: true } : { nullable?: false };
+
+type Row<T> = TypePart<NonNullable<T>> &
+  NullPart<T> & { default: T; description: string; reloadable: boolean; env?: string };
+
+type Table = { readonly [K in ConfigKey]: Row<ValueAt<K>> };

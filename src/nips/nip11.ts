@@ -1,0 +1,38 @@
+import type { Config } from '../config/types.js';
+import { supportedNips } from './registry.js';
+import { SOFTWARE_URL, VERSION } from '../version.js';
+
+/** NIP-11 relay information document: operator fields from config, limits from the enforced values. */
+export function relayInformation(config: Config): Record<string, unknown> {
+  const { info, limits } = config;
+  const optional = (value: string): string | undefined => (value === '' ? undefined : value);
+  return {
+    name: info.name,
+    description: info.description,
+    pubkey: optional(info.pubkey),
+    contact: optional(info.contact),
+    icon: optional(info.icon),
+    banner: optional(info.banner),
+    terms_of_service: optional(info.terms_of_service),
+    supported_nips: supportedNips(config),
+    software: SOFTWARE_URL,
+    version: VERSION,
+    limitation: {
+      max_message_length: limits.max_message_bytes,
+      max_subscriptions: limits.max_subscriptions,
+      max_filters: limits.max_filters,
+      max_filter_values: limits.max_filter_values,
+      max_limit: limits.max_limit,
+      default_limit: limits.default_limit,
+      max_subid_length: limits.max_subid_length,
+      max_event_tags: limits.max_event_tags,
+      max_content_length: limits.max_content_length,
+      created_at_lower_limit: limits.created_at.max_past_seconds ?? undefined,
+      created_at_upper_limit: limits.created_at.max_future_seconds ?? undefined,
+      min_pow_difficulty: 0,
+      auth_required: false,
+      payment_required: false,
+      restricted_writes: false,
+    },
+  };
+}

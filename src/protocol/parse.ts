@@ -1,0 +1,39 @@
+/** Client → relay messages, parsed at the edge into a typed union (NIP-01, NIP-45). */
+export type ClientMessage =
+  | { type: 'EVENT'; event: unknown }
+  | { type: 'REQ'; subId: string; filters: unknown[] }
+  | { type: 'COUNT'; subId: string; filters: unknown[] }
+  | { type: 'CLOSE'; subId: string }
+  /** Unparseable frame: answered with a NOTICE (or CLOSED when the sub id is readable). */
+  | { type: 'malformed'; message: string; subId?: string };
+
+export function parseClientMessage(text: string): ClientMessage {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return { type: 'malformed', message: 'invalid: message is not valid JSON' };
+  }
+  if (!Array.isArray(data) || typeof data[0] !== 'string') {
+    return { type: 'malformed', message: 'invalid: message must be a JSON array starting with a verb' };
+  }
+  const [verb, ...args] = data as [string, ...unknown[]];
+  switch (verb) {
+    case 'EVENT':
+      if (args.length < 1) return { type: 'malformed', message: 'invalid: EVENT needs an event object' };
+      return { type: 'EVENT', event: args[0] };
+    case 'REQ':
+    case 'COUNT': {
+      const subId = args[0];
+      if (typeof subId !== 'string') return { type: 'malformed', message: `invalid: ${verb} needs a subscription id string` };
+      return { type: verb, subId, filters: args.slice(1) };
+    }
+    case 'CLOSE': {
+      const subId = args[0];
+      if (typeof subId !== 'string') return { type: 'malformed', message: 'invalid: CLOSE needs a subscription id string' };
+      return { type: 'CLOSE', subId };
+    }
+    default:
+      return { type: 'malformed', message: `unsupported: unknown message type '${verb.slice(0, 32)}'` };
+  }
+}

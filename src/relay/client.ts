@@ -1,0 +1,24 @@
+import type { Logger } from 'pino';
+import type { CompiledFilter } from '../filter/compile.js';
+
+/** One subscription of one connection, as filed in the live index. */
+export interface ClientSubscription {
+  readonly client: Client;
+  readonly subId: string;
+  readonly filters: readonly CompiledFilter[];
+  /** `["EVENT","<subId>",` built once, spliced in front of each event's stored JSON. */
+  readonly framePrefix: string;
+}
+
+/** What the relay needs from a connection; the transport (src/server) provides it. */
+export interface Client {
+  readonly id: number;
+  readonly ip: string;
+  readonly log: Logger;
+  readonly subscriptions: Map<string, ClientSubscription>;
+  /** Sends one text frame; the transport enforces the outbound buffer limit. */
+  send(frame: string): void;
+  /** Runs `sends` with the socket corked, so a burst of frames leaves in few syscalls. */
+  batch(sends: () => void): void;
+  readonly closed: boolean;
+}

@@ -1,0 +1,86 @@
+import type { Limits } from '../config/types.js';
+import { kindClass } from '../event/kinds.js';
+import { checkEventLimits } from '../event/limits.js';
+import type { NostrEvent } from '../event/types.js';
+import { computeId, serialize, validateShape } from '../event/validate.js';
+import type { Verifier } from '../event/verify.js';
+import { reason, type Prefix } from '../protocol/prefixes.js';
+import type { WriteOutcome, EventToWrite } from '../store/types.js';
+
+export interface IngestDeps {
+  limits: Pick<Limits, 'max_event_tags' | 'max_content_length' | 'created_at'>;
+  verifier: Verifier;
+  isStored(id: string): boolean;
+  write(item: EventToWrite): Promise<WriteOutcome>;
+  now(): number;
+}
+
+export type IngestOutcome =
+  /** The event's id could not be read, so no OK can be addressed: answer with a NOTICE. */
+  | { type: 'notice'; message: string }
+  | {
+      type: 'ok';
+      id: string;
+      accepted: boolean;
+      message: string;
+      /** Why, in one word, for counters and logs: 'stored', 'duplicate', or the rejection prefix. */
+      outcome: 'stored' | 'ephemeral' | 'duplicate' | Prefix;
+      /** Set for an ephemeral event that passed every check: the caller delivers it live. */
+      ephemeral?: EventToWrite;
+    };
+
+const ok = (id: string, outcome: 'stored' | 'ephemeral', ephemeral?: EventToWrite): IngestOutcome => ({
+  type: 'ok',
+  id,
+  accepted: true,
+  message: '',
+  outcome,
+  ephemeral,
+});
+const duplicate = (id: string, accepted: boolean, text: string): IngestOutcome => ({
+  type: 'ok',
+  id,
+  accepted,
+  message: reason('duplicate', text),
+  outcome: 'duplicate',
+});
+const refuse = (id: string, prefix: Prefix, text: string): IngestOutcome => ({
+  type: 'ok',
+  id,
+  accepted: false,
+  message: reason(prefix, text),
+  outcome: prefix,
+});
+
+/**
+ * The way every event enters the relay (socket and import alike), cheapest rejection first:
+ * shape → limits → id hash → already stored? → signature → write.
+ */
+export async function ingestEvent(input: unknown, deps: IngestDeps): Promise<IngestOutcome> {
+  const shape = validateShape(input);
+  if (!shape.ok) {
+    if (shape.id === undefined) return { type: 'notice', message: reason('invalid', shape.message) };
+    return refuse(shape.id, 'invalid', shape.message);
+  }
+  const event: NostrEvent = shape.event;
+  const limited = checkEventLimits(event, deps.limits, deps.now());
+  if (limited) return refuse(event.id, limited.prefix, limited.text);
+  if (computeId(event) !== event.id) return refuse(event.id, 'invalid', 'id is not the sha256 of the serialised event');
+
+  const ephemeral = kindClass(event.kind) === 'ephemeral';
+  if (!ephemeral && deps.isStored(event.id)) return duplicate(event.id, true, 'already have this event');
+  if (!(await deps.verifier.verify(event))) return refuse(event.id, 'invalid', 'signature verification failed');
+
+  const item: EventToWrite = { event, json: serialize(event) };
+  if (ephemeral) return ok(event.id, 'ephemeral', item);
+
+  const written = await deps.write(item);
+  switch (written.status) {
+    case 'stored':
+      return ok(event.id, 'stored');
+    case 'duplicate':
+      return duplicate(event.id, true, 'already have this event');
+    case 'older':
+      return duplicate(event.id, false, 'a newer version is already stored');
+  }
+}

@@ -1,0 +1,121 @@
+import uWS, { type TemplatedApp, type us_listen_socket, type WebSocket } from 'uWebSockets.js';
+import type { Logger } from 'pino';
+import type { Config } from '../config/types.js';
+import { noticeFrame } from '../protocol/frames.js';
+import { reason } from '../protocol/prefixes.js';
+import type { Client, ClientSubscription } from '../relay/client.js';
+import type { Relay } from '../relay/relay.js';
+import { handleGet, handleOptions, notFound, type HttpPages } from './http.js';
+
+interface SocketData {
+  ip: string;
+  client?: SocketClient;
+}
+
+/** A connection as the relay sees it, over one uWS socket. */
+class SocketClient implements Client {
+  readonly subscriptions = new Map<string, ClientSubscription>();
+  closed = false;
+
+  constructor(
+    private readonly socket: WebSocket<SocketData>,
+    readonly id: number,
+    readonly ip: string,
+    readonly log: Logger,
+    private readonly maxOutboundBytes: number,
+  ) {}
+
+  send(frame: string): void {
+    if (this.closed) return;
+    const status = this.socket.send(frame, false);
+    if (status === 2 || this.socket.getBufferedAmount() > this.maxOutboundBytes) {
+      this.log.warn({ buffered: this.socket.getBufferedAmount(), limit: this.maxOutboundBytes }, 'closing a connection that does not read fast enough');
+      this.closed = true;
+      this.socket.end(1008, 'outbound buffer limit exceeded');
+    }
+  }
+
+  batch(sends: () => void): void {
+    if (!this.closed) this.socket.cork(sends);
+  }
+
+  end(code: number, message: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.end(code, message);
+  }
+}
+
+export interface RunningServer {
+  readonly port: number;
+  /** Stops accepting new connections. */
+  stopListening(): void;
+  /** Closes every open connection with the given code (1001 on shutdown). */
+  closeConnections(code: number, message: string): void;
+}
+
+export function startServer(relay: Relay, config: Config, log: Logger, pages: HttpPages): Promise<RunningServer> {
+  const limits = config.limits;
+  const sockets = new Set<SocketClient>();
+  let nextId = 1;
+
+  const app: TemplatedApp = uWS.App();
+  app.ws<SocketData>('/', {
+    // Frames up to twice the limit are read and answered with a NOTICE before closing; larger ones uWS drops outright.
+    maxPayloadLength: limits.max_message_bytes * 2,
+    maxBackpressure: limits.max_outbound_bytes,
+    closeOnBackpressureLimit: 0,
+    idleTimeout: 120,
+    sendPingsAutomatically: true,
+    upgrade: (res, req, context) => {
+      const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
+      res.upgrade<SocketData>(
+        { ip },
+        req.getHeader('sec-websocket-key'),
+        req.getHeader('sec-websocket-protocol'),
+        req.getHeader('sec-websocket-extensions'),
+        context,
+      );
+    },
+    open: (socket) => {
+      const data = socket.getUserData();
+      const id = nextId++;
+      const client = new SocketClient(socket, id, data.ip, log.child({ conn: id, ip: data.ip }), limits.max_outbound_bytes);
+      data.client = client;
+      sockets.add(client);
+      relay.connect(client);
+    },
+    message: (socket, message, isBinary) => {
+      const client = socket.getUserData().client!;
+      if (message.byteLength > limits.max_message_bytes) {
+        client.send(noticeFrame(reason('invalid', `message is ${message.byteLength} bytes; the limit is ${limits.max_message_bytes}`)));
+        client.log.info({ bytes: message.byteLength, limit: limits.max_message_bytes }, 'closing connection: message too big');
+        return client.end(1009, 'message too big');
+      }
+      if (isBinary) return client.send(noticeFrame(reason('invalid', 'binary frames are not supported; send JSON text')));
+      relay.handle(client, Buffer.from(message).toString('utf8'));
+    },
+    close: (socket) => {
+      const client = socket.getUserData().client!;
+      client.closed = true;
+      sockets.delete(client);
+      relay.disconnect(client);
+    },
+  });
+  app.get('/*', (res, req) => handleGet(res, req, pages));
+  app.options('/*', (res) => handleOptions(res));
+  app.any('/*', (res) => notFound(res));
+
+  return new Promise((resolve, reject) => {
+    app.listen(config.relay.host, config.relay.port, (listenSocket: us_listen_socket | false) => {
+      if (!listenSocket) return reject(new Error(`could not listen on ${config.relay.host}:${config.relay.port}`));
+      resolve({
+        port: uWS.us_socket_local_port(listenSocket as unknown as uWS.us_socket),
+        stopListening: () => uWS.us_listen_socket_close(listenSocket),
+        closeConnections: (code, message) => {
+          for (const client of [...sockets]) client.end(code, message);
+        },
+      });
+    });
+  });
+}

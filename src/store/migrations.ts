@@ -1,0 +1,66 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * Schema migrations, numbered by position: migration i brings `PRAGMA user_version` from i to i+1.
+ * Append only; never edit a migration that has shipped.
+ */
+const migrations: ReadonlyArray<(db: Database.Database) => void> = [
+  // 1: events, tags and their indexes.
+  (db) =>
+    db.exec(`
+      CREATE TABLE events (
+        seq        INTEGER PRIMARY KEY,  -- stable rowid alias (VACUUM keeps it); tags point here
+        id         BLOB    NOT NULL,     -- 32 bytes
+        pubkey     BLOB    NOT NULL,     -- 32 bytes
+        kind       INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER,              -- NIP-40, NULL = never
+        d_tag      TEXT,                 -- replaceable: '', addressable: first d value, regular: NULL
+        json       TEXT    NOT NULL      -- last, so reading the columns above skips overflow pages
+      );
+      CREATE UNIQUE INDEX events_id ON events (id);
+      CREATE INDEX events_created ON events (created_at);
+      CREATE INDEX events_kind_created ON events (kind, created_at);
+      CREATE INDEX events_pubkey_created ON events (pubkey, created_at);
+      CREATE INDEX events_pubkey_kind_created ON events (pubkey, kind, created_at);
+      CREATE INDEX events_expires ON events (expires_at) WHERE expires_at IS NOT NULL;
+      CREATE UNIQUE INDEX events_address ON events (pubkey, kind, d_tag) WHERE d_tag IS NOT NULL;
+
+      -- One row per distinct (event, single-letter name, first value). WITHOUT ROWID: the primary
+      -- key answers "tags of this event" (deletes, extra tag conditions) and every secondary index
+      -- carries event_rowid, so tag queries are answered from the index alone.
+      CREATE TABLE tags (
+        event_rowid INTEGER NOT NULL,
+        name        TEXT    NOT NULL,
+        value       TEXT    NOT NULL,
+        kind        INTEGER NOT NULL,
+        created_at  INTEGER NOT NULL,
+        PRIMARY KEY (event_rowid, name, value)
+      ) WITHOUT ROWID;
+      CREATE INDEX tags_value_created ON tags (name, value, created_at);
+      CREATE INDEX tags_value_kind_created ON tags (name, value, kind, created_at);
+    `),
+];
+
+export const SCHEMA_VERSION = migrations.length;
+
+/**
+ * Brings the database to SCHEMA_VERSION; a no-op when it is already there. Each step runs in its own
+ * IMMEDIATE transaction and re-reads the version inside it, so two processes opening the same new
+ * file cannot both apply a step.
+ */
+export function migrate(db: Database.Database): void {
+  const step = db.transaction((): boolean => {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > migrations.length) {
+      throw new Error(`database schema version ${version} is newer than this relay's (${migrations.length})`);
+    }
+    if (version === migrations.length) return false;
+    migrations[version]!(db);
+    db.pragma(`user_version = ${version + 1}`);
+    return true;
+  });
+  while (step.immediate()) {
+    // one migration applied; look for the next
+  }
+}

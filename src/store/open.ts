@@ -1,0 +1,37 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+
+export interface OpenOptions {
+  /**
+   * FULL: every commit is fsynced, so an `OK true` survives power loss.
+   * NORMAL: in WAL mode a commit survives a crash of the process but the last commits may roll
+   * back after an OS crash or power loss; fewer fsyncs, faster writes.
+   */
+  synchronous: 'full' | 'normal';
+}
+
+/**
+ * Opens (creating parent directory and file) a SQLite connection configured for the relay.
+ *
+ * - `journal_mode=WAL`: readers never block the writer, one fsync per commit at most.
+ * - `foreign_keys=OFF`: tag rows are deleted explicitly with their event (cheaper than an FK check
+ *   on every tag insert; the only delete path is the store's own).
+ * - `temp_store=MEMORY`: ORDER BY temp b-trees stay off disk.
+ * - `cache_size` 64 MiB, `mmap_size` 256 MiB: hot indexes stay in memory, reads skip a copy.
+ * - `busy_timeout` 5 s: another process (CLI export/prune) may hold the write lock briefly.
+ * - `journal_size_limit` 64 MiB: the WAL file is truncated back after checkpoints.
+ */
+export function openDatabase(path: string, options: OpenOptions): Database.Database {
+  if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+  db.pragma('foreign_keys = OFF');
+  db.pragma('temp_store = MEMORY');
+  db.pragma('cache_size = -65536');
+  db.pragma('mmap_size = 268435456');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('journal_size_limit = 67108864');
+  return db;
+}

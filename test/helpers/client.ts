@@ -1,0 +1,83 @@
+import WebSocket from 'ws';
+
+export type Frame = [string, ...unknown[]];
+
+/**
+ * A raw NIP-01 client over `ws` that records every frame, for tests that need to see exactly what
+ * the relay sends (nostr-tools' Relay hides some of it).
+ */
+export class RawClient {
+  readonly frames: Frame[] = [];
+  private waiters: { predicate: (frame: Frame) => boolean; resolve: (frame: Frame) => void }[] = [];
+  closeCode: number | undefined;
+  private closedPromise: Promise<number>;
+
+  private constructor(readonly socket: WebSocket) {
+    socket.on('message', (data) => {
+      const frame = JSON.parse(data.toString()) as Frame;
+      this.frames.push(frame);
+      for (const waiter of [...this.waiters]) {
+        if (waiter.predicate(frame)) {
+          this.waiters.splice(this.waiters.indexOf(waiter), 1);
+          waiter.resolve(frame);
+        }
+      }
+    });
+    this.closedPromise = new Promise((resolve) => socket.on('close', (code) => resolve((this.closeCode = code))));
+  }
+
+  static async connect(url: string): Promise<RawClient> {
+    const socket = new WebSocket(url);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('open', () => resolve());
+      socket.once('error', reject);
+    });
+    return new RawClient(socket);
+  }
+
+  send(message: unknown): void {
+    this.socket.send(typeof message === 'string' ? message : JSON.stringify(message));
+  }
+
+  /** The first frame (already received or coming) that satisfies the predicate. */
+  next(predicate: (frame: Frame) => boolean, timeoutMs = 5000): Promise<Frame> {
+    const seen = this.frames.find(predicate);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(this.frames)}`)), timeoutMs);
+      this.waiters.push({ predicate, resolve: (frame) => (clearTimeout(timer), resolve(frame)) });
+    });
+  }
+
+  /** Sends an EVENT and waits for its OK. */
+  async publish(event: { id: string }): Promise<Frame> {
+    this.send(['EVENT', event]);
+    return this.next((f) => f[0] === 'OK' && f[1] === event.id);
+  }
+
+  /** Sends a REQ and resolves with the events received before EOSE (or the CLOSED frame). */
+  async req(subId: string, ...filters: unknown[]): Promise<{ events: any[]; closed?: Frame }> {
+    const start = this.frames.length;
+    this.send(['REQ', subId, ...filters]);
+    const end = await this.next((f, i = this.frames.indexOf(f)) => i >= start && (f[0] === 'EOSE' || f[0] === 'CLOSED') && f[1] === subId);
+    const endIndex = this.frames.indexOf(end, start);
+    const events = this.frames.slice(start, endIndex).filter((f) => f[0] === 'EVENT' && f[1] === subId).map((f) => f[2]);
+    return end[0] === 'CLOSED' ? { events, closed: end } : { events };
+  }
+
+  /** Frames of a kind received after index `from`. */
+  since(from: number): Frame[] {
+    return this.frames.slice(from);
+  }
+
+  closed(): Promise<number> {
+    return this.closedPromise;
+  }
+
+  close(): Promise<number> {
+    this.socket.close();
+    return this.closedPromise;
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,48 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { startRelay, type RelayOptions, type RunningRelay } from '../../src/app.js';
+import { defaultConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/types.js';
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+export interface TestRelay extends RunningRelay {
+  url: string;
+  dbPath: string;
+  config: Config;
+  /** Stops the relay and removes its temporary directory. */
+  cleanup(): Promise<void>;
+}
+
+function merge<T>(base: T, patch: DeepPartial<T> | undefined): T {
+  if (patch === undefined) return base;
+  const out = { ...base } as Record<string, unknown>;
+  for (const [key, value] of Object.entries(patch as Record<string, unknown>)) {
+    const current = out[key];
+    out[key] =
+      value !== null && typeof value === 'object' && !Array.isArray(value) && current !== null && typeof current === 'object'
+        ? merge(current, value as DeepPartial<typeof current>)
+        : value;
+  }
+  return out as T;
+}
+
+/** The real relay on 127.0.0.1, port 0, with a fresh SQLite file in a temporary directory. */
+export async function startTestRelay(overrides?: DeepPartial<Config>, options: RelayOptions = {}): Promise<TestRelay> {
+  const dir = mkdtempSync(join(tmpdir(), 'commons-test-'));
+  const dbPath = join(dir, 'relay.sqlite');
+  const config = merge(defaultConfig(), merge<DeepPartial<Config>>({ relay: { host: '127.0.0.1', port: 0 }, storage: { path: dbPath } }, overrides)) as Config;
+  const running = await startRelay(config, { logger: pino({ level: 'silent' }), ...options });
+  return {
+    ...running,
+    url: running.localUrl,
+    dbPath,
+    config,
+    cleanup: async () => {
+      await running.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
