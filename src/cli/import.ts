@@ -58,6 +58,7 @@ export const importCommand = {
 
 /** Runs one chunk through the relay's own ingest path; the writer commits it as one transaction. */
 export async function importChunk(lines: string[], deps: IngestDeps, counts: ImportCounts): Promise<void> {
+  let previous: Promise<void> | undefined;
   await Promise.all(
     lines.map(async (line) => {
       let input: unknown;
@@ -66,7 +67,9 @@ export async function importChunk(lines: string[], deps: IngestDeps, counts: Imp
       } catch {
         return count(counts.rejected, 'invalid: not a JSON object');
       }
-      const outcome = await ingestEvent(input, deps);
+      const ingest = ingestEvent(input, deps, previous);
+      previous = ingest.placed;
+      const outcome = await ingest.outcome;
       if (outcome.type === 'notice') return count(counts.rejected, outcome.message);
       if (outcome.outcome === 'stored') counts.accepted++;
       else if (outcome.outcome === 'ephemeral') counts.skippedEphemeral++;

@@ -52,29 +52,51 @@ const refuse = (id: string, prefix: Prefix, text: string): IngestOutcome => ({
   outcome: prefix,
 });
 
+const SETTLED: Promise<void> = Promise.resolve();
+
 /**
  * The way every event enters the relay (socket and import alike), cheapest rejection first:
  * shape → limits → id hash → already stored? → signature → write.
+ *
+ * Signatures are checked concurrently, but an event is decided only after `previous` (the event sent
+ * before it on the same connection) has reached the writer or been answered. `placed` marks that
+ * point for the next event, so a connection's events are stored and answered in the order sent.
  */
-export async function ingestEvent(input: unknown, deps: IngestDeps): Promise<IngestOutcome> {
-  const shape = validateShape(input);
-  if (!shape.ok) {
-    if (shape.id === undefined) return { type: 'notice', message: reason('invalid', shape.message) };
-    return refuse(shape.id, 'invalid', shape.message);
-  }
-  const event: NostrEvent = shape.event;
-  const limited = checkEventLimits(event, deps.limits, deps.now());
-  if (limited) return refuse(event.id, limited.prefix, limited.text);
-  if (computeId(event) !== event.id) return refuse(event.id, 'invalid', 'id is not the sha256 of the serialised event');
+export function ingestEvent(
+  input: unknown,
+  deps: IngestDeps,
+  previous: Promise<void> = SETTLED,
+): { outcome: Promise<IngestOutcome>; placed: Promise<void> } {
+  let markPlaced!: () => void;
+  const placed = new Promise<void>((resolve) => (markPlaced = resolve));
+  const outcome = decide(input, deps, previous, markPlaced).finally(markPlaced);
+  return { outcome, placed };
+}
 
-  const ephemeral = kindClass(event.kind) === 'ephemeral';
-  if (!ephemeral && deps.isStored(event.id)) return duplicate(event.id, true, 'already have this event');
-  if (!(await deps.verifier.verify(event))) return refuse(event.id, 'invalid', 'signature verification failed');
+async function decide(input: unknown, deps: IngestDeps, previous: Promise<void>, markPlaced: () => void): Promise<IngestOutcome> {
+  const checked = checkCheaply(input, deps);
+  if (!('event' in checked)) {
+    await previous;
+    return checked;
+  }
+  const event = checked.event;
+  const kind = kindClass(event.kind);
+  // Stored already: its signature was checked when it was stored, so it is not checked again.
+  const stored = kind !== 'ephemeral' && deps.isStored(event.id);
+  const verification = stored ? undefined : deps.verifier.verify(event);
+  verification?.catch(() => {}); // rethrown when awaited below; this only avoids an unhandled rejection meanwhile
+  await previous;
+  if (stored && kind === 'regular') return duplicate(event.id, true, 'already have this event');
+  if (verification && !(await verification)) return refuse(event.id, 'invalid', 'signature verification failed');
 
   const item: EventToWrite = { event, json: serialize(event) };
-  if (ephemeral) return ok(event.id, 'ephemeral', item);
+  if (kind === 'ephemeral') return ok(event.id, 'ephemeral', item);
 
-  const written = await deps.write(item);
+  // A stored replaceable version goes through the writer too: an earlier event of this connection,
+  // queued ahead of it, may have replaced it.
+  const pending = deps.write(item);
+  markPlaced();
+  const written = await pending;
   switch (written.status) {
     case 'stored':
       return ok(event.id, 'stored');
@@ -83,4 +105,18 @@ export async function ingestEvent(input: unknown, deps: IngestDeps): Promise<Ing
     case 'older':
       return duplicate(event.id, false, 'a newer version is already stored');
   }
+}
+
+/** Shape, limits and id: the checks that need neither the store nor the signature. */
+function checkCheaply(input: unknown, deps: IngestDeps): IngestOutcome | { event: NostrEvent } {
+  const shape = validateShape(input);
+  if (!shape.ok) {
+    if (shape.id === undefined) return { type: 'notice', message: reason('invalid', shape.message) };
+    return refuse(shape.id, 'invalid', shape.message);
+  }
+  const event = shape.event;
+  const limited = checkEventLimits(event, deps.limits, deps.now());
+  if (limited) return refuse(event.id, limited.prefix, limited.text);
+  if (computeId(event) !== event.id) return refuse(event.id, 'invalid', 'id is not the sha256 of the serialised event');
+  return { event };
 }

@@ -38,6 +38,8 @@ export class Relay {
   private readonly live = new SubscriptionIndex<ClientSubscription>();
   private readonly writer: BatchWriter;
   private readonly inflight = new Set<Promise<void>>();
+  /** Per connection, the last event's `placed` promise: events are decided in the order sent. */
+  private readonly eventOrder = new WeakMap<Client, Promise<void>>();
   private readonly ingestDeps: IngestDeps;
   private closing = false;
 
@@ -49,9 +51,12 @@ export class Relay {
     now: () => number = () => Math.floor(Date.now() / 1000),
   ) {
     this.writer = new BatchWriter(store, (item, outcome) => {
-      if (outcome.status === 'stored') {
-        this.counters.eventsStored++;
+      if (outcome.status !== 'stored') return;
+      this.counters.eventsStored++;
+      try {
         this.broadcast(item);
+      } catch (error) {
+        this.log.error({ err: error, id: item.event.id }, 'error while delivering an event live');
       }
     });
     this.ingestDeps = {
@@ -123,7 +128,9 @@ export class Relay {
       if (typeof id === 'string') client.send(okFrame(id, false, reason('error', 'relay is shutting down; try again shortly')));
       return;
     }
-    const task = ingestEvent(input, this.ingestDeps)
+    const { outcome, placed } = ingestEvent(input, this.ingestDeps, this.eventOrder.get(client));
+    this.eventOrder.set(client, placed);
+    const task = outcome
       .then((outcome) => {
         if (outcome.type === 'notice') {
           this.logRejection(client, outcome.message);

@@ -37,6 +37,7 @@ describe('compileFilter: rejections', () => {
       [key, ['a'.repeat(63)], 'invalid'],
       [key, ['a'.repeat(65)], 'invalid'],
       [key, ['a'.repeat(8)], 'invalid'], // prefixes are not accepted
+      [key, ['abcd'], 'invalid'],
       [key, [`0x${'a'.repeat(62)}`], 'invalid'],
       [key, [HEX('a'), 5], 'invalid'],
       [key, [HEX('a'), null], 'invalid'],

@@ -1,0 +1,170 @@
+/**
+ * NIP-11 relay information document (and the HTML page) end to end, over real HTTP.
+ * Items 1–4 of /work/shared/NIPS-CHECKLIST.md ("NIP-11").
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { RawClient } from '../helpers/client.js';
+import { newKeys, signed } from '../helpers/events.js';
+import { startTestRelay, type TestRelay } from '../helpers/relay.js';
+
+const NAME = 'commons e2e relay';
+const DESCRIPTION = 'A relay started by test/e2e/nip11.test.ts';
+/** Non-default limits, so values copied from defaults instead of the config would show. */
+const LIMITS = {
+  max_message_bytes: 65_432,
+  max_subscriptions: 7,
+  max_filters: 4,
+  max_limit: 321,
+  default_limit: 42,
+  max_subid_length: 50,
+  max_event_tags: 123,
+  max_content_length: 4_321,
+};
+
+let relay: TestRelay;
+/** The default configuration. */
+let plain: TestRelay;
+
+beforeAll(async () => {
+  relay = await startTestRelay({ info: { name: NAME, description: DESCRIPTION }, limits: LIMITS });
+  plain = await startTestRelay();
+});
+
+afterAll(async () => {
+  await relay?.cleanup();
+  await plain?.cleanup();
+});
+
+const opened: RawClient[] = [];
+afterEach(() => {
+  for (const client of opened.splice(0)) client.socket.terminate();
+});
+
+const httpUrl = (wsUrl: string, path = '/'): string => `${wsUrl.replace(/^ws/, 'http').replace(/\/$/, '')}${path}`;
+
+const get = (wsUrl: string, path = '/', headers: Record<string, string> = {}): Promise<Response> =>
+  fetch(httpUrl(wsUrl, path), { headers, signal: AbortSignal.timeout(5000) });
+
+const getInfo = (wsUrl: string): Promise<Response> => get(wsUrl, '/', { Accept: 'application/nostr+json' });
+
+function expectCors(response: Response): void {
+  expect(response.headers.get('access-control-allow-origin')).toBe('*');
+  expect(response.headers.get('access-control-allow-headers')).toBeTruthy();
+  const methods = response.headers.get('access-control-allow-methods') ?? '';
+  expect(methods).toMatch(/\bGET\b/);
+}
+
+/** The number shown next to a label on the HTML page (e.g. "Events stored"). */
+function counter(html: string, label: string): number {
+  const match = new RegExp(`${label}\\D*?(\\d+)`).exec(html.replace(/<[^>]*>/g, ' '));
+  expect(match, `"${label}" with a number on the page`).not.toBeNull();
+  return Number(match![1]);
+}
+
+describe('NIP-11', () => {
+  it('1–2: GET with Accept: application/nostr+json → 200 JSON with CORS headers', async () => {
+    const response = await getInfo(relay.url);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^application\/nostr\+json\b/);
+    expectCors(response);
+    const info = (await response.json()) as Record<string, unknown>;
+    expect(typeof info).toBe('object');
+    expect(info.name).toBe(NAME);
+    expect(info.description).toBe(DESCRIPTION);
+
+    // Accept lists with several types (as browsers and some clients send) also get the document.
+    const listed = await get(relay.url, '/', { Accept: 'application/nostr+json, application/json;q=0.9' });
+    expect(listed.status).toBe(200);
+    expect(listed.headers.get('content-type')).toMatch(/^application\/nostr\+json\b/);
+  });
+
+  it('3: supported_nips is [1, 11] for the default config; software is a URL; pubkey/self 64-hex when present', async () => {
+    const info = (await (await getInfo(plain.url)).json()) as Record<string, unknown>;
+    expect(info.supported_nips).toEqual([1, 11]);
+    expect((info.supported_nips as unknown[]).every((n) => Number.isInteger(n))).toBe(true);
+    expect(typeof info.software).toBe('string');
+    expect(() => new URL(info.software as string)).not.toThrow();
+    expect(new URL(info.software as string).protocol).toMatch(/^https?:$/);
+    for (const key of ['pubkey', 'self']) {
+      if (info[key] !== undefined) expect(info[key], key).toMatch(/^[0-9a-f]{64}$/);
+    }
+    if (info.version !== undefined) expect(typeof info.version).toBe('string');
+    expect(info.name).toBe(plain.config.info.name);
+    expect(info.description).toBe(plain.config.info.description);
+  });
+
+  it('4: limitation fields equal the configured limits', async () => {
+    const info = (await (await getInfo(relay.url)).json()) as { limitation?: Record<string, unknown> };
+    expect(info.limitation).toBeDefined();
+    expect(info.limitation).toMatchObject({
+      max_message_length: LIMITS.max_message_bytes,
+      max_subscriptions: LIMITS.max_subscriptions,
+      max_limit: LIMITS.max_limit,
+      default_limit: LIMITS.default_limit,
+      max_subid_length: LIMITS.max_subid_length,
+      max_event_tags: LIMITS.max_event_tags,
+      max_content_length: LIMITS.max_content_length,
+      created_at_upper_limit: 900,
+    });
+    if (info.limitation!.max_filters !== undefined) expect(info.limitation!.max_filters).toBe(LIMITS.max_filters);
+    // Default config: the schema defaults.
+    const defaults = ((await (await getInfo(plain.url)).json()) as { limitation: Record<string, unknown> }).limitation;
+    const limits = plain.config.limits;
+    expect(defaults).toMatchObject({
+      max_message_length: limits.max_message_bytes,
+      max_subscriptions: limits.max_subscriptions,
+      max_limit: limits.max_limit,
+      default_limit: limits.default_limit,
+      max_subid_length: limits.max_subid_length,
+      max_event_tags: limits.max_event_tags,
+      max_content_length: limits.max_content_length,
+      created_at_upper_limit: 900,
+    });
+    expect(defaults.created_at_lower_limit).toBeUndefined();
+  });
+
+  it('2: OPTIONS preflight → 2xx with the CORS headers', async () => {
+    const response = await fetch(httpUrl(relay.url), {
+      method: 'OPTIONS',
+      headers: { Origin: 'https://example.org', 'Access-Control-Request-Method': 'GET', 'Access-Control-Request-Headers': 'accept' },
+      signal: AbortSignal.timeout(5000),
+    });
+    expect(response.status).toBeGreaterThanOrEqual(200);
+    expect(response.status).toBeLessThan(300);
+    expectCors(response);
+  });
+
+  it('1: plain GET (no nostr Accept) → HTML page with the name, the ws URL and live counters', async () => {
+    const first = await get(relay.url, '/', { Accept: 'text/html' });
+    expect(first.status).toBe(200);
+    expect(first.headers.get('content-type')).toMatch(/^text\/html\b/);
+    const before = await first.text();
+    expect(before).toContain(NAME);
+    expect(before).toContain(relay.url);
+    const storedBefore = counter(before, 'Events stored');
+    const connectionsBefore = counter(before, 'Open connections');
+
+    const client = await RawClient.connect(relay.url);
+    opened.push(client);
+    const keys = newKeys();
+    for (const event of [signed(keys, { content: 'one' }), signed(keys, { content: 'two' })]) {
+      expect(await client.publish(event)).toEqual(['OK', event.id, true, expect.any(String)]);
+    }
+
+    // The open-connection count is live; the stored-event count may be memoised for a few seconds
+    // (src/app.ts caches it for 5 s), so poll the page for a bounded time.
+    let after = await (await get(relay.url)).text();
+    expect(counter(after, 'Open connections')).toBe(connectionsBefore + 1);
+    const deadline = Date.now() + 8000;
+    while (counter(after, 'Events stored') !== storedBefore + 2 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      after = await (await get(relay.url)).text();
+    }
+    expect(counter(after, 'Events stored')).toBe(storedBefore + 2);
+  });
+
+  it('GET on another path → 404', async () => {
+    expect((await get(relay.url, '/nope')).status).toBe(404);
+    expect((await get(relay.url, '/nope', { Accept: 'application/nostr+json' })).status).toBe(404);
+  });
+});
