@@ -754,9 +754,16 @@ describe('NIP-01 messages and limits (our decisions)', () => {
     expect(Buffer.byteLength(JSON.stringify(['EVENT', huge]))).toBeGreaterThan(SMALL_LIMITS.max_message_bytes);
     client.send(['EVENT', huge]);
     const code = await within(client.closed(), 5000, 'close of the connection by the relay');
-    expect(code).not.toBe(1000);
-    expect(client.frames.filter((f) => f[0] === 'OK')).toEqual([]);
+    // Up to twice the limit the relay reads the frame, says why, and closes with 1009 (message too big).
+    expect(code).toBe(1009);
+    expect(client.frames).toEqual([['NOTICE', expect.stringMatching(/^invalid: message is \d+ bytes; the limit is 4096$/)]]);
     expect(await storedIds(fine, { ids: [huge.id] })).toEqual([]);
+
+    // Beyond twice the limit uWebSockets.js drops the connection without reading the frame.
+    const dropped = await connect(small.url);
+    dropped.send(['EVENT', signed(keys, { tags: [['t', 'x'.repeat(9000)]], content: 'far over the limit' })]);
+    expect(await within(dropped.closed(), 5000, 'close of the connection by the relay')).not.toBe(1000);
+    expect(dropped.frames).toEqual([]);
     // The relay itself is fine.
     await expectUsable(fine);
   });
