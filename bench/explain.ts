@@ -32,6 +32,8 @@ function makeEvent(i: number): NostrEvent {
   if (Math.random() < 0.3) tags.push(['t', pick(hashtags)]);
   if (Math.random() < 0.2) for (const g of geohashes.slice(0, 3)) tags.push(['g', g]);
   if (kind >= 30000) tags.push(['d', `slug-${i % 40}`]);
+  // NIP-40: a few expiring events, some already expired (hidden from every query, counted as slack).
+  if (Math.random() < 0.02) tags.push(['expiration', String(Math.floor(Date.now() / 1000) + (Math.random() < 0.5 ? -3600 : 3600))]);
   const event = {
     id: hex(32),
     pubkey: pick(pubkeys),

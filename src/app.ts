@@ -1,5 +1,6 @@
 import type { Config } from './config/types.js';
-import { NobleVerifier, type Verifier } from './event/verify.js';
+import type { Verifier } from './event/verify.js';
+import { createVerifier } from './event/verify-pool.js';
 import { createLogger, type Logger } from './log.js';
 import { relayInformation } from './nips/nip11.js';
 import { Relay } from './relay/relay.js';
@@ -27,7 +28,10 @@ export interface RunningRelay {
 export async function startRelay(config: Config, options: RelayOptions = {}): Promise<RunningRelay> {
   const log = options.logger ?? createLogger(config.logging);
   const store = EventStore.open(config.storage.path, { synchronous: config.storage.synchronous });
-  const relay = new Relay(config, store, options.verifier ?? new NobleVerifier(), log, options.now);
+  // A verifier passed in belongs to the caller; the one built from verify.workers is closed on stop.
+  const verifier = options.verifier ?? createVerifier(config.verify.workers);
+  const ownVerifier = options.verifier ? undefined : verifier;
+  const relay = new Relay(config, store, verifier, log, options.now);
   const information = JSON.stringify(relayInformation(config));
   const storedEvents = cachedFor(5000, () => store.stats().events);
 
@@ -40,6 +44,7 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
     });
   } catch (error) {
     store.close();
+    await ownVerifier?.close?.();
     throw error;
   }
   const host = config.relay.host.includes(':') ? `[${config.relay.host}]` : config.relay.host;
@@ -52,6 +57,7 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
     await relay.drain();
     server.closeConnections(1001, 'relay shutting down');
     relay.close();
+    await ownVerifier?.close?.();
     log.info('relay stopped');
   };
   return {

@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline';
 import type { Argv } from 'yargs';
-import { NobleVerifier } from '../event/verify.js';
+import { createVerifier } from '../event/verify-pool.js';
 import { ingestEvent, type IngestDeps } from '../relay/ingest.js';
 import { BatchWriter } from '../relay/writer.js';
 import { EventStore } from '../store/store.js';
@@ -24,9 +24,10 @@ export const importCommand = {
     const config = configOrExit(args.config, { db: args.db });
     const store = EventStore.open(config.storage.path, { synchronous: config.storage.synchronous });
     const writer = new BatchWriter(store, () => {}, CHUNK);
+    const verifier = createVerifier(config.verify.workers);
     const deps: IngestDeps = {
       limits: config.limits,
-      verifier: new NobleVerifier(),
+      verifier,
       isStored: (id) => store.has(id),
       write: (item) => writer.write(item),
       now: () => Math.floor(Date.now() / 1000),
@@ -50,6 +51,7 @@ export const importCommand = {
       await writer.drain();
     } finally {
       store.close();
+      await verifier.close?.();
     }
     if (process.stderr.isTTY) process.stderr.write('\n');
     process.stdout.write(formatCounts(counts));

@@ -82,7 +82,7 @@ export function loadConfig(file: string, overrides?: ConfigOverrides, env: NodeJ
   return build(text, file, [...envSettings(env), ...overrideSettings(overrides)]);
 }
 
-/** Every key with its default, type, description and whether it can be reloaded — for `check-config --keys`. */
+/** Every key with its default, type, description and whether it is meant to be reloadable (a readable listing). */
 export function describeSchema(): string {
   return SCHEMA.map((spec) => {
     const facts = [typeName(spec)];

@@ -100,6 +100,12 @@ const TABLE: Table = {
     description: 'SQLite synchronous mode: full = an OK true survives power loss; normal = faster, the last commits may be lost on power loss (not on a process crash).',
   },
 
+  // verify -----------------------------------------------------------------------------------------
+  'verify.workers': {
+    type: 'integer', min: 0, max: 64, default: 2, reloadable: false,
+    description: 'Worker threads that check signatures (WASM libsecp256k1); 0 = check on the main thread. 2 suits a 2-core server; use the CPU count on a larger one.',
+  },
+
   // limits -----------------------------------------------------------------------------------------
   'limits.max_message_bytes': {
     type: 'integer', min: 1024, default: 131072, reloadable: true,
@@ -148,6 +154,16 @@ const TABLE: Table = {
   'limits.max_outbound_bytes': {
     type: 'integer', min: 1024, default: 4194304, reloadable: true,
     description: 'A connection whose unsent outbound data grows past this many bytes is closed (slow reader).',
+  },
+
+  // auth (NIP-42, NIP-70) -------------------------------------------------------------------------
+  'auth.enabled': {
+    type: 'boolean', default: true, reloadable: false,
+    description: 'NIP-42 AUTH: send a challenge on connect and accept AUTH messages (needed to publish NIP-70 protected events); false = AUTH answered restricted:, 42 and 70 not advertised.',
+  },
+  'auth.max_age_seconds': {
+    type: 'integer', min: 1, default: 600, reloadable: true,
+    description: "How far an AUTH event's created_at may lie from the relay's clock, either way, in seconds.",
   },
 
   // logging ----------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ export interface Config {
   relay: {
     host: string;
     port: number;
-    /** Public URL clients use (wss://…); shown on the page and used for NIP-42 later. Empty = derived from host/port. */
+    /** Public URL clients use (wss://…); shown on the page and matched against NIP-42 AUTH relay tags. Empty = derived from host/port (AUTH: the Host header). */
     url: string;
   };
   info: {
@@ -21,6 +21,10 @@ export interface Config {
   storage: {
     path: string;
     synchronous: 'full' | 'normal';
+  };
+  verify: {
+    /** Signature-verification worker threads; 0 = verify on the main thread (WASM). */
+    workers: number;
   };
   limits: {
     max_message_bytes: number;
@@ -40,6 +44,12 @@ export interface Config {
     };
     /** A connection whose outbound buffer grows past this many bytes is closed. */
     max_outbound_bytes: number;
+  };
+  auth: {
+    /** NIP-42: send a challenge on connect and accept AUTH; also what makes NIP-70 protected events publishable. */
+    enabled: boolean;
+    /** How far an AUTH event's created_at may lie from the relay's clock, either way. */
+    max_age_seconds: number;
   };
   logging: {
     level: LogLevel;

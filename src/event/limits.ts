@@ -20,9 +20,6 @@ export function checkEventLimits(event: NostrEvent, limits: EventLimits, nowSeco
       return reject('invalid', `content is ${characters} characters; at most ${limits.max_content_length} are allowed`);
     }
   }
-  if (event.tags.some((tag) => tag.length === 1 && tag[0] === '-')) {
-    return reject('blocked', 'protected events (NIP-70) are not accepted by this relay');
-  }
   const { max_future_seconds: future, max_past_seconds: past } = limits.created_at;
   if (future !== null && event.created_at > nowSeconds + future) {
     return reject('invalid', `created_at is more than ${future} seconds in the future`);

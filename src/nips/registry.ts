@@ -25,11 +25,39 @@ export const NIPS: readonly NipEntry[] = [
     enabled: () => true,
   },
   {
+    nip: 9,
+    title: 'Event deletion request',
+    modules: ['src/nips/nip09.ts', 'src/store/write.ts', 'src/store/migrations.ts', 'src/relay/ingest.ts'],
+    tests: ['test/e2e/nip09.test.ts'],
+    enabled: () => true,
+  },
+  {
     nip: 11,
     title: 'Relay information document',
     modules: ['src/nips/nip11.ts', 'src/server/http.ts'],
     tests: ['test/e2e/nip11.test.ts'],
     enabled: () => true,
+  },
+  {
+    nip: 40,
+    title: 'Expiration timestamp',
+    modules: ['src/nips/nip40.ts', 'src/store/write.ts', 'src/store/sql.ts', 'src/relay/ingest.ts', 'src/relay/relay.ts'],
+    tests: ['test/e2e/nip40.test.ts'],
+    enabled: () => true,
+  },
+  {
+    nip: 42,
+    title: 'Authentication of clients to relays',
+    modules: ['src/nips/nip42.ts', 'src/relay/relay.ts', 'src/protocol/parse.ts'],
+    tests: ['test/e2e/nip42.test.ts'],
+    enabled: (config) => config.auth.enabled,
+  },
+  {
+    nip: 70,
+    title: 'Protected events',
+    modules: ['src/nips/nip70.ts', 'src/relay/ingest.ts'],
+    tests: ['test/e2e/nip70.test.ts'],
+    enabled: (config) => config.auth.enabled,
   },
 ];
 

@@ -18,3 +18,6 @@ export const closedFrame = (subId: string, message: string): string => `["CLOSED
 export const noticeFrame = (message: string): string => `["NOTICE",${q(message)}]`;
 
 export const countFrame = (subId: string, count: number): string => `["COUNT",${q(subId)},{"count":${count}}]`;
+
+/** NIP-42: the relay's challenge to the connection. */
+export const authFrame = (challenge: string): string => `["AUTH",${q(challenge)}]`;

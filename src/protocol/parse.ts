@@ -1,9 +1,11 @@
-/** Client → relay messages, parsed at the edge into a typed union (NIP-01, NIP-45). */
+/** Client → relay messages, parsed at the edge into a typed union (NIP-01, NIP-42, NIP-45). */
 export type ClientMessage =
   | { type: 'EVENT'; event: unknown }
   | { type: 'REQ'; subId: string; filters: unknown[] }
   | { type: 'COUNT'; subId: string; filters: unknown[] }
   | { type: 'CLOSE'; subId: string }
+  /** NIP-42: the signed kind-22242 event, checked by src/nips/nip42.ts. */
+  | { type: 'AUTH'; event: unknown }
   /** Unparseable frame: answered with a NOTICE (or CLOSED when the sub id is readable). */
   | { type: 'malformed'; message: string; subId?: string };
 
@@ -33,6 +35,11 @@ export function parseClientMessage(text: string): ClientMessage {
       if (typeof subId !== 'string') return { type: 'malformed', message: 'invalid: CLOSE needs a subscription id string' };
       return { type: 'CLOSE', subId };
     }
+    case 'AUTH':
+      if (args.length < 1 || typeof args[0] !== 'object' || args[0] === null || Array.isArray(args[0])) {
+        return { type: 'malformed', message: 'invalid: AUTH needs a signed kind 22242 event object' };
+      }
+      return { type: 'AUTH', event: args[0] };
     default:
       return { type: 'malformed', message: `unsupported: unknown message type '${verb.slice(0, 32)}'` };
   }

@@ -15,7 +15,13 @@ export interface Client {
   readonly id: number;
   readonly ip: string;
   readonly log: Logger;
+  /** The Host header the connection came with ('' when none): the relay URL NIP-42 AUTH is checked against when relay.url is empty. */
+  readonly host: string;
   readonly subscriptions: Map<string, ClientSubscription>;
+  /** NIP-42: this connection's challenge, set by the relay on connect ('' while AUTH is disabled). */
+  challenge: string;
+  /** NIP-42: every pubkey this connection has authenticated as (several are allowed). */
+  readonly authenticated: Set<string>;
   /** Sends one text frame; the transport enforces the outbound buffer limit. */
   send(frame: string): void;
   /** Runs `sends` with the socket corked, so a burst of frames leaves in few syscalls. */

@@ -4,6 +4,8 @@ import { checkEventLimits } from '../event/limits.js';
 import type { NostrEvent } from '../event/types.js';
 import { computeId, serialize, validateShape } from '../event/validate.js';
 import type { Verifier } from '../event/verify.js';
+import * as nip40 from '../nips/nip40.js';
+import { ACCEPT_PROTECTED, checkProtected, type ProtectedPolicy } from '../nips/nip70.js';
 import { reason, type Prefix } from '../protocol/prefixes.js';
 import type { WriteOutcome, EventToWrite } from '../store/types.js';
 
@@ -13,6 +15,12 @@ export interface IngestDeps {
   isStored(id: string): boolean;
   write(item: EventToWrite): Promise<WriteOutcome>;
   now(): number;
+  /**
+   * NIP-70: who may publish protected (`["-"]`) events through these deps. The relay builds one per
+   * connection carrying its authenticated pubkeys; absent = accept them (the import CLI: the
+   * operator loading their own data).
+   */
+  protectedEvents?: ProtectedPolicy;
 }
 
 export type IngestOutcome =
@@ -56,7 +64,7 @@ const SETTLED: Promise<void> = Promise.resolve();
 
 /**
  * The way every event enters the relay (socket and import alike), cheapest rejection first:
- * shape → limits → id hash → already stored? → signature → write.
+ * shape → limits → expiration (NIP-40) → id hash → already stored? → NIP-70 sender → signature → write.
  *
  * Signatures are checked concurrently, but an event is decided only after `previous` (the event sent
  * before it on the same connection) has reached the writer or been answered. `placed` marks that
@@ -83,9 +91,15 @@ async function decide(input: unknown, deps: IngestDeps, previous: Promise<void>,
   const kind = kindClass(event.kind);
   // Stored already: its signature was checked when it was stored, so it is not checked again.
   const stored = kind !== 'ephemeral' && deps.isStored(event.id);
-  const verification = stored ? undefined : deps.verifier.verify(event);
+  const policy = deps.protectedEvents ?? ACCEPT_PROTECTED;
+  // A protected event the sender may not publish (as things stand now) is not verified ahead.
+  let verification = stored || checkProtected(event, policy) ? undefined : deps.verifier.verify(event);
   verification?.catch(() => {}); // rethrown when awaited below; this only avoids an unhandled rejection meanwhile
   await previous;
+  // After `previous`: an AUTH sent just before this event on the same connection has been decided.
+  const guarded = checkProtected(event, policy);
+  if (guarded) return refuse(event.id, guarded.prefix, guarded.text);
+  if (!stored && verification === undefined) verification = deps.verifier.verify(event);
   if (stored && kind === 'regular') return duplicate(event.id, true, 'already have this event');
   if (verification && !(await verification)) return refuse(event.id, 'invalid', 'signature verification failed');
 
@@ -104,10 +118,12 @@ async function decide(input: unknown, deps: IngestDeps, previous: Promise<void>,
       return duplicate(event.id, true, 'already have this event');
     case 'older':
       return duplicate(event.id, false, 'a newer version is already stored');
+    case 'deleted':
+      return refuse(event.id, 'blocked', 'deleted by its author');
   }
 }
 
-/** Shape, limits and id: the checks that need neither the store nor the signature. */
+/** Shape, limits, expiration and id: the checks that need neither the store nor the signature. */
 function checkCheaply(input: unknown, deps: IngestDeps): IngestOutcome | { event: NostrEvent } {
   const shape = validateShape(input);
   if (!shape.ok) {
@@ -115,8 +131,10 @@ function checkCheaply(input: unknown, deps: IngestDeps): IngestOutcome | { event
     return refuse(shape.id, 'invalid', shape.message);
   }
   const event = shape.event;
-  const limited = checkEventLimits(event, deps.limits, deps.now());
+  const now = deps.now();
+  const limited = checkEventLimits(event, deps.limits, now);
   if (limited) return refuse(event.id, limited.prefix, limited.text);
+  if (nip40.isExpired(event, now)) return refuse(event.id, 'invalid', 'event has expired');
   if (computeId(event) !== event.id) return refuse(event.id, 'invalid', 'id is not the sha256 of the serialised event');
   return { event };
 }

@@ -2,7 +2,10 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import type { Verifier } from '../event/verify.js';
 import { compileFilters, type CompiledFilter } from '../filter/compile.js';
-import { closedFrame, countFrame, eoseFrame, eventFramePrefix, noticeFrame, okFrame } from '../protocol/frames.js';
+import * as nip40 from '../nips/nip40.js';
+import { verifyAuthEvent, newChallenge } from '../nips/nip42.js';
+import type { ProtectedPolicy } from '../nips/nip70.js';
+import { authFrame, closedFrame, countFrame, eoseFrame, eventFramePrefix, noticeFrame, okFrame } from '../protocol/frames.js';
 import { parseClientMessage } from '../protocol/parse.js';
 import { reason, type Rejection } from '../protocol/prefixes.js';
 import type { EventToWrite, WriteOutcome } from '../store/types.js';
@@ -15,8 +18,11 @@ import { BatchWriter } from './writer.js';
 export interface RelayStore {
   has(id: string): boolean;
   writeBatch(items: EventToWrite[]): WriteOutcome[];
-  query(filters: readonly CompiledFilter[]): string[];
-  count(filters: readonly CompiledFilter[]): number;
+  /** Events expired at `now` (NIP-40) are left out of query and count. */
+  query(filters: readonly CompiledFilter[], now: number): string[];
+  count(filters: readonly CompiledFilter[], now: number): number;
+  /** NIP-40: deletes at most `maxRows` events expired at `now`; returns how many. */
+  deleteExpired(now: number, maxRows: number): number;
   stats(): { events: number };
   close(): void;
 }
@@ -41,14 +47,18 @@ export class Relay {
   /** Per connection, the last event's `placed` promise: events are decided in the order sent. */
   private readonly eventOrder = new WeakMap<Client, Promise<void>>();
   private readonly ingestDeps: IngestDeps;
+  /** Per connection, the ingest deps carrying its NIP-70 policy (its authenticated pubkeys). */
+  private readonly connectionDeps = new WeakMap<Client, IngestDeps>();
   private closing = false;
+  /** NIP-40: deletes expired events every PRUNE_INTERVAL_MS, at most PRUNE_MAX_ROWS per tick. */
+  private readonly pruneTimer: NodeJS.Timeout;
 
   constructor(
     private readonly config: Config,
     readonly store: RelayStore,
-    verifier: Verifier,
+    private readonly verifier: Verifier,
     private readonly log: Logger,
-    now: () => number = () => Math.floor(Date.now() / 1000),
+    private readonly now: () => number = () => Math.floor(Date.now() / 1000),
   ) {
     this.writer = new BatchWriter(store, (item, outcome) => {
       if (outcome.status !== 'stored') return;
@@ -66,11 +76,30 @@ export class Relay {
       write: (item) => this.writer.write(item),
       now,
     };
+    this.pruneTimer = setInterval(() => this.pruneExpired(), nip40.PRUNE_INTERVAL_MS);
+    this.pruneTimer.unref();
+  }
+
+  private pruneExpired(): void {
+    try {
+      const deleted = this.store.deleteExpired(this.now(), nip40.PRUNE_MAX_ROWS);
+      if (deleted > 0) this.log.debug({ deleted }, 'expired events deleted');
+    } catch (error) {
+      this.log.error({ err: error }, 'error while deleting expired events');
+    }
   }
 
   connect(client: Client): void {
     this.counters.connections++;
     client.log[this.config.logging.connections]('connection opened');
+    const protectedEvents: ProtectedPolicy = this.config.auth.enabled
+      ? { mode: 'author', authenticated: client.authenticated }
+      : { mode: 'refuse' };
+    this.connectionDeps.set(client, { ...this.ingestDeps, protectedEvents });
+    if (this.config.auth.enabled) {
+      client.challenge = newChallenge();
+      client.send(authFrame(client.challenge));
+    }
   }
 
   disconnect(client: Client): void {
@@ -92,12 +121,14 @@ export class Relay {
   /** Stops taking events and waits until the ones under way are written and answered. */
   async drain(): Promise<void> {
     this.closing = true;
+    clearInterval(this.pruneTimer);
     while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
     await this.writer.drain();
   }
 
   /** After drain(): closes the store. */
   close(): void {
+    clearInterval(this.pruneTimer);
     this.store.close();
   }
 
@@ -110,6 +141,8 @@ export class Relay {
         return this.onReq(client, message.subId, message.filters);
       case 'COUNT':
         return this.onCount(client, message.subId, message.filters);
+      case 'AUTH':
+        return this.onAuth(client, message.event);
       case 'CLOSE': {
         const subscription = client.subscriptions.get(message.subId);
         if (subscription) this.unsubscribe(subscription);
@@ -128,7 +161,8 @@ export class Relay {
       if (typeof id === 'string') client.send(okFrame(id, false, reason('error', 'relay is shutting down; try again shortly')));
       return;
     }
-    const { outcome, placed } = ingestEvent(input, this.ingestDeps, this.eventOrder.get(client));
+    const deps = this.connectionDeps.get(client) ?? this.ingestDeps;
+    const { outcome, placed } = ingestEvent(input, deps, this.eventOrder.get(client));
     this.eventOrder.set(client, placed);
     const task = outcome
       .then((outcome) => {
@@ -138,6 +172,8 @@ export class Relay {
         }
         if (!outcome.accepted) this.logRejection(client, outcome.message, outcome.id);
         client.send(okFrame(outcome.id, outcome.accepted, outcome.message));
+        // NIP-70 (and NIP-42): an auth-required refusal is followed by the connection's challenge.
+        if (outcome.outcome === 'auth-required' && client.challenge !== '') client.send(authFrame(client.challenge));
         if (outcome.ephemeral) this.broadcast(outcome.ephemeral);
       })
       .catch((error: unknown) => {
@@ -149,6 +185,46 @@ export class Relay {
     this.inflight.add(task);
   }
 
+  /**
+   * NIP-42: always answered with OK (or a NOTICE when no id is readable). Events sent after the AUTH
+   * on the same connection wait for its verdict, so AUTH then a protected EVENT may be pipelined.
+   */
+  private onAuth(client: Client, input: unknown): void {
+    const readableId = (input as { id?: unknown }).id;
+    const id = typeof readableId === 'string' ? readableId : undefined;
+    if (!this.config.auth.enabled) {
+      const message = reason('restricted', 'authentication is disabled');
+      this.logRejection(client, message, id);
+      return client.send(id === undefined ? noticeFrame(message) : okFrame(id, false, message));
+    }
+    const context = {
+      challenge: client.challenge,
+      relayUrl: this.config.relay.url,
+      host: client.host,
+      now: this.now(),
+      maxAgeSeconds: this.config.auth.max_age_seconds,
+    };
+    const previous = this.eventOrder.get(client);
+    const task = verifyAuthEvent(input, context, this.verifier)
+      .then((result) => {
+        if (result.ok) {
+          client.authenticated.add(result.event.pubkey);
+          client.log[this.config.logging.connections]({ pubkey: result.event.pubkey }, 'authenticated');
+          return client.send(okFrame(result.event.id, true, ''));
+        }
+        const message = reason(result.rejection.prefix, result.rejection.text);
+        this.logRejection(client, message, result.id);
+        client.send(result.id === undefined ? noticeFrame(message) : okFrame(result.id, false, message));
+      })
+      .catch((error: unknown) => {
+        client.log.error({ err: error }, 'error while checking an AUTH event');
+        if (id !== undefined) client.send(okFrame(id, false, reason('error', 'could not check the AUTH event')));
+      })
+      .finally(() => this.inflight.delete(task));
+    this.inflight.add(task);
+    this.eventOrder.set(client, previous === undefined ? task : Promise.all([previous, task]).then(() => undefined));
+  }
+
   private onReq(client: Client, subId: string, inputs: unknown[]): void {
     const existing = client.subscriptions.get(subId);
     if (existing) this.unsubscribe(existing);
@@ -156,7 +232,7 @@ export class Relay {
     if (!Array.isArray(filters)) return this.refuseQuery(client, subId, filters);
 
     const subscription: ClientSubscription = { client, subId, filters, framePrefix: eventFramePrefix(subId) };
-    const stored = this.store.query(filters);
+    const stored = this.store.query(filters, this.now());
     client.batch(() => {
       for (const json of stored) client.send(`${subscription.framePrefix}${json}]`);
       client.send(eoseFrame(subId));
@@ -169,7 +245,7 @@ export class Relay {
   private onCount(client: Client, subId: string, inputs: unknown[]): void {
     const filters = this.checkQuery(client, subId, inputs, false);
     if (!Array.isArray(filters)) return this.refuseQuery(client, subId, filters);
-    client.send(countFrame(subId, this.store.count(filters)));
+    client.send(countFrame(subId, this.store.count(filters, this.now())));
   }
 
   /** The checks REQ and COUNT share: subscription id, number of filters, and each filter. */
@@ -202,6 +278,7 @@ export class Relay {
 
   /** One serialisation per event (the stored JSON), the subscription id spliced in per recipient. */
   private broadcast(item: EventToWrite): void {
+    if (nip40.isExpired(item.event, this.now())) return;
     for (const subscription of this.live.matching(item.event)) {
       if (!subscription.client.closed) subscription.client.send(`${subscription.framePrefix}${item.json}]`);
     }

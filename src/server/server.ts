@@ -9,18 +9,23 @@ import { handleGet, handleOptions, notFound, type HttpPages } from './http.js';
 
 interface SocketData {
   ip: string;
+  /** The upgrade request's Host header, for NIP-42 when relay.url is empty. */
+  host: string;
   client?: SocketClient;
 }
 
 /** A connection as the relay sees it, over one uWS socket. */
 class SocketClient implements Client {
   readonly subscriptions = new Map<string, ClientSubscription>();
+  readonly authenticated = new Set<string>();
+  challenge = '';
   closed = false;
 
   constructor(
     private readonly socket: WebSocket<SocketData>,
     readonly id: number,
     readonly ip: string,
+    readonly host: string,
     readonly log: Logger,
     private readonly maxOutboundBytes: number,
   ) {}
@@ -69,8 +74,9 @@ export function startServer(relay: Relay, config: Config, log: Logger, pages: Ht
     sendPingsAutomatically: true,
     upgrade: (res, req, context) => {
       const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
+      const host = req.getHeader('host');
       res.upgrade<SocketData>(
-        { ip },
+        { ip, host },
         req.getHeader('sec-websocket-key'),
         req.getHeader('sec-websocket-protocol'),
         req.getHeader('sec-websocket-extensions'),
@@ -80,7 +86,7 @@ export function startServer(relay: Relay, config: Config, log: Logger, pages: Ht
     open: (socket) => {
       const data = socket.getUserData();
       const id = nextId++;
-      const client = new SocketClient(socket, id, data.ip, log.child({ conn: id, ip: data.ip }), limits.max_outbound_bytes);
+      const client = new SocketClient(socket, id, data.ip, data.host, log.child({ conn: id, ip: data.ip }), limits.max_outbound_bytes);
       data.client = client;
       sockets.add(client);
       relay.connect(client);

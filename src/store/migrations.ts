@@ -40,6 +40,27 @@ const migrations: ReadonlyArray<(db: Database.Database) => void> = [
       CREATE INDEX tags_value_created ON tags (name, value, created_at);
       CREATE INDEX tags_value_kind_created ON tags (name, value, kind, created_at);
     `),
+
+  // 2: NIP-09 deletions remembered, so a deleted event can never be published again (also when the
+  // deletion arrives before its target). `deleted` holds (target id, deleter): the target is refused
+  // when the deleter may delete it (its author, or a p-tagged recipient of a gift wrap). Another
+  // author's deletion naming your id therefore blocks nothing. `deleted_addresses` holds, per
+  // address of the deleter, the newest created_at an `a` deletion covered.
+  (db) =>
+    db.exec(`
+      CREATE TABLE deleted (
+        id     BLOB NOT NULL,  -- 32 bytes: the target
+        pubkey BLOB NOT NULL,  -- 32 bytes: the deletion's author
+        PRIMARY KEY (id, pubkey)
+      ) WITHOUT ROWID;
+      CREATE TABLE deleted_addresses (
+        pubkey           BLOB    NOT NULL,
+        kind             INTEGER NOT NULL,
+        d_tag            TEXT    NOT NULL,  -- '' for replaceable kinds
+        until_created_at INTEGER NOT NULL,  -- versions with created_at <= this are deleted
+        PRIMARY KEY (pubkey, kind, d_tag)
+      ) WITHOUT ROWID;
+    `),
 ];
 
 export const SCHEMA_VERSION = migrations.length;

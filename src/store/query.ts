@@ -11,22 +11,32 @@ type Row = [seq: number, createdAt: number, id: Buffer, json: string];
 export class QueryRunner {
   /** SQL text → prepared statement, least recently used first. */
   private readonly cache = new Map<string, Database.Statement>();
+  /** Stored events already expired at `now`, not yet pruned (partial index events_expires). */
+  private readonly countExpired: Database.Statement<[number], number>;
 
-  constructor(private readonly db: Database.Database) {}
+  constructor(private readonly db: Database.Database) {
+    this.countExpired = db
+      .prepare<[number], number>('SELECT count(*) FROM events INDEXED BY events_expires WHERE expires_at <= ?')
+      .pluck();
+  }
 
-  /** Stored JSON of events matching any filter, each once, newest first, ties lowest id first. */
-  query(filters: readonly CompiledFilter[]): string[] {
+  /**
+   * Stored JSON of events matching any filter, each once, newest first, ties lowest id first;
+   * events expired at `now` (NIP-40) are left out.
+   */
+  query(filters: readonly CompiledFilter[], now: number): string[] {
     const live = filters.filter((filter) => filter.limit > 0 && !emptyRange(filter));
     if (live.length === 0) return [];
+    const slack = this.countExpired.get(now)!;
     if (live.length === 1) {
-      const { statement, params } = this.prepare(live[0]!, 'json');
+      const { statement, params } = this.prepare(live[0]!, 'json', now, slack);
       return statement.pluck(true).all(...params) as string[];
     }
 
     const seen = new Set<number>();
     const rows: Row[] = [];
     for (const filter of live) {
-      const { statement, params } = this.prepare(filter, 'rows');
+      const { statement, params } = this.prepare(filter, 'rows', now, slack);
       for (const row of statement.raw(true).all(...params) as Row[]) {
         if (!seen.has(row[0])) {
           seen.add(row[0]);
@@ -38,17 +48,17 @@ export class QueryRunner {
     return rows.map((row) => row[3]);
   }
 
-  /** Number of distinct stored events matching any filter; limits are ignored. */
-  count(filters: readonly CompiledFilter[]): number {
+  /** Number of distinct stored events matching any filter and unexpired at `now`; limits are ignored. */
+  count(filters: readonly CompiledFilter[], now: number): number {
     const live = filters.filter((filter) => !emptyRange(filter));
     if (live.length === 0) return 0;
     if (live.length === 1) {
-      const { statement, params } = this.prepare(live[0]!, 'count');
+      const { statement, params } = this.prepare(live[0]!, 'count', now);
       return statement.pluck(true).get(...params) as number;
     }
     const seen = new Set<number>();
     for (const filter of live) {
-      const { statement, params } = this.prepare(filter, 'seqs');
+      const { statement, params } = this.prepare(filter, 'seqs', now);
       for (const seq of statement.pluck(true).all(...params) as number[]) seen.add(seq);
     }
     return seen.size;
@@ -58,22 +68,22 @@ export class QueryRunner {
    * Every matching event, newest first, limit ignored, streamed. A fresh statement per call, so
    * several exports may run at once; the connection cannot write while an iterator is open.
    */
-  iterate(filter: CompiledFilter): IterableIterator<string> {
+  iterate(filter: CompiledFilter, now: number): IterableIterator<string> {
     if (emptyRange(filter)) return [][Symbol.iterator]();
-    const { sql, params } = buildQuery(filter, 'stream');
+    const { sql, params } = buildQuery(filter, 'stream', now);
     return this.db.prepare(sql).pluck(true).iterate(...params) as IterableIterator<string>;
   }
 
   /** The SQL `query()` runs for this filter (as the only filter) and its EXPLAIN QUERY PLAN lines. */
-  explain(filter: CompiledFilter): { sql: string; plan: string[] } {
-    const { sql, params } = buildQuery(filter, 'json');
+  explain(filter: CompiledFilter, now: number): { sql: string; plan: string[] } {
+    const { sql, params } = buildQuery(filter, 'json', now);
     const rows = this.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[];
     return { sql, plan: rows.map((row) => row.detail) };
   }
 
   /** The cached prepared statement for the filter's shape, and the values to bind. */
-  private prepare(filter: CompiledFilter, mode: Mode): { statement: Database.Statement; params: Param[] } {
-    const { sql, params } = buildQuery(filter, mode);
+  private prepare(filter: CompiledFilter, mode: Mode, now: number, slack = 0): { statement: Database.Statement; params: Param[] } {
+    const { sql, params } = buildQuery(filter, mode, now, slack);
     let statement = this.cache.get(sql);
     if (statement) {
       this.cache.delete(sql);

@@ -23,6 +23,12 @@ import type { CompiledFilter } from '../filter/compile.js';
  * query first finds the created_at of the limit-th newest match from the index alone (no row reads),
  * then reads only the rows at or after that cutoff: exact, ties included, and ~100-1000x faster on a
  * large table than sorting every matching row.
+ *
+ * NIP-40: every statement ends with `(e.expires_at IS NULL OR e.expires_at > ?)`, `now` bound from the
+ * relay's clock, checked on the rows read (it never drives the plan). The index-only cutoff above cannot
+ * see expiry, so its LIMIT is raised by `expiredSlack`: the number of stored rows already expired at
+ * `now` (not yet pruned). Among the limit+slack newest index matches at least `limit` are unexpired, so
+ * the cutoff stays exact; the pruner keeps the slack near zero.
  */
 
 /** What the statement returns. */
@@ -74,7 +80,11 @@ class Conditions {
   }
 }
 
-export function buildQuery(filter: CompiledFilter, mode: Mode): BuiltQuery {
+/**
+ * @param now unix seconds: events with expires_at <= now are left out.
+ * @param expiredSlack how many stored events are expired at `now` (see above); only limited modes use it.
+ */
+export function buildQuery(filter: CompiledFilter, mode: Mode, now: number, expiredSlack = 0): BuiltQuery {
   const limited = mode === 'rows' || mode === 'json';
   const where = new Conditions();
   let from: string;
@@ -94,7 +104,7 @@ export function buildQuery(filter: CompiledFilter, mode: Mode): BuiltQuery {
       where.add(
         `e.created_at >= (SELECT min(c) FROM (SELECT e.created_at AS c FROM ${from}${where.where()} ORDER BY c DESC LIMIT ?))`,
         ...where.params,
-        filter.limit,
+        filter.limit + expiredSlack,
       );
     }
   } else {
@@ -118,7 +128,7 @@ export function buildQuery(filter: CompiledFilter, mode: Mode): BuiltQuery {
         tagWhere.add(
           `t.created_at >= (SELECT min(c) FROM (SELECT DISTINCT t.event_rowid, t.created_at AS c FROM ${tags}${tagWhere.where()} ORDER BY c DESC LIMIT ?))`,
           ...tagWhere.params,
-          filter.limit,
+          filter.limit + expiredSlack,
         );
       }
       from = 'events e NOT INDEXED';
@@ -136,6 +146,9 @@ export function buildQuery(filter: CompiledFilter, mode: Mode): BuiltQuery {
       ...listParams(values, 'text'),
     );
   }
+
+  // Last, so that no cutoff subquery above includes it (those read the index alone).
+  where.add('(e.expires_at IS NULL OR e.expires_at > ?)', now);
 
   const params = where.params;
   switch (mode) {

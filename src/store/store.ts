@@ -6,6 +6,9 @@ import { QueryRunner } from './query.js';
 import type { EventToWrite, WriteOutcome } from './types.js';
 import { createWriter } from './write.js';
 
+/** Wall clock in unix seconds: the default `now` of reads (the relay passes its own clock). */
+const wallClock = (): number => Math.floor(Date.now() / 1000);
+
 /** Matches every stored event (for iterate() without a filter). */
 const EVERYTHING: CompiledFilter = Object.freeze({ tags: [], limit: Number.MAX_SAFE_INTEGER });
 
@@ -15,6 +18,8 @@ export class EventStore {
   private readonly countAll: Database.Statement<[], number>;
   private readonly write: (items: readonly EventToWrite[]) => WriteOutcome[];
   private readonly reader: QueryRunner;
+  private readonly expiredSeqs: Database.Statement<[number, number], number>;
+  private readonly deleteRows: Database.Transaction<(seqs: number[]) => void>;
 
   private constructor(private readonly db: Database.Database) {
     migrate(db);
@@ -22,6 +27,17 @@ export class EventStore {
     this.countAll = db.prepare<[], number>('SELECT count(*) FROM events').pluck();
     this.write = createWriter(db);
     this.reader = new QueryRunner(db);
+    this.expiredSeqs = db
+      .prepare<[number, number], number>('SELECT seq FROM events INDEXED BY events_expires WHERE expires_at <= ? LIMIT ?')
+      .pluck();
+    const deleteTags = db.prepare<[number]>('DELETE FROM tags WHERE event_rowid = ?');
+    const deleteEvent = db.prepare<[number]>('DELETE FROM events WHERE seq = ?');
+    this.deleteRows = db.transaction((seqs: number[]) => {
+      for (const seq of seqs) {
+        deleteTags.run(seq);
+        deleteEvent.run(seq);
+      }
+    });
   }
 
   /** Opens or creates the database at `path` (parent directories too; ':memory:' allowed). */
@@ -48,24 +64,38 @@ export class EventStore {
     return this.write(items);
   }
 
-  /** Stored JSON of events matching any filter, each once, newest first (ties: lowest id first). */
-  query(filters: readonly CompiledFilter[]): string[] {
-    return this.reader.query(filters);
+  /**
+   * Stored JSON of events matching any filter, each once, newest first (ties: lowest id first).
+   * Events expired at `now` (unix seconds, NIP-40) are never returned.
+   */
+  query(filters: readonly CompiledFilter[], now: number = wallClock()): string[] {
+    return this.reader.query(filters, now);
   }
 
-  /** Number of distinct stored events matching any filter (limits ignored). */
-  count(filters: readonly CompiledFilter[]): number {
-    return this.reader.count(filters);
+  /** Number of distinct stored events matching any filter, unexpired at `now` (limits ignored). */
+  count(filters: readonly CompiledFilter[], now: number = wallClock()): number {
+    return this.reader.count(filters, now);
   }
 
-  /** Every stored event matching `filter` (all when undefined), newest first, limit ignored. */
-  iterate(filter?: CompiledFilter): IterableIterator<string> {
-    return this.reader.iterate(filter ?? EVERYTHING);
+  /** Every stored event matching `filter` (all when undefined), unexpired at `now`, newest first, limit ignored. */
+  iterate(filter?: CompiledFilter, now: number = wallClock()): IterableIterator<string> {
+    return this.reader.iterate(filter ?? EVERYTHING, now);
   }
 
   /** The SQL query() runs for this filter alone, and its EXPLAIN QUERY PLAN lines (bench/explain.ts). */
-  explain(filter: CompiledFilter): { sql: string; plan: string[] } {
-    return this.reader.explain(filter);
+  explain(filter: CompiledFilter, now: number = wallClock()): { sql: string; plan: string[] } {
+    return this.reader.explain(filter, now);
+  }
+
+  /**
+   * NIP-40: deletes up to `maxRows` events expired at `now` (with their tag rows) in one short
+   * transaction, through the partial index events_expires. Returns how many were deleted; call again
+   * (on a later tick) while it returns `maxRows`.
+   */
+  deleteExpired(now: number, maxRows: number): number {
+    const seqs = this.expiredSeqs.all(now, maxRows);
+    if (seqs.length > 0) this.deleteRows.immediate(seqs);
+    return seqs.length;
   }
 
   stats(): { events: number } {

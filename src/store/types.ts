@@ -7,7 +7,9 @@ export type WriteOutcome =
   /** An event with this id is already stored. */
   | { status: 'duplicate' }
   /** A replaceable/addressable event whose stored version is newer (or equally new with a lower id). */
-  | { status: 'older' };
+  | { status: 'older' }
+  /** Deleted by its author (NIP-09): the id, or the address up to this created_at, was deleted. */
+  | { status: 'deleted' };
 
 /** An event ready to be written: validated, id checked, signature verified, serialised once. */
 export interface EventToWrite {

@@ -1,11 +1,14 @@
 import type Database from 'better-sqlite3';
 import { dTagOf, kindClass } from '../event/kinds.js';
 import type { NostrEvent } from '../event/types.js';
+import { DELETION_KIND, GIFT_WRAP_KIND, deletionTargets, mayDelete } from '../nips/nip09.js';
+import { expirationOf } from '../nips/nip40.js';
 import type { EventToWrite, WriteOutcome } from './types.js';
 
 const STORED: WriteOutcome = Object.freeze({ status: 'stored' });
 const DUPLICATE: WriteOutcome = Object.freeze({ status: 'duplicate' });
 const OLDER: WriteOutcome = Object.freeze({ status: 'older' });
+const DELETED: WriteOutcome = Object.freeze({ status: 'deleted' });
 
 const TAG_NAME = /^[a-zA-Z]$/;
 
@@ -15,27 +18,87 @@ interface StoredVersion {
   id: Buffer;
 }
 
+interface Target {
+  seq: number;
+  pubkey: Buffer;
+  kind: number;
+  json: string;
+}
+
 /**
  * The one write path. Returns a function writing a batch in ONE transaction, outcomes in order;
  * items are applied one after the other, so duplicates and replacements inside a batch behave as if
  * sent separately.
+ *
+ * NIP-40: the first valid `expiration` tag is kept in `expires_at`. NIP-09: a stored kind 5 deletes
+ * the targets its author may delete and is remembered (tables `deleted`, `deleted_addresses`), so a
+ * deleted event — or an addressable version no newer than an `a` deletion — is refused ('deleted')
+ * whenever it comes, before or after the deletion. The kind 5 itself stays stored.
  */
 export function createWriter(db: Database.Database): (items: readonly EventToWrite[]) => WriteOutcome[] {
   const hasId = db.prepare<[Buffer], number>('SELECT 1 FROM events WHERE id = ?').pluck();
   const findAddress = db.prepare<[Buffer, number, string], StoredVersion>(
     'SELECT seq, created_at, id FROM events WHERE pubkey = ? AND kind = ? AND d_tag = ?',
   );
-  const insertEvent = db.prepare<[Buffer, Buffer, number, number, string | null, string]>(
-    'INSERT INTO events (id, pubkey, kind, created_at, expires_at, d_tag, json) VALUES (?, ?, ?, ?, NULL, ?, ?)',
+  const insertEvent = db.prepare<[Buffer, Buffer, number, number, number | null, string | null, string]>(
+    'INSERT INTO events (id, pubkey, kind, created_at, expires_at, d_tag, json) VALUES (?, ?, ?, ?, ?, ?, ?)',
   );
   const insertTag = db.prepare<[number | bigint, string, string, number, number]>(
     'INSERT OR IGNORE INTO tags (event_rowid, name, value, kind, created_at) VALUES (?, ?, ?, ?, ?)',
   );
   const deleteEvent = db.prepare<[number]>('DELETE FROM events WHERE seq = ?');
   const deleteTags = db.prepare<[number]>('DELETE FROM tags WHERE event_rowid = ?');
+  // NIP-09
+  const findTarget = db.prepare<[Buffer], Target>('SELECT seq, pubkey, kind, json FROM events WHERE id = ?');
+  const deleters = db.prepare<[Buffer], Buffer>('SELECT pubkey FROM deleted WHERE id = ?').pluck();
+  const rememberId = db.prepare<[Buffer, Buffer]>('INSERT OR IGNORE INTO deleted (id, pubkey) VALUES (?, ?)');
+  const deletedUntil = db
+    .prepare<[Buffer, number, string], number>('SELECT until_created_at FROM deleted_addresses WHERE pubkey = ? AND kind = ? AND d_tag = ?')
+    .pluck();
+  const rememberAddress = db.prepare<[Buffer, number, string, number]>(
+    `INSERT INTO deleted_addresses (pubkey, kind, d_tag, until_created_at) VALUES (?, ?, ?, ?)
+     ON CONFLICT (pubkey, kind, d_tag) DO UPDATE SET until_created_at = max(until_created_at, excluded.until_created_at)`,
+  );
+
+  const remove = (seq: number): void => {
+    deleteTags.run(seq);
+    deleteEvent.run(seq);
+  };
+
+  /** Deleted earlier by someone allowed to delete it (the deletion may have arrived first)? */
+  const wasDeleted = (event: NostrEvent, id: Buffer, pubkey: Buffer, dTag: string | null): boolean => {
+    if (event.kind === DELETION_KIND) return false; // a deletion of a deletion has no effect
+    for (const deleter of deleters.all(id)) {
+      if (deleter.equals(pubkey) || mayDelete(event, deleter.toString('hex'))) return true;
+    }
+    if (dTag === null) return false;
+    const until = deletedUntil.get(pubkey, event.kind, dTag);
+    return until !== undefined && event.created_at <= until;
+  };
+
+  /** A stored kind 5's effects: delete what its author may delete, remember the rest. */
+  const applyDeletion = (deletion: NostrEvent, deleter: Buffer): void => {
+    const { ids, addresses } = deletionTargets(deletion);
+    for (const hex of ids) {
+      const id = Buffer.from(hex, 'hex');
+      rememberId.run(id, deleter);
+      const target = findTarget.get(id);
+      if (target === undefined || target.kind === DELETION_KIND) continue;
+      const allowed =
+        target.pubkey.equals(deleter) ||
+        (target.kind === GIFT_WRAP_KIND && mayDelete(JSON.parse(target.json) as NostrEvent, deletion.pubkey));
+      if (allowed) remove(target.seq);
+    }
+    for (const { kind, d } of addresses) {
+      rememberAddress.run(deleter, kind, d, deletion.created_at);
+      const stored = findAddress.get(deleter, kind, d);
+      if (stored !== undefined && stored.created_at <= deletion.created_at) remove(stored.seq);
+    }
+  };
 
   const insert = (event: NostrEvent, id: Buffer, pubkey: Buffer, dTag: string | null, json: string): void => {
-    const seq = insertEvent.run(id, pubkey, event.kind, event.created_at, dTag, json).lastInsertRowid;
+    const expiresAt = expirationOf(event.tags) ?? null;
+    const seq = insertEvent.run(id, pubkey, event.kind, event.created_at, expiresAt, dTag, json).lastInsertRowid;
     for (const tag of event.tags) {
       const name = tag[0];
       const value = tag[1];
@@ -50,8 +113,10 @@ export function createWriter(db: Database.Database): (items: readonly EventToWri
     if (hasId.get(id) !== undefined) return DUPLICATE;
     const pubkey = Buffer.from(event.pubkey, 'hex');
     const dTag = addressOf(event);
+    if (wasDeleted(event, id, pubkey, dTag)) return DELETED;
     if (dTag === null) {
       insert(event, id, pubkey, null, json);
+      if (event.kind === DELETION_KIND) applyDeletion(event, pubkey);
       return STORED;
     }
     const stored = findAddress.get(pubkey, event.kind, dTag);
@@ -61,8 +126,7 @@ export function createWriter(db: Database.Database): (items: readonly EventToWri
         stored.created_at > event.created_at ||
         (stored.created_at === event.created_at && Buffer.compare(stored.id, id) < 0);
       if (storedWins) return OLDER;
-      deleteTags.run(stored.seq);
-      deleteEvent.run(stored.seq);
+      remove(stored.seq);
     }
     insert(event, id, pubkey, dTag, json);
     return STORED;

@@ -28,11 +28,14 @@ export class RawClient {
 
   static async connect(url: string): Promise<RawClient> {
     const socket = new WebSocket(url);
+    // Listen before the handshake completes: a frame the relay sends on open (NIP-42 AUTH) may be
+    // delivered before a promise continuation after 'open' could attach a listener.
+    const client = new RawClient(socket);
     await new Promise<void>((resolve, reject) => {
       socket.once('open', () => resolve());
       socket.once('error', reject);
     });
-    return new RawClient(socket);
+    return client;
   }
 
   send(message: unknown): void {

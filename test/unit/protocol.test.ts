@@ -61,7 +61,7 @@ describe('parseClientMessage', () => {
   });
 
   it('unknown verbs are unsupported, named, and truncated to 32 characters', () => {
-    expect(malformed('["AUTH",{}]').message).toBe("unsupported: unknown message type 'AUTH'");
+    expect(malformed('["NEG-OPEN",{}]').message).toBe("unsupported: unknown message type 'NEG-OPEN'");
     expect(malformed('["event",{}]').message).toBe("unsupported: unknown message type 'event'");
     expect(malformed('["",{}]').message).toBe("unsupported: unknown message type ''");
     const long = 'X'.repeat(100);
@@ -78,7 +78,8 @@ describe('parseClientMessage', () => {
         ),
         (text) => {
           const m = parseClientMessage(text);
-          expect(['EVENT', 'REQ', 'COUNT', 'CLOSE', 'malformed']).toContain(m.type);
+          expect(['EVENT', 'REQ', 'COUNT', 'CLOSE', 'AUTH', 'malformed']).toContain(m.type);
+          if (m.type === 'AUTH') expect(typeof m.event === 'object' && m.event !== null && !Array.isArray(m.event)).toBe(true);
           if (m.type === 'malformed') expect(startsWithKnownPrefix(m.message), m.message).toBe(true);
           if (m.type === 'REQ' || m.type === 'COUNT' || m.type === 'CLOSE') expect(typeof m.subId).toBe('string');
         },

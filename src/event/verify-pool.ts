@@ -1,0 +1,199 @@
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { NostrEvent } from './types.js';
+import { WasmVerifier, type Verifier } from './verify.js';
+import { PACKED_BYTES, packSignature } from './verify-wasm.js';
+import type { BatchReply, BatchRequest } from './verify-worker.js';
+
+export interface VerifierPoolOptions {
+  /** Worker threads; default = number of CPUs; at least 1. */
+  size?: number;
+  /** Most records posted to one worker in one message (larger batches are split). Default 256. */
+  maxBatch?: number;
+}
+
+interface Request {
+  event: NostrEvent;
+  resolve(valid: boolean): void;
+  reject(error: Error): void;
+}
+
+interface Slot {
+  worker: Worker;
+  /** Batches posted and not answered, by batch number. */
+  pending: Map<number, Request[]>;
+  /** Records posted and not answered. */
+  load: number;
+  online: boolean;
+  dead: boolean;
+}
+
+/** After this many workers in a row die before coming online, the pool gives up (a broken install). */
+const MAX_EARLY_DEATHS = 5;
+
+/**
+ * Signature verification off the main thread: a pool of worker_threads, each running the WASM
+ * verifier (verify-worker.ts). verify() calls made within one tick are packed into one transferable
+ * buffer per worker (least-loaded first) and posted together; the replies resolve the promises.
+ *
+ * A worker that crashes rejects the promises it held with an Error and is replaced. close() terminates
+ * the workers and rejects whatever is still waiting.
+ */
+export class VerifierPool implements Verifier {
+  readonly size: number;
+  private readonly maxBatch: number;
+  private readonly slots: Slot[] = [];
+  private queue: Request[] = [];
+  private flushScheduled = false;
+  private nextBatch = 1;
+  private earlyDeaths = 0;
+  private closed = false;
+  private broken: Error | undefined;
+
+  constructor(options: VerifierPoolOptions = {}) {
+    this.size = Math.max(1, Math.floor(options.size ?? availableParallelism()));
+    this.maxBatch = Math.max(1, options.maxBatch ?? 256);
+    for (let i = 0; i < this.size; i++) this.slots.push(this.spawn(i));
+  }
+
+  verify(event: NostrEvent): Promise<boolean> {
+    if (this.closed) return Promise.reject(new Error('verifier pool is closed'));
+    if (this.broken) return Promise.reject(this.broken);
+    return new Promise<boolean>((resolve, reject) => {
+      this.queue.push({ event, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** The worker threads, for tests that need to kill one. */
+  get workers(): readonly Worker[] {
+    return this.slots.map((slot) => slot.worker);
+  }
+
+  /** Records posted to workers and not yet answered. */
+  get inFlight(): number {
+    return this.slots.reduce((sum, slot) => sum + slot.load, 0);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const error = new Error('verifier pool closed');
+    for (const request of this.queue.splice(0)) request.reject(error);
+    await Promise.all(
+      this.slots.map(async (slot) => {
+        this.fail(slot, error);
+        await slot.worker.terminate();
+      }),
+    );
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.closed || this.queue.length === 0) return;
+    const requests = this.queue;
+    this.queue = [];
+    const chunk = Math.min(this.maxBatch, Math.ceil(requests.length / this.size));
+    for (let start = 0; start < requests.length; start += chunk) {
+      this.post(this.leastLoaded(), requests.slice(start, start + chunk));
+    }
+  }
+
+  private leastLoaded(): Slot {
+    let best = this.slots[0]!;
+    for (const slot of this.slots) if (slot.load < best.load) best = slot;
+    return best;
+  }
+
+  private post(slot: Slot, requests: Request[]): void {
+    const data = Buffer.allocUnsafeSlow(requests.length * PACKED_BYTES);
+    requests.forEach((request, i) => packSignature(request.event, data, i * PACKED_BYTES));
+    const batch = this.nextBatch++;
+    slot.pending.set(batch, requests);
+    if (slot.load === 0) slot.worker.ref();
+    slot.load += requests.length;
+    const message: BatchRequest = { batch, data };
+    slot.worker.postMessage(message, [data.buffer as ArrayBuffer]);
+  }
+
+  private spawn(index: number): Slot {
+    const worker = startWorker(`verify-${index}`);
+    worker.unref();
+    const slot: Slot = { worker, pending: new Map(), load: 0, online: false, dead: false };
+    worker.on('online', () => {
+      slot.online = true;
+      this.earlyDeaths = 0;
+    });
+    worker.on('message', ({ batch, results }: BatchReply) => {
+      const requests = slot.pending.get(batch);
+      if (!requests) return;
+      slot.pending.delete(batch);
+      slot.load -= requests.length;
+      if (slot.load === 0) worker.unref();
+      requests.forEach((request, i) => request.resolve(results[i] === 1));
+    });
+    worker.on('error', (error) => this.replace(index, slot, error));
+    worker.on('exit', (code) => this.replace(index, slot, new Error(`signature verification worker exited (code ${code})`)));
+    return slot;
+  }
+
+  /** A worker died: reject what it held and start another in its place. */
+  private replace(index: number, slot: Slot, cause: Error): void {
+    if (slot.dead) return;
+    const error = new Error(`signature verification failed: worker crashed: ${cause.message}`, { cause });
+    this.fail(slot, error);
+    if (this.closed) return;
+    if (!slot.online && ++this.earlyDeaths >= MAX_EARLY_DEATHS) {
+      this.broken = new Error(`signature verification workers fail to start: ${cause.message}`, { cause });
+      for (const request of this.queue.splice(0)) request.reject(this.broken);
+      return;
+    }
+    this.slots[index] = this.spawn(index);
+  }
+
+  private fail(slot: Slot, error: Error): void {
+    slot.dead = true;
+    slot.load = Infinity; // never least-loaded again
+    for (const requests of slot.pending.values()) for (const request of requests) request.reject(error);
+    slot.pending.clear();
+  }
+}
+
+/**
+ * The worker entry next to this module: verify-worker.js from dist/; verify-worker.ts when running from
+ * source (vitest, tsx). Node 20 does not apply `--import tsx` loader hooks inside worker threads, so a
+ * .ts worker starts as a small ESM bootstrap that registers tsx in the thread and then imports the entry.
+ */
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+const WORKER_FILE = new URL(`./verify-worker.${FROM_SOURCE ? 'ts' : 'js'}`, import.meta.url);
+
+function startWorker(name: string): Worker {
+  if (!FROM_SOURCE) return new Worker(WORKER_FILE, { name });
+  const api = tsxEsmApi();
+  const bootstrap =
+    `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_FILE.href)}); })` +
+    `.catch((error) => { setImmediate(() => { throw error; }); });`;
+  return new Worker(bootstrap, { eval: true, name });
+}
+
+/** URL of tsx's ESM API (a devDependency: only needed when running from source). */
+function tsxEsmApi(): string {
+  const meta = import.meta as { resolve?: (specifier: string) => string };
+  try {
+    if (typeof meta.resolve === 'function') return meta.resolve('tsx/esm/api');
+  } catch {
+    // fall through to require.resolve
+  }
+  // require.resolve picks the CommonJS build of the API; its ESM twin sits beside it.
+  return pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href.replace(/\.cjs$/, '.mjs');
+}
+
+/** The verifier for `verify.workers`: a pool of that many threads, or the WASM verifier on this thread for 0. */
+export function createVerifier(workers: number): Verifier {
+  return workers > 0 ? new VerifierPool({ size: workers }) : new WasmVerifier();
+}
