@@ -34,6 +34,8 @@ export function checkValue(spec: KeySpec, value: unknown): Checked {
       const hint = typeof value === 'string' ? didYouMean(value, values) : '';
       return fail(`expected ${expected(spec)}, got ${describeValue(value)}${hint}`);
     }
+    case 'parsed':
+      return spec.parse!(value);
     case 'string': {
       if (typeof value !== 'string') {
         const quote = typeof value === 'number' || typeof value === 'boolean' ? ' (put it in quotes)' : '';
@@ -99,7 +101,9 @@ function expected(spec: KeySpec): string {
           ? 'true or false'
           : spec.type === 'enum'
             ? `one of ${(spec.values ?? []).join(', ')}`
-            : 'a string';
+            : spec.type === 'parsed'
+              ? 'a value this key accepts'
+              : 'a string';
   return spec.nullable ? `${base} or null` : base;
 }
 

@@ -2,12 +2,12 @@
 const UNIT_SECONDS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800, y: 31536000 };
 const DURATION = /^(\d+)\s*([smhdwy])$/;
 
-/** Seconds, or the reason the text is not a duration. */
-export function parseDuration(value: unknown): number | { reason: string } {
-  if (typeof value !== 'string') return { reason: `expected a duration such as "90d" or "12h", got ${JSON.stringify(value)}` };
+/** A schema `Parser`: seconds, or the reason the value is not a duration. */
+export function parseDuration(value: unknown): { ok: true; value: number } | { ok: false; reason: string } {
+  if (typeof value !== 'string') return { ok: false, reason: `expected a duration such as "90d" or "12h", got ${JSON.stringify(value)}` };
   const match = DURATION.exec(value.trim());
-  if (!match) return { reason: `"${value}" is not a duration: write a whole number and a unit (s, m, h, d, w, y), e.g. "90d"` };
-  return Number(match[1]) * UNIT_SECONDS[match[2]!]!;
+  if (!match) return { ok: false, reason: `"${value}" is not a duration: write a whole number and a unit (s, m, h, d, w, y), e.g. "90d"` };
+  return { ok: true, value: Number(match[1]) * UNIT_SECONDS[match[2]!]! };
 }
 
 export function formatDuration(seconds: number): string {

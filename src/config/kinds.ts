@@ -12,19 +12,19 @@ export interface KindSet {
 
 const isKind = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 65535;
 
-/** Parses a list of selectors, or returns the reason it is not one. */
-export function parseKindSelectors(value: unknown): KindSet | { reason: string } {
-  if (!Array.isArray(value)) return { reason: 'expected a list of kinds, e.g. [1, 7, [30000, 39999]] or ["*"]' };
+/** A schema `Parser`: the list of selectors as plain data (compile it with kindSet()). */
+export function parseKindSelectors(value: unknown): { ok: true; value: KindSelector[] } | { ok: false; reason: string } {
+  if (!Array.isArray(value)) return { ok: false, reason: 'expected a list of kinds, e.g. [1, 7, [30000, 39999]] or ["*"]' };
   const selectors: KindSelector[] = [];
   for (const item of value as unknown[]) {
     if (item === '*' || isKind(item)) selectors.push(item);
     else if (Array.isArray(item) && item.length === 2 && isKind(item[0]) && isKind(item[1]) && item[0] <= item[1]) {
       selectors.push([item[0], item[1]]);
     } else {
-      return { reason: `${JSON.stringify(item)} is not a kind (0–65535), a range [low, high] or "*"` };
+      return { ok: false, reason: `${JSON.stringify(item)} is not a kind (0–65535), a range [low, high] or "*"` };
     }
   }
-  return kindSet(selectors);
+  return { ok: true, value: selectors };
 }
 
 export function kindSet(selectors: readonly KindSelector[]): KindSet {

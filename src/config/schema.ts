@@ -12,7 +12,13 @@ export type ConfigKey = Leaves<Config>;
 /** The value type `Config` holds at a dotted key. */
 export type ValueAt<K extends ConfigKey> = At<Config, K>;
 
-export type ValueType = 'string' | 'integer' | 'number' | 'boolean' | 'enum';
+export type ValueType = 'string' | 'integer' | 'number' | 'boolean' | 'enum' | 'parsed';
+
+/**
+ * For `parsed` keys (lists, durations, rules): turns the YAML value into the plain data `Config` holds,
+ * or says why it cannot. The default is given in that parsed form.
+ */
+export type Parser<V> = (value: unknown) => { ok: true; value: V } | { ok: false; reason: string };
 
 /**
  * Checks (and normalisations) for string keys, beyond "is a string":
@@ -39,6 +45,8 @@ export interface KeySpec {
   /** Allowed values of an enum key. */
   readonly values?: readonly string[];
   readonly format?: StringFormat;
+  /** The parser of a `parsed` key. */
+  readonly parse?: Parser<unknown>;
   /** Environment variable that overrides the file's value (loadConfig only). */
   readonly env?: string;
 }
@@ -224,20 +232,25 @@ export const RULES: readonly CrossRule[] = [
 // --- types that tie the table to Config -------------------------------------------------------------
 
 type Leaves<T, P extends string = ''> = {
-  [K in keyof T & string]: T[K] extends object ? Leaves<T[K], `${P}${K}.`> : `${P}${K}`;
+  [K in keyof T & string]: T[K] extends readonly unknown[] ? `${P}${K}` : T[K] extends object ? Leaves<T[K], `${P}${K}.`> : `${P}${K}`;
 }[keyof T & string];
 
 type At<T, P extends string> = P extends `${infer H}.${infer R}`
   ? H extends keyof T ? At<T[H], R> : never
   : P extends keyof T ? T[P] : never;
 
-type TypePart<V> = [V] extends [number]
-  ? { type: 'integer' | 'number'; min?: number; max?: number }
-  : [V] extends [boolean]
-    ? { type: 'boolean' }
-    : string extends V
-      ? { type: 'string'; format?: StringFormat }
-      : { type: 'enum'; values: readonly V[] };
+type PlainPart<V> = [V] extends [readonly unknown[]]
+  ? never
+  : [V] extends [number]
+    ? { type: 'integer' | 'number'; min?: number; max?: number }
+    : [V] extends [boolean]
+      ? { type: 'boolean' }
+      : string extends V
+        ? { type: 'string'; format?: StringFormat }
+        : { type: 'enum'; values: readonly V[] };
+
+/** Any key may instead be `parsed` (e.g. a duration "90d" held as seconds); lists must be. */
+type TypePart<V> = PlainPart<V> | { type: 'parsed'; parse: Parser<V> };
 
 type NullPart<T> = null extends T ? { nullable: true } : { nullable?: false };
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatDuration, parseDuration } from '../../src/config/duration.js';
-import { parseKindSelectors, type KindSet } from '../../src/config/kinds.js';
+import { kindSet, parseKindSelectors, type KindSet } from '../../src/config/kinds.js';
 
 describe('parseDuration', () => {
   it.each([
@@ -11,12 +11,12 @@ describe('parseDuration', () => {
     ['2w', 1209600],
     ['1y', 31536000],
     [' 7d ', 604800],
-  ])('%s → %i seconds', (text, seconds) => expect(parseDuration(text)).toBe(seconds));
+  ])('%s → %i seconds', (text, seconds) => expect(parseDuration(text)).toEqual({ ok: true, value: seconds }));
 
   it.each([['90'], ['d'], ['1.5h'], ['-1d'], ['10 days'], [90], [null]])('%j is refused with a reason', (value) => {
     const result = parseDuration(value);
-    expect(typeof result).toBe('object');
-    expect((result as { reason: string }).reason).toMatch(/duration/);
+    expect(result.ok).toBe(false);
+    expect(result.ok === false && result.reason).toMatch(/duration/);
   });
 
   it('formats back to the largest whole unit', () => {
@@ -27,8 +27,8 @@ describe('parseDuration', () => {
 describe('parseKindSelectors', () => {
   const parsed = (value: unknown): KindSet => {
     const result = parseKindSelectors(value);
-    if ('reason' in result) throw new Error(result.reason);
-    return result;
+    if (!result.ok) throw new Error(result.reason);
+    return kindSet(result.value);
   };
 
   it('matches single kinds, inclusive ranges and "*"', () => {
@@ -39,6 +39,6 @@ describe('parseKindSelectors', () => {
   });
 
   it.each([[1], ['1'], [[70000]], [[[5, 1]]], [[[1, 2, 3]]], [[1.5]], [['all']]])('%j is refused with a reason', (value) => {
-    expect(parseKindSelectors(value)).toHaveProperty('reason');
+    expect(parseKindSelectors(value)).toMatchObject({ ok: false, reason: expect.any(String) });
   });
 });
