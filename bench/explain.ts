@@ -13,6 +13,7 @@ import type { NostrEvent } from '../src/event/types.js';
 import type { CompiledFilter } from '../src/filter/compile.js';
 import { serialize } from '../src/event/validate.js';
 import { EventStore } from '../src/store/index.js';
+import { parseSearch } from '../src/nips/nip50.js';
 
 const COUNT = Number(process.argv[2] ?? 20000);
 const hex = (bytes: number): string => randomBytes(bytes).toString('hex');
@@ -97,6 +98,9 @@ const shapes: [string, CompiledFilter, { scanOk?: boolean }?][] = [
   ['authors + #t', f({ authors: set(pk), tags: [['t', set('nostr')]] })],
   ['#e + #p', f({ tags: [['e', set(ids[10]!)], ['p', set(pk)]] })],
   ['kinds + #t + #g', f({ kinds: set(1), tags: [['t', set('art')], ['g', set('u0')]] })],
+  // NIP-50: the FTS5 index drives (SCAN f VIRTUAL TABLE is an index walk), other fields checked per row.
+  ['search (common word)', f({ search: parseSearch('note') })],
+  ['search + kinds + #t', f({ search: parseSearch('note 42'), kinds: set(1), tags: [['t', set('nostr')]] })],
 ];
 
 store.close(); // runs PRAGMA optimize (ANALYZE where useful), as a long-running relay would

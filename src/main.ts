@@ -3,8 +3,11 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { checkConfig } from './cli/check-config.js';
 import { exportCommand } from './cli/export.js';
+import { explainCommand } from './cli/explain.js';
 import { importCommand } from './cli/import.js';
+import { pruneCommand } from './cli/prune.js';
 import { serve } from './cli/serve.js';
+import { syncCommand } from './cli/sync.js';
 
 await yargs(hideBin(process.argv))
   .scriptName('commons')
@@ -12,6 +15,9 @@ await yargs(hideBin(process.argv))
   .command(checkConfig)
   .command(importCommand)
   .command(exportCommand)
+  .command(syncCommand)
+  .command(explainCommand)
+  .command(pruneCommand)
   .strict()
   .help()
   .alias('help', 'h')

@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline';
 import type { Argv } from 'yargs';
 import { createVerifier } from '../event/verify-pool.js';
+import { writePolicies } from '../policy/write.js';
 import { ingestEvent, type IngestDeps } from '../relay/ingest.js';
 import { BatchWriter } from '../relay/writer.js';
 import { EventStore } from '../store/store.js';
@@ -31,6 +32,7 @@ export const importCommand = {
       isStored: (id) => store.has(id),
       write: (item) => writer.write(item),
       now: () => Math.floor(Date.now() / 1000),
+      policies: writePolicies(config),
     };
     const counts: ImportCounts = { accepted: 0, duplicate: 0, skippedEphemeral: 0, rejected: new Map() };
     const progress = process.stderr.isTTY ? (n: number) => process.stderr.write(`\rimported ${n} lines…`) : () => {};

@@ -2,7 +2,7 @@
 import * as nip19 from 'nostr-tools/nip19';
 import type { KeySpec, StringFormat } from './schema.js';
 
-export type Checked = { ok: true; value: unknown } | { ok: false; reason: string };
+export type Checked = { ok: true; value: unknown } | { ok: false; reason: string; at?: string };
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
@@ -73,7 +73,8 @@ function checkUrl(value: string, protocols: readonly string[], what: string): Ch
   return protocols.includes(url.protocol) ? { ok: true, value } : fail(`expected ${what}, got ${describeValue(value)}`);
 }
 
-function checkPubkey(value: string): Checked {
+/** '' , 64 lowercase hex characters, or an npub (returned as hex). */
+export function checkPubkey(value: string): Checked {
   if (value === '' || HEX64.test(value)) return { ok: true, value };
   const what = 'expected 64 lowercase hex characters or an npub';
   // Never echo what looks like a secret key back into logs.

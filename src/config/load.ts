@@ -106,7 +106,7 @@ function build(yamlText: string, file: string, settings: readonly Setting[]): Co
       values.set(spec.key, checked.value);
       origin.set(spec.key, source);
     } else {
-      problems.push({ file: source, key: label, reason: checked.reason });
+      problems.push({ file: source, key: `${label}${checked.at ?? ''}`, reason: checked.reason });
       bad.add(spec.key);
     }
   };

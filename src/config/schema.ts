@@ -6,6 +6,9 @@
  * type is a compile error. config/relay.yaml is checked against it by test/unit/config.test.ts.
  */
 import type { Config } from './types.js';
+import { parseRetention } from '../retention/rules.js';
+import { parseKindSelectors } from './kinds.js';
+import { parseKindLimitRules, parsePowRules, parsePubkeyList } from '../policy/config.js';
 
 /** Dotted paths of every leaf of `Config`, e.g. 'limits.created_at.max_future_seconds'. */
 export type ConfigKey = Leaves<Config>;
@@ -18,7 +21,8 @@ export type ValueType = 'string' | 'integer' | 'number' | 'boolean' | 'enum' | '
  * For `parsed` keys (lists, durations, rules): turns the YAML value into the plain data `Config` holds,
  * or says why it cannot. The default is given in that parsed form.
  */
-export type Parser<V> = (value: unknown) => { ok: true; value: V } | { ok: false; reason: string };
+export type Parser<V> = (value: unknown) => { ok: true; value: V } | { ok: false; reason: string; at?: string };
+// `at`: where inside the value the problem is, appended to the key in the message (e.g. `[0].kinds`).
 
 /**
  * Checks (and normalisations) for string keys, beyond "is a string":
@@ -164,6 +168,71 @@ const TABLE: Table = {
     description: 'A connection whose unsent outbound data grows past this many bytes is closed (slow reader).',
   },
 
+  // write (src/policy/write.ts) ------------------------------------------------------------------
+  'write.pubkeys.allow': {
+    type: 'parsed', parse: parsePubkeyList, default: [], reloadable: true,
+    description: 'Pubkeys (hex or npub) allowed to write; empty = everyone. Others get "blocked: only members of <info.name> can post here".',
+  },
+  'write.pubkeys.deny': {
+    type: 'parsed', parse: parsePubkeyList, default: [], reloadable: true,
+    description: 'Pubkeys (hex or npub) never allowed to write ("blocked:").',
+  },
+  'write.blocked_message': {
+    type: 'string', default: '', reloadable: true,
+    description: 'Appended to the allow-list refusal after " — ": how to join (a URL or a sentence); empty = nothing.',
+  },
+  'write.kinds.allow': {
+    type: 'parsed', parse: parseKindSelectors, default: ['*'], reloadable: true,
+    description: 'Kinds accepted: single kinds, ranges [low, high], or "*" for all.',
+  },
+  'write.kinds.deny': {
+    type: 'parsed', parse: parseKindSelectors, default: [], reloadable: true,
+    description: 'Kinds refused even when write.kinds.allow matches them.',
+  },
+  'write.min_pow': {
+    type: 'integer', min: 0, max: 256, default: 0, reloadable: true,
+    description: 'NIP-13 proof of work: leading zero bits an event id must have; 0 = none (NIP-11 min_pow_difficulty).',
+  },
+  'write.min_pow_by_kind': {
+    type: 'parsed', parse: parsePowRules, default: [], reloadable: true,
+    description: 'Rules { kinds: [...], min_pow: N }; the first whose kinds match replaces write.min_pow for that event.',
+  },
+  'write.limits_by_kind': {
+    type: 'parsed', parse: parseKindLimitRules, default: [], reloadable: true,
+    description: 'Rules { kinds: [...], max_content_length?, max_event_tags? }; the first whose kinds match applies on top of the global limits.',
+  },
+  'write.created_at_by_class.regular.max_future_seconds': {
+    type: 'integer', nullable: true, min: 0, default: null, reloadable: true,
+    description: "Seconds a regular event's created_at may lie ahead of the relay's clock; null = limits.created_at.max_future_seconds. Only tighter than the global value.",
+  },
+  'write.created_at_by_class.regular.max_past_seconds': {
+    type: 'integer', nullable: true, min: 0, default: null, reloadable: true,
+    description: "Seconds a regular event's created_at may lie behind the relay's clock; null = limits.created_at.max_past_seconds. Only tighter than the global value.",
+  },
+  'write.created_at_by_class.replaceable.max_future_seconds': {
+    type: 'integer', nullable: true, min: 0, default: null, reloadable: true,
+    description: "Seconds a replaceable event's created_at may lie ahead of the relay's clock; null = limits.created_at.max_future_seconds. Only tighter than the global value.",
+  },
+  'write.created_at_by_class.replaceable.max_past_seconds': {
+    type: 'integer', nullable: true, min: 0, default: null, reloadable: true,
+    description: "Seconds a replaceable event's created_at may lie behind the relay's clock; null = limits.created_at.max_past_seconds. Only tighter than the global value.",
+  },
+  'write.created_at_by_class.ephemeral.max_future_seconds': {
+    type: 'integer', nullable: true, min: 0, default: null, reloadable: true,
+    description: "Seconds a ephemeral event's created_at may lie ahead of the relay's clock; null = limits.created_at.max_future_seconds. Only tighter than the global value.",
+  },
+  'write.created_at_by_class.ephemeral.max_past_seconds': {
+    type: 'integer', nullable: true, min: 0, default: null, reloadable: true,
+    description: "Seconds a ephemeral event's created_at may lie behind the relay's clock; null = limits.created_at.max_past_seconds. Only tighter than the global value.",
+  },
+  'write.created_at_by_class.addressable.max_future_seconds': {
+    type: 'integer', nullable: true, min: 0, default: null, reloadable: true,
+    description: "Seconds a addressable event's created_at may lie ahead of the relay's clock; null = limits.created_at.max_future_seconds. Only tighter than the global value.",
+  },
+  'write.created_at_by_class.addressable.max_past_seconds': {
+    type: 'integer', nullable: true, min: 0, default: null, reloadable: true,
+    description: "Seconds a addressable event's created_at may lie behind the relay's clock; null = limits.created_at.max_past_seconds. Only tighter than the global value.",
+  },
   // auth (NIP-42, NIP-70) -------------------------------------------------------------------------
   'auth.enabled': {
     type: 'boolean', default: true, reloadable: false,
@@ -172,6 +241,30 @@ const TABLE: Table = {
   'auth.max_age_seconds': {
     type: 'integer', min: 1, default: 600, reloadable: true,
     description: "How far an AUTH event's created_at may lie from the relay's clock, either way, in seconds.",
+  },
+
+  // search (NIP-50) -------------------------------------------------------------------------------
+  'search.enabled': {
+    type: 'boolean', default: true, reloadable: false,
+    description: "NIP-50: answer 'search' filters from the full-text index (kept up to date either way); false = refused with unsupported:, 50 not advertised.",
+  },
+
+  // negentropy (NIP-77) ---------------------------------------------------------------------------
+  'negentropy.enabled': {
+    type: 'boolean', default: true, reloadable: true,
+    description: 'NIP-77: answer NEG-OPEN / NEG-MSG / NEG-CLOSE; false = NEG-OPEN answered NEG-ERR unsupported:, 77 not advertised.',
+  },
+  'negentropy.max_records': {
+    type: 'integer', min: 1, default: 500000, reloadable: true,
+    description: 'Most stored events one NEG-OPEN may reconcile; larger sets are refused with NEG-ERR "blocked:".',
+  },
+  'negentropy.max_sessions': {
+    type: 'integer', min: 1, default: 4, reloadable: true,
+    description: 'Open negentropy sessions allowed per connection.',
+  },
+  'negentropy.idle_seconds': {
+    type: 'integer', min: 1, default: 60, reloadable: true,
+    description: 'A negentropy session without a message for this many seconds is closed (NEG-ERR "closed:").',
   },
 
   // logging ----------------------------------------------------------------------------------------
@@ -190,6 +283,12 @@ const TABLE: Table = {
   'logging.format': {
     type: 'enum', values: ['auto', 'json', 'pretty'], default: 'auto', reloadable: false,
     description: 'auto = readable lines on a terminal, JSON lines otherwise; json; pretty.',
+  },
+
+  // retention --------------------------------------------------------------------------------------
+  retention: {
+    type: 'parsed', parse: parseRetention, default: [], reloadable: true,
+    description: 'Per-kind retention rules { kinds, max_age?, max_per_pubkey?, max_total?, keep? }; the first rule whose kinds match decides; [] = keep everything.',
   },
 };
 
@@ -218,7 +317,26 @@ export interface CrossRule {
   readonly check: (config: Config) => string | undefined;
 }
 
+const CLASSES = ['regular', 'replaceable', 'ephemeral', 'addressable'] as const;
+const WINDOW_KEYS = ['max_future_seconds', 'max_past_seconds'] as const;
+
 export const RULES: readonly CrossRule[] = [
+  // A per-class created_at window may only tighten the global one (which NIP-11 advertises).
+  ...CLASSES.flatMap((cls) =>
+    WINDOW_KEYS.map(
+      (name): CrossRule => ({
+        key: `write.created_at_by_class.${cls}.${name}`,
+        keys: [`write.created_at_by_class.${cls}.${name}`, `limits.created_at.${name}`],
+        check: (config) => {
+          const own = config.write.created_at_by_class[cls][name];
+          const global = config.limits.created_at[name];
+          return own === null || global === null || own <= global
+            ? undefined
+            : `must not exceed limits.created_at.${name} (${global}): a class window can only be tighter, got ${own}`;
+        },
+      }),
+    ),
+  ),
   {
     key: 'limits.default_limit',
     keys: ['limits.default_limit', 'limits.max_limit'],

@@ -2,6 +2,9 @@
  * The effective configuration after defaults are applied and validation passed.
  * Every key here is declared once, with its default and description, in schema.ts.
  */
+import type { KindSelector } from './kinds.js';
+import type { KindLimitRule, PowRule } from '../policy/config.js';
+
 export interface Config {
   relay: {
     host: string;
@@ -45,11 +48,52 @@ export interface Config {
     /** A connection whose outbound buffer grows past this many bytes is closed. */
     max_outbound_bytes: number;
   };
+  /** Who may write what (src/policy/write.ts); every rule is off by default. */
+  write: {
+    pubkeys: {
+      /** Hex pubkeys (npubs converted) allowed to write; empty = everyone. */
+      allow: readonly string[];
+      deny: readonly string[];
+    };
+    /** Appended to the allow-list refusal: how to join (a URL or a sentence); empty = nothing. */
+    blocked_message: string;
+    kinds: {
+      allow: readonly KindSelector[];
+      deny: readonly KindSelector[];
+    };
+    /** NIP-13: leading zero bits required of an event id; 0 = none. */
+    min_pow: number;
+    /** First rule whose kinds match replaces `min_pow` for that event. */
+    min_pow_by_kind: readonly PowRule[];
+    /** First rule whose kinds match adds its limits to the global ones. */
+    limits_by_kind: readonly KindLimitRule[];
+    /** Per kind class, a tighter created_at window than limits.created_at; null = the global value. */
+    created_at_by_class: {
+      regular: CreatedAtWindow;
+      replaceable: CreatedAtWindow;
+      ephemeral: CreatedAtWindow;
+      addressable: CreatedAtWindow;
+    };
+  };
   auth: {
     /** NIP-42: send a challenge on connect and accept AUTH; also what makes NIP-70 protected events publishable. */
     enabled: boolean;
     /** How far an AUTH event's created_at may lie from the relay's clock, either way. */
     max_age_seconds: number;
+  };
+  search: {
+    /** NIP-50: accept `search` filters (SQLite FTS5); false = refused with unsupported:, 50 not advertised. */
+    enabled: boolean;
+  };
+  negentropy: {
+    /** NIP-77: answer NEG-OPEN / NEG-MSG / NEG-CLOSE. */
+    enabled: boolean;
+    /** Most stored events one NEG-OPEN may reconcile. */
+    max_records: number;
+    /** Open negentropy sessions per connection. */
+    max_sessions: number;
+    /** Seconds of silence after which a session is closed. */
+    idle_seconds: number;
   };
   logging: {
     level: LogLevel;
@@ -58,6 +102,26 @@ export interface Config {
     /** auto = readable lines on a terminal, JSON lines otherwise. */
     format: 'auto' | 'json' | 'pretty';
   };
+  /** Per-kind retention (src/retention/): the first rule whose kinds match an event's kind decides. */
+  retention: readonly RetentionRule[];
+}
+
+/** One retention rule; durations in seconds. */
+export interface RetentionRule {
+  kinds: readonly KindSelector[];
+  /** Delete events of these kinds older than this. */
+  max_age?: number;
+  /** Keep the newest N events of these kinds per author. */
+  max_per_pubkey?: number;
+  /** Keep the newest N events of these kinds overall. */
+  max_total?: number;
+  /** Ephemeral kinds only: store them for this long after arrival (late joiners see the last minutes). */
+  keep?: number;
+}
+
+export interface CreatedAtWindow {
+  max_future_seconds: number | null;
+  max_past_seconds: number | null;
 }
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';

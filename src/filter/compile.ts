@@ -1,5 +1,6 @@
 import type { Limits } from '../config/types.js';
 import { reject, type Rejection } from '../protocol/prefixes.js';
+import { MAX_QUERY_LENGTH, parseSearch, type Search } from '../nips/nip50.js';
 
 /** A NIP-01 filter compiled once into sets, so matching and SQL building never re-read the JSON. */
 export interface CompiledFilter {
@@ -12,6 +13,14 @@ export interface CompiledFilter {
   until?: number;
   /** Effective limit: clamped to max_limit, default_limit when absent. */
   limit: number;
+  /** NIP-50 full-text search (only when search is enabled); results ordered by relevance. */
+  search?: Search;
+}
+
+/** What the running config enables beyond NIP-01. */
+export interface FilterOptions {
+  /** NIP-50: accept `search`; otherwise it is refused with `unsupported:`. */
+  search?: boolean;
 }
 
 type FilterLimits = Pick<Limits, 'max_filter_values' | 'max_limit' | 'default_limit'>;
@@ -21,7 +30,7 @@ const TAG_KEY = /^#[a-zA-Z]$/;
 /** Tags whose values are event ids or pubkeys: only exact lowercase 64-hex values can ever match. */
 const HEX_TAGS = new Set(['e', 'p']);
 
-export function compileFilter(input: unknown, limits: FilterLimits): CompiledFilter | Rejection {
+export function compileFilter(input: unknown, limits: FilterLimits, options: FilterOptions = {}): CompiledFilter | Rejection {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return reject('invalid', 'a filter must be a JSON object');
   }
@@ -33,6 +42,7 @@ export function compileFilter(input: unknown, limits: FilterLimits): CompiledFil
     since?: number;
     until?: number;
     limit: number;
+    search?: Search;
   } = { tags: [], limit: limits.default_limit };
 
   for (const [key, value] of Object.entries(input as Record<string, unknown>)) {
@@ -68,7 +78,11 @@ export function compileFilter(input: unknown, limits: FilterLimits): CompiledFil
         break;
       }
       case 'search':
-        return reject('unsupported', "'search' (NIP-50) is not supported by this relay");
+        if (!options.search) return reject('unsupported', "'search' (NIP-50) is not supported by this relay");
+        if (typeof value !== 'string') return reject('invalid', "'search' must be a string");
+        if (value.length > MAX_QUERY_LENGTH) return reject('invalid', `'search' is longer than ${MAX_QUERY_LENGTH} characters`);
+        filter.search = parseSearch(value);
+        break;
       default: {
         if (!key.startsWith('#')) return reject('unsupported', `unknown filter key '${key}'`);
         if (!TAG_KEY.test(key)) return reject('unsupported', `tag filter '${key}' must be '#' and one letter`);
@@ -83,10 +97,10 @@ export function compileFilter(input: unknown, limits: FilterLimits): CompiledFil
 }
 
 /** All filters of one REQ or COUNT. */
-export function compileFilters(inputs: unknown[], limits: FilterLimits): CompiledFilter[] | Rejection {
+export function compileFilters(inputs: unknown[], limits: FilterLimits, options: FilterOptions = {}): CompiledFilter[] | Rejection {
   const filters: CompiledFilter[] = [];
   for (const input of inputs) {
-    const compiled = compileFilter(input, limits);
+    const compiled = compileFilter(input, limits, options);
     if ('prefix' in compiled) return compiled;
     filters.push(compiled);
   }

@@ -1,4 +1,6 @@
 import type { Config } from '../config/types.js';
+import { restrictsWrites } from '../policy/write.js';
+import { retentionInformation } from '../retention/rules.js';
 import { supportedNips } from './registry.js';
 import { SOFTWARE_URL, VERSION } from '../version.js';
 
@@ -17,6 +19,8 @@ export function relayInformation(config: Config): Record<string, unknown> {
     supported_nips: supportedNips(config),
     software: SOFTWARE_URL,
     version: VERSION,
+    // NIP-11 retention: the config's rules (first match wins), time in seconds, count = max_total.
+    retention: config.retention.length > 0 ? retentionInformation(config.retention) : undefined,
     limitation: {
       max_message_length: limits.max_message_bytes,
       max_subscriptions: limits.max_subscriptions,
@@ -29,10 +33,10 @@ export function relayInformation(config: Config): Record<string, unknown> {
       max_content_length: limits.max_content_length,
       created_at_lower_limit: limits.created_at.max_past_seconds ?? undefined,
       created_at_upper_limit: limits.created_at.max_future_seconds ?? undefined,
-      min_pow_difficulty: 0,
+      min_pow_difficulty: config.write.min_pow,
       auth_required: false,
       payment_required: false,
-      restricted_writes: false,
+      restricted_writes: restrictsWrites(config.write),
     },
   };
 }

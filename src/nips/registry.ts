@@ -39,6 +39,13 @@ export const NIPS: readonly NipEntry[] = [
     enabled: () => true,
   },
   {
+    nip: 13,
+    title: 'Proof of work',
+    modules: ['src/policy/write.ts', 'src/relay/ingest.ts'],
+    tests: ['test/e2e/nip13.test.ts'],
+    enabled: (config) => config.write.min_pow > 0 || config.write.min_pow_by_kind.some((rule) => rule.min_pow > 0),
+  },
+  {
     nip: 40,
     title: 'Expiration timestamp',
     modules: ['src/nips/nip40.ts', 'src/store/write.ts', 'src/store/sql.ts', 'src/relay/ingest.ts', 'src/relay/relay.ts'],
@@ -53,11 +60,39 @@ export const NIPS: readonly NipEntry[] = [
     enabled: (config) => config.auth.enabled,
   },
   {
+    nip: 45,
+    title: 'Event counts',
+    modules: ['src/nips/nip45.ts', 'src/relay/relay.ts', 'src/store/query.ts'],
+    tests: ['test/e2e/nip45.test.ts'],
+    enabled: () => true,
+  },
+  {
+    nip: 50,
+    title: 'Search capability',
+    modules: ['src/nips/nip50.ts', 'src/filter/compile.ts', 'src/store/sql.ts', 'src/store/migrations.ts'],
+    tests: ['test/e2e/nip50.test.ts'],
+    enabled: (config) => config.search.enabled,
+  },
+  {
+    nip: 65,
+    title: 'Relay list metadata',
+    modules: ['src/store/write.ts', 'src/filter/compile.ts'],
+    tests: ['test/e2e/nip65.test.ts'],
+    enabled: () => true,
+  },
+  {
     nip: 70,
     title: 'Protected events',
     modules: ['src/nips/nip70.ts', 'src/relay/ingest.ts'],
     tests: ['test/e2e/nip70.test.ts'],
     enabled: (config) => config.auth.enabled,
+  },
+  {
+    nip: 77,
+    title: 'Negentropy syncing',
+    modules: ['src/nips/nip77.ts', 'src/relay/negentropy.ts', 'src/store/query.ts', 'src/cli/sync.ts', 'src/sync/'],
+    tests: ['test/e2e/nip77.test.ts', 'test/e2e/sync.test.ts'],
+    enabled: (config) => config.negentropy.enabled,
   },
 ];
 

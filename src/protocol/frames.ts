@@ -17,7 +17,14 @@ export const closedFrame = (subId: string, message: string): string => `["CLOSED
 
 export const noticeFrame = (message: string): string => `["NOTICE",${q(message)}]`;
 
-export const countFrame = (subId: string, count: number): string => `["COUNT",${q(subId)},{"count":${count}}]`;
+/** NIP-45; `hll`: 512 hex characters (HyperLogLog registers) when the count is eligible. */
+export const countFrame = (subId: string, count: number, hll?: string): string =>
+  `["COUNT",${q(subId)},{"count":${count}${hll === undefined ? '' : `,"hll":${q(hll)}`}}]`;
 
 /** NIP-42: the relay's challenge to the connection. */
 export const authFrame = (challenge: string): string => `["AUTH",${q(challenge)}]`;
+
+/** NIP-77: a negentropy message (hex) and a negentropy refusal (the session is closed). */
+export const negMsgFrame = (subId: string, hex: string): string => `["NEG-MSG",${q(subId)},${q(hex)}]`;
+
+export const negErrFrame = (subId: string, message: string): string => `["NEG-ERR",${q(subId)},${q(message)}]`;

@@ -6,6 +6,10 @@ export type ClientMessage =
   | { type: 'CLOSE'; subId: string }
   /** NIP-42: the signed kind-22242 event, checked by src/nips/nip42.ts. */
   | { type: 'AUTH'; event: unknown }
+  /** NIP-77: `filter` and `message` (hex) are checked by the negentropy handler (answers NEG-ERR). */
+  | { type: 'NEG-OPEN'; subId: string; filter: unknown; message: unknown }
+  | { type: 'NEG-MSG'; subId: string; message: unknown }
+  | { type: 'NEG-CLOSE'; subId: string }
   /** Unparseable frame: answered with a NOTICE (or CLOSED when the sub id is readable). */
   | { type: 'malformed'; message: string; subId?: string };
 
@@ -40,6 +44,17 @@ export function parseClientMessage(text: string): ClientMessage {
         return { type: 'malformed', message: 'invalid: AUTH needs a signed kind 22242 event object' };
       }
       return { type: 'AUTH', event: args[0] };
+    case 'NEG-OPEN':
+    case 'NEG-MSG':
+    case 'NEG-CLOSE': {
+      const subId = args[0];
+      if (typeof subId !== 'string') return { type: 'malformed', message: `invalid: ${verb} needs a subscription id string` };
+      if (verb === 'NEG-CLOSE') return { type: verb, subId };
+      if (verb === 'NEG-MSG') return { type: verb, subId, message: args[1] };
+      // The first draft of NIP-77 had an id size before the message: ["NEG-OPEN", id, filter, 32, msg].
+      const message = args.length >= 4 && typeof args[2] === 'number' ? args[3] : args[2];
+      return { type: verb, subId, filter: args[1], message };
+    }
     default:
       return { type: 'malformed', message: `unsupported: unknown message type '${verb.slice(0, 32)}'` };
   }

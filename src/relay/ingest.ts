@@ -7,6 +7,7 @@ import type { Verifier } from '../event/verify.js';
 import * as nip40 from '../nips/nip40.js';
 import { ACCEPT_PROTECTED, checkProtected, type ProtectedPolicy } from '../nips/nip70.js';
 import { reason, type Prefix } from '../protocol/prefixes.js';
+import { runPolicies, type Pipeline } from '../policy/pipeline.js';
 import type { WriteOutcome, EventToWrite } from '../store/types.js';
 
 export interface IngestDeps {
@@ -21,6 +22,10 @@ export interface IngestDeps {
    * operator loading their own data).
    */
   protectedEvents?: ProtectedPolicy;
+  /** Write policies (src/policy/write.ts), run with the cheap checks before the id hash; absent = none. */
+  policies?: Pipeline;
+  /** Retention `keep`: seconds an ephemeral event of this kind is stored; undefined (or absent) = never stored. */
+  keepEphemeral?(kind: number): number | undefined;
 }
 
 export type IngestOutcome =
@@ -64,7 +69,7 @@ const SETTLED: Promise<void> = Promise.resolve();
 
 /**
  * The way every event enters the relay (socket and import alike), cheapest rejection first:
- * shape → limits → expiration (NIP-40) → id hash → already stored? → NIP-70 sender → signature → write.
+ * shape → limits → expiration (NIP-40) → write policies → id hash → already stored? → NIP-70 sender → signature → write.
  *
  * Signatures are checked concurrently, but an event is decided only after `previous` (the event sent
  * before it on the same connection) has reached the writer or been answered. `placed` marks that
@@ -104,7 +109,12 @@ async function decide(input: unknown, deps: IngestDeps, previous: Promise<void>,
   if (verification && !(await verification)) return refuse(event.id, 'invalid', 'signature verification failed');
 
   const item: EventToWrite = { event, json: serialize(event) };
-  if (kind === 'ephemeral') return ok(event.id, 'ephemeral', item);
+  if (kind === 'ephemeral') {
+    const keep = deps.keepEphemeral?.(event.kind);
+    if (keep === undefined) return ok(event.id, 'ephemeral', item);
+    // Stored briefly for late joiners; the writer delivers it live once stored, like any stored event.
+    item.expiresAt = deps.now() + keep;
+  }
 
   // A stored replaceable version goes through the writer too: an earlier event of this connection,
   // queued ahead of it, may have replaced it.
@@ -123,7 +133,7 @@ async function decide(input: unknown, deps: IngestDeps, previous: Promise<void>,
   }
 }
 
-/** Shape, limits, expiration and id: the checks that need neither the store nor the signature. */
+/** Shape, limits, expiration, write policies and id: the checks that need neither the store nor the signature. */
 function checkCheaply(input: unknown, deps: IngestDeps): IngestOutcome | { event: NostrEvent } {
   const shape = validateShape(input);
   if (!shape.ok) {
@@ -135,6 +145,9 @@ function checkCheaply(input: unknown, deps: IngestDeps): IngestOutcome | { event
   const limited = checkEventLimits(event, deps.limits, now);
   if (limited) return refuse(event.id, limited.prefix, limited.text);
   if (nip40.isExpired(event, now)) return refuse(event.id, 'invalid', 'event has expired');
+  // Before the id hash: a policy refusal of a forged event is as right as an invalid: one.
+  const refused = deps.policies === undefined ? undefined : runPolicies(deps.policies, event, { now });
+  if (refused) return refuse(event.id, refused.prefix, refused.text);
   if (computeId(event) !== event.id) return refuse(event.id, 'invalid', 'id is not the sha256 of the serialised event');
   return { event };
 }

@@ -3,15 +3,20 @@ import type { Config } from '../config/types.js';
 import type { Verifier } from '../event/verify.js';
 import { compileFilters, type CompiledFilter } from '../filter/compile.js';
 import * as nip40 from '../nips/nip40.js';
+import * as nip45 from '../nips/nip45.js';
 import { verifyAuthEvent, newChallenge } from '../nips/nip42.js';
 import type { ProtectedPolicy } from '../nips/nip70.js';
 import { authFrame, closedFrame, countFrame, eoseFrame, eventFramePrefix, noticeFrame, okFrame } from '../protocol/frames.js';
 import { parseClientMessage } from '../protocol/parse.js';
+import { writePolicies } from '../policy/write.js';
 import { reason, type Rejection } from '../protocol/prefixes.js';
+import { Pruner, type PruneStatements } from '../retention/pruner.js';
+import { compileRetention } from '../retention/rules.js';
 import type { EventToWrite, WriteOutcome } from '../store/types.js';
 import { SubscriptionIndex } from '../subs/registry.js';
 import type { Client, ClientSubscription } from './client.js';
 import { ingestEvent, type IngestDeps } from './ingest.js';
+import { NegentropySessions } from './negentropy.js';
 import { BatchWriter } from './writer.js';
 
 /** What the relay needs from storage. */
@@ -21,8 +26,14 @@ export interface RelayStore {
   /** Events expired at `now` (NIP-40) are left out of query and count. */
   query(filters: readonly CompiledFilter[], now: number): string[];
   count(filters: readonly CompiledFilter[], now: number): number;
+  /** NIP-77: (created_at, id) of matching unexpired events, oldest first, at most `max`; no JSON read. */
+  negentropyKeys(filter: CompiledFilter, now: number, max: number): [number, Uint8Array][];
+  /** NIP-45 hll: distinct pubkeys (hex) of the events query/count would return. */
+  pubkeys(filters: readonly CompiledFilter[], now: number): Set<string>;
   /** NIP-40: deletes at most `maxRows` events expired at `now`; returns how many. */
   deleteExpired(now: number, maxRows: number): number;
+  /** Bounded statements the retention pruner runs. */
+  readonly retention: PruneStatements;
   stats(): { events: number };
   close(): void;
 }
@@ -50,8 +61,10 @@ export class Relay {
   /** Per connection, the ingest deps carrying its NIP-70 policy (its authenticated pubkeys). */
   private readonly connectionDeps = new WeakMap<Client, IngestDeps>();
   private closing = false;
-  /** NIP-40: deletes expired events every PRUNE_INTERVAL_MS, at most PRUNE_MAX_ROWS per tick. */
-  private readonly pruneTimer: NodeJS.Timeout;
+  /** NIP-77 sessions (NEG ids are their own namespace, apart from REQ ids). */
+  private readonly negentropy: NegentropySessions;
+  /** Retention and NIP-40: a pass every PRUNE_INTERVAL_MS, in small batches (src/retention/pruner.ts). */
+  readonly pruner: Pruner;
 
   constructor(
     private readonly config: Config,
@@ -75,18 +88,23 @@ export class Relay {
       isStored: (id) => store.has(id),
       write: (item) => this.writer.write(item),
       now,
+      policies: writePolicies(config),
+      keepEphemeral: (kind) => retention.keepFor(kind),
     };
-    this.pruneTimer = setInterval(() => this.pruneExpired(), nip40.PRUNE_INTERVAL_MS);
-    this.pruneTimer.unref();
-  }
-
-  private pruneExpired(): void {
-    try {
-      const deleted = this.store.deleteExpired(this.now(), nip40.PRUNE_MAX_ROWS);
-      if (deleted > 0) this.log.debug({ deleted }, 'expired events deleted');
-    } catch (error) {
-      this.log.error({ err: error }, 'error while deleting expired events');
-    }
+    const retention = compileRetention(config.retention);
+    this.pruner = new Pruner(store, () => retention, now, log, nip40.PRUNE_INTERVAL_MS);
+    this.pruner.start();
+    this.negentropy = new NegentropySessions({
+      config,
+      compile: (input) => {
+        const compiled = compileFilters([input], config.limits, { search: config.search.enabled });
+        return Array.isArray(compiled) ? compiled[0]! : compiled;
+      },
+      // Read rules (issue 3) go in `checkRead`, the same ones REQ applies.
+      keys: (filter, now, max) => store.negentropyKeys(filter, now, max),
+      now,
+      logRejection: (client, message) => this.logRejection(client, message),
+    });
   }
 
   connect(client: Client): void {
@@ -105,6 +123,7 @@ export class Relay {
   disconnect(client: Client): void {
     this.counters.connections--;
     for (const subscription of client.subscriptions.values()) this.unsubscribe(subscription);
+    this.negentropy.disconnect(client);
     client.log[this.config.logging.connections]('connection closed');
   }
 
@@ -121,14 +140,14 @@ export class Relay {
   /** Stops taking events and waits until the ones under way are written and answered. */
   async drain(): Promise<void> {
     this.closing = true;
-    clearInterval(this.pruneTimer);
+    this.pruner.stop();
     while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
     await this.writer.drain();
   }
 
   /** After drain(): closes the store. */
   close(): void {
-    clearInterval(this.pruneTimer);
+    this.pruner.stop();
     this.store.close();
   }
 
@@ -143,6 +162,12 @@ export class Relay {
         return this.onCount(client, message.subId, message.filters);
       case 'AUTH':
         return this.onAuth(client, message.event);
+      case 'NEG-OPEN':
+        return this.negentropy.open(client, message.subId, message.filter, message.message);
+      case 'NEG-MSG':
+        return this.negentropy.message(client, message.subId, message.message);
+      case 'NEG-CLOSE':
+        return this.negentropy.closeRequested(client, message.subId);
       case 'CLOSE': {
         const subscription = client.subscriptions.get(message.subId);
         if (subscription) this.unsubscribe(subscription);
@@ -245,7 +270,12 @@ export class Relay {
   private onCount(client: Client, subId: string, inputs: unknown[]): void {
     const filters = this.checkQuery(client, subId, inputs, false);
     if (!Array.isArray(filters)) return this.refuseQuery(client, subId, filters);
-    client.send(countFrame(subId, this.store.count(filters, this.now())));
+    const now = this.now();
+    const count = this.store.count(filters, now);
+    // NIP-45 hll: when the first filter has a tag attribute, over the pubkeys of every counted event.
+    const offset = nip45.hllOffset(inputs[0]);
+    const hll = offset === undefined ? undefined : nip45.hllHex(this.store.pubkeys(filters, now), offset);
+    client.send(countFrame(subId, count, hll));
   }
 
   /** The checks REQ and COUNT share: subscription id, number of filters, and each filter. */
@@ -261,7 +291,7 @@ export class Relay {
     if (opensSubscription && client.subscriptions.size >= limits.max_subscriptions) {
       return { prefix: 'rate-limited', text: `at most ${limits.max_subscriptions} open subscriptions per connection; close one first` };
     }
-    return compileFilters(inputs, limits);
+    return compileFilters(inputs, limits, { search: this.config.search.enabled });
   }
 
   private refuseQuery(client: Client, subId: string, rejection: Rejection): void {

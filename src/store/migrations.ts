@@ -4,7 +4,7 @@ import type Database from 'better-sqlite3';
  * Schema migrations, numbered by position: migration i brings `PRAGMA user_version` from i to i+1.
  * Append only; never edit a migration that has shipped.
  */
-const migrations: ReadonlyArray<(db: Database.Database) => void> = [
+export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
   // 1: events, tags and their indexes.
   (db) =>
     db.exec(`
@@ -60,6 +60,22 @@ const migrations: ReadonlyArray<(db: Database.Database) => void> = [
         until_created_at INTEGER NOT NULL,  -- versions with created_at <= this are deleted
         PRIMARY KEY (pubkey, kind, d_tag)
       ) WITHOUT ROWID;
+    `),
+
+  // 3: NIP-50 full-text index over event content. Contentless (the text already lives in events.json)
+  // with contentless_delete, keyed by events.seq; unicode61 folds case and removes diacritics, no
+  // stemming. Rows are added by the write path (src/store/write.ts); the trigger removes them on every
+  // delete of an event row — replacement, NIP-09, expiry, retention, anything — so no delete path can
+  // leave the index out of step. Existing rows are indexed here.
+  (db) =>
+    db.exec(`
+      CREATE VIRTUAL TABLE events_fts USING fts5(
+        content, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 2'
+      );
+      CREATE TRIGGER events_fts_delete AFTER DELETE ON events BEGIN
+        DELETE FROM events_fts WHERE rowid = old.seq;
+      END;
+      INSERT INTO events_fts (rowid, content) SELECT seq, json ->> '$.content' FROM events;
     `),
 ];
 

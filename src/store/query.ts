@@ -4,8 +4,8 @@ import { buildQuery, type Mode, type Param } from './sql.js';
 
 const MAX_CACHED_STATEMENTS = 256;
 
-/** Row of a 'rows' statement in raw mode. */
-type Row = [seq: number, createdAt: number, id: Buffer, json: string];
+/** Row of a 'rows' statement in raw mode; search filters add their bm25 rank (lower is better). */
+type Row = [seq: number, createdAt: number, id: Buffer, json: string, rank?: number];
 
 /** Read side of the store: filters → SQL by shape → cached prepared statements. */
 export class QueryRunner {
@@ -22,10 +22,11 @@ export class QueryRunner {
 
   /**
    * Stored JSON of events matching any filter, each once, newest first, ties lowest id first;
-   * events expired at `now` (NIP-40) are left out.
+   * events expired at `now` (NIP-40) are left out. NIP-50: events found by search filters come first,
+   * best rank first (bm25 across those filters), then the other filters' events newest first.
    */
   query(filters: readonly CompiledFilter[], now: number): string[] {
-    const live = filters.filter((filter) => filter.limit > 0 && !emptyRange(filter));
+    const live = filters.filter((filter) => filter.limit > 0 && !matchesNothing(filter));
     if (live.length === 0) return [];
     const slack = this.countExpired.get(now)!;
     if (live.length === 1) {
@@ -35,7 +36,9 @@ export class QueryRunner {
 
     const seen = new Set<number>();
     const rows: Row[] = [];
-    for (const filter of live) {
+    // Search filters first, so an event found by one keeps its rank.
+    const ordered = [...live.filter((filter) => filter.search), ...live.filter((filter) => !filter.search)];
+    for (const filter of ordered) {
       const { statement, params } = this.prepare(filter, 'rows', now, slack);
       for (const row of statement.raw(true).all(...params) as Row[]) {
         if (!seen.has(row[0])) {
@@ -44,13 +47,13 @@ export class QueryRunner {
         }
       }
     }
-    rows.sort((a, b) => b[1] - a[1] || Buffer.compare(a[2], b[2]));
+    rows.sort((a, b) => byRank(a, b) || b[1] - a[1] || Buffer.compare(a[2], b[2]));
     return rows.map((row) => row[3]);
   }
 
   /** Number of distinct stored events matching any filter and unexpired at `now`; limits are ignored. */
   count(filters: readonly CompiledFilter[], now: number): number {
-    const live = filters.filter((filter) => !emptyRange(filter));
+    const live = filters.filter((filter) => !matchesNothing(filter));
     if (live.length === 0) return 0;
     if (live.length === 1) {
       const { statement, params } = this.prepare(live[0]!, 'count', now);
@@ -65,11 +68,46 @@ export class QueryRunner {
   }
 
   /**
+   * NIP-45 hll: distinct pubkeys (lowercase hex) of the events matching any filter, unexpired at
+   * `now`; read from the pubkey column (SELECT DISTINCT), never from the JSON.
+   */
+  pubkeys(filters: readonly CompiledFilter[], now: number): Set<string> {
+    const pubkeys = new Set<string>();
+    for (const filter of filters) {
+      if (matchesNothing(filter)) continue;
+      const { statement, params } = this.prepare(filter, 'pubkeys', now);
+      for (const pubkey of statement.pluck(true).all(...params) as Buffer[]) pubkeys.add(pubkey.toString('hex'));
+    }
+    return pubkeys;
+  }
+
+  /**
+   * NIP-77: (created_at, id) of every event matching `filter` and unexpired at `now`, oldest first,
+   * ties lowest id first, the filter's limit ignored; at most `max` rows. No JSON is read. Built from
+   * the 'seqs' statement of the shared builder (same driving index, same NIP-40 condition).
+   */
+  keys(filter: CompiledFilter, now: number, max: number): [createdAt: number, id: Buffer][] {
+    if (emptyRange(filter)) return [];
+    const { sql, params } = buildQuery(filter, 'seqs', now);
+    if (!sql.startsWith('SELECT e.seq FROM ')) throw new Error('unexpected seqs statement');
+    const keysSql = `SELECT e.created_at, e.id FROM ${sql.slice('SELECT e.seq FROM '.length)} ORDER BY e.created_at, e.id LIMIT ?`;
+    let statement = this.cache.get(keysSql);
+    if (statement) {
+      this.cache.delete(keysSql);
+    } else {
+      statement = this.db.prepare(keysSql);
+      if (this.cache.size >= MAX_CACHED_STATEMENTS) this.cache.delete(this.cache.keys().next().value!);
+    }
+    this.cache.set(keysSql, statement);
+    return statement.raw(true).all(...params, max) as [number, Buffer][];
+  }
+
+  /**
    * Every matching event, newest first, limit ignored, streamed. A fresh statement per call, so
    * several exports may run at once; the connection cannot write while an iterator is open.
    */
   iterate(filter: CompiledFilter, now: number): IterableIterator<string> {
-    if (emptyRange(filter)) return [][Symbol.iterator]();
+    if (matchesNothing(filter)) return [][Symbol.iterator]();
     const { sql, params } = buildQuery(filter, 'stream', now);
     return this.db.prepare(sql).pluck(true).iterate(...params) as IterableIterator<string>;
   }
@@ -99,3 +137,13 @@ export class QueryRunner {
 /** since after until: nothing can match, no need to ask SQLite. */
 const emptyRange = (filter: CompiledFilter): boolean =>
   filter.since !== undefined && filter.until !== undefined && filter.since > filter.until;
+
+/** An empty range, or a NIP-50 search with no words left: nothing can match. */
+const matchesNothing = (filter: CompiledFilter): boolean => emptyRange(filter) || filter.search?.fts === '';
+
+/** Rows with a search rank before rows without; lower (better) bm25 rank first. */
+function byRank(a: Row, b: Row): number {
+  if (a[4] === undefined || a[4] === null) return b[4] === undefined || b[4] === null ? 0 : 1;
+  if (b[4] === undefined || b[4] === null) return -1;
+  return a[4] - b[4];
+}

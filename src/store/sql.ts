@@ -1,5 +1,6 @@
 import { kindClass } from '../event/kinds.js';
 import type { CompiledFilter } from '../filter/compile.js';
+import { SEARCH_WINDOW } from '../nips/nip50.js';
 
 /**
  * Translates one compiled filter into one SQL statement. The SQL text depends only on the filter's
@@ -42,7 +43,9 @@ export type Mode =
   /** `count(*)` of matching events. */
   | 'count'
   /** `seq` of matching events, unordered: counting over several filters. */
-  | 'seqs';
+  | 'seqs'
+  /** Distinct `pubkey` (32-byte BLOB) of matching events: NIP-45 hll. */
+  | 'pubkeys';
 
 export type Param = string | number | Buffer;
 
@@ -85,6 +88,7 @@ class Conditions {
  * @param expiredSlack how many stored events are expired at `now` (see above); only limited modes use it.
  */
 export function buildQuery(filter: CompiledFilter, mode: Mode, now: number, expiredSlack = 0): BuiltQuery {
+  if (filter.search) return buildSearchQuery(filter, mode, now);
   const limited = mode === 'rows' || mode === 'json';
   const where = new Conditions();
   let from: string;
@@ -164,6 +168,61 @@ export function buildQuery(filter: CompiledFilter, mode: Mode, now: number, expi
       return { sql: `SELECT count(*) FROM ${from}${where.where()}`, params };
     case 'seqs':
       return { sql: `SELECT e.seq FROM ${from}${where.where()}`, params };
+    case 'pubkeys':
+      return { sql: `SELECT DISTINCT e.pubkey FROM ${from}${where.where()}`, params };
+  }
+}
+
+/**
+ * NIP-50: the full-text index drives (a filter with `search` reads only rows whose content matches);
+ * every other field is checked on those rows. Ordered by relevance — FTS5's bm25 `rank`, best first —
+ * then newest first; the limit applies after ranking.
+ *
+ * Ranking cost is bounded: bm25 is computed only for the newest SEARCH_WINDOW matching events (FTS5
+ * walks its index by rowid, newest stored first, and stops there), so a word found in a million notes
+ * costs as much as one found in SEARCH_WINDOW. Results are the most relevant among those; count and
+ * hll modes see every match. 'rows' mode adds `rank` as a fifth column so several search filters can
+ * be merged by relevance.
+ */
+function buildSearchQuery(filter: CompiledFilter, mode: Mode, now: number): BuiltQuery {
+  const from = 'events_fts f CROSS JOIN events e ON e.seq = f.rowid';
+  const where = new Conditions();
+  where.add('f.events_fts MATCH ?', filter.search!.fts);
+  if (filter.ids) where.list('e.id', filter.ids, 'hex');
+  if (filter.authors) where.list('e.pubkey', filter.authors, 'hex');
+  if (filter.kinds) where.list('e.kind', filter.kinds, 'int');
+  where.range('e.created_at', filter);
+  for (const [name, values] of filter.tags) {
+    where.add(
+      `EXISTS (SELECT 1 FROM tags x WHERE x.event_rowid = e.seq AND x.name = ? AND x.value ${listSql(values, 'text')})`,
+      name,
+      ...listParams(values, 'text'),
+    );
+  }
+  where.add('(e.expires_at IS NULL OR e.expires_at > ?)', now);
+  const params = where.params;
+  const matches = `SELECT e.seq AS seq, e.created_at AS created_at, e.id AS id, f.rank AS rank FROM ${from}${where.where()} ORDER BY f.rowid DESC LIMIT ?`;
+  const ranked = (limited: boolean): string =>
+    `SELECT seq, created_at, id, rank FROM (${matches}) ORDER BY rank, created_at DESC, id${limited ? ' LIMIT ?' : ''}`;
+  switch (mode) {
+    case 'rows':
+    case 'json': {
+      const columns = mode === 'rows' ? 'e.seq, e.created_at, e.id, e.json, w.rank' : 'e.json';
+      params.push(SEARCH_WINDOW, filter.limit);
+      return {
+        sql: `SELECT ${columns} FROM (${ranked(true)}) w CROSS JOIN events e ON e.seq = w.seq ORDER BY w.rank, w.created_at DESC, w.id`,
+        params,
+      };
+    }
+    case 'stream':
+      params.push(SEARCH_WINDOW);
+      return { sql: `SELECT e.json FROM (${ranked(false)}) w CROSS JOIN events e ON e.seq = w.seq ORDER BY w.rank, w.created_at DESC, w.id`, params };
+    case 'count':
+      return { sql: `SELECT count(*) FROM ${from}${where.where()}`, params };
+    case 'seqs':
+      return { sql: `SELECT e.seq FROM ${from}${where.where()}`, params };
+    case 'pubkeys':
+      return { sql: `SELECT DISTINCT e.pubkey FROM ${from}${where.where()}`, params };
   }
 }
 

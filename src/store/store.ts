@@ -3,6 +3,7 @@ import type { CompiledFilter } from '../filter/compile.js';
 import { migrate } from './migrations.js';
 import { openDatabase, type OpenOptions } from './open.js';
 import { QueryRunner } from './query.js';
+import { RetentionStatements } from './retention.js';
 import type { EventToWrite, WriteOutcome } from './types.js';
 import { createWriter } from './write.js';
 
@@ -20,6 +21,8 @@ export class EventStore {
   private readonly reader: QueryRunner;
   private readonly expiredSeqs: Database.Statement<[number, number], number>;
   private readonly deleteRows: Database.Transaction<(seqs: number[]) => void>;
+  /** Bounded statements for the retention pruner (src/retention/pruner.ts). */
+  readonly retention: RetentionStatements;
 
   private constructor(private readonly db: Database.Database) {
     migrate(db);
@@ -27,6 +30,7 @@ export class EventStore {
     this.countAll = db.prepare<[], number>('SELECT count(*) FROM events').pluck();
     this.write = createWriter(db);
     this.reader = new QueryRunner(db);
+    this.retention = new RetentionStatements(db);
     this.expiredSeqs = db
       .prepare<[number, number], number>('SELECT seq FROM events INDEXED BY events_expires WHERE expires_at <= ? LIMIT ?')
       .pluck();
@@ -58,7 +62,7 @@ export class EventStore {
 
   /**
    * Writes the batch in ONE transaction; outcomes in input order. Throws (writing nothing) if an
-   * ephemeral event is passed: the caller must never store those.
+   * ephemeral event is passed without `expiresAt` (only retention `keep` stores them, briefly).
    */
   writeBatch(items: EventToWrite[]): WriteOutcome[] {
     return this.write(items);
@@ -75,6 +79,19 @@ export class EventStore {
   /** Number of distinct stored events matching any filter, unexpired at `now` (limits ignored). */
   count(filters: readonly CompiledFilter[], now: number = wallClock()): number {
     return this.reader.count(filters, now);
+  }
+
+  /** NIP-45 hll: distinct pubkeys (hex) of the events matching any filter, unexpired at `now`. */
+  pubkeys(filters: readonly CompiledFilter[], now: number = wallClock()): Set<string> {
+    return this.reader.pubkeys(filters, now);
+  }
+
+  /**
+   * NIP-77: (created_at, id) of stored events matching `filter`, unexpired at `now`, oldest first (ties:
+   * lowest id first), the filter's limit ignored, at most `max` rows. No JSON is read.
+   */
+  negentropyKeys(filter: CompiledFilter, now: number = wallClock(), max = Number.MAX_SAFE_INTEGER): [createdAt: number, id: Buffer][] {
+    return this.reader.keys(filter, now, max);
   }
 
   /** Every stored event matching `filter` (all when undefined), unexpired at `now`, newest first, limit ignored. */

@@ -16,4 +16,9 @@ export interface EventToWrite {
   event: NostrEvent;
   /** The exact JSON text stored and sent to clients. */
   json: string;
+  /**
+   * Unix seconds after which the stored row is hidden and pruned (the earlier of this and a NIP-40
+   * expiration). Required to store an ephemeral event (retention `keep`); the store refuses them otherwise.
+   */
+  expiresAt?: number;
 }

@@ -46,6 +46,8 @@ export function createWriter(db: Database.Database): (items: readonly EventToWri
   const insertTag = db.prepare<[number | bigint, string, string, number, number]>(
     'INSERT OR IGNORE INTO tags (event_rowid, name, value, kind, created_at) VALUES (?, ?, ?, ?, ?)',
   );
+  // NIP-50: the trigger events_fts_delete (migration 3) removes the index row with the event row.
+  const insertText = db.prepare<[number | bigint, string]>('INSERT INTO events_fts (rowid, content) VALUES (?, ?)');
   const deleteEvent = db.prepare<[number]>('DELETE FROM events WHERE seq = ?');
   const deleteTags = db.prepare<[number]>('DELETE FROM tags WHERE event_rowid = ?');
   // NIP-09
@@ -96,9 +98,11 @@ export function createWriter(db: Database.Database): (items: readonly EventToWri
     }
   };
 
-  const insert = (event: NostrEvent, id: Buffer, pubkey: Buffer, dTag: string | null, json: string): void => {
-    const expiresAt = expirationOf(event.tags) ?? null;
+  const insert = (event: NostrEvent, id: Buffer, pubkey: Buffer, dTag: string | null, json: string, keepUntil?: number): void => {
+    const expiration = expirationOf(event.tags);
+    const expiresAt = keepUntil === undefined ? (expiration ?? null) : Math.min(keepUntil, expiration ?? keepUntil);
     const seq = insertEvent.run(id, pubkey, event.kind, event.created_at, expiresAt, dTag, json).lastInsertRowid;
+    insertText.run(seq, event.content);
     for (const tag of event.tags) {
       const name = tag[0];
       const value = tag[1];
@@ -108,14 +112,14 @@ export function createWriter(db: Database.Database): (items: readonly EventToWri
     }
   };
 
-  const writeOne = ({ event, json }: EventToWrite): WriteOutcome => {
+  const writeOne = ({ event, json, expiresAt }: EventToWrite): WriteOutcome => {
     const id = Buffer.from(event.id, 'hex');
     if (hasId.get(id) !== undefined) return DUPLICATE;
     const pubkey = Buffer.from(event.pubkey, 'hex');
     const dTag = addressOf(event);
     if (wasDeleted(event, id, pubkey, dTag)) return DELETED;
     if (dTag === null) {
-      insert(event, id, pubkey, null, json);
+      insert(event, id, pubkey, null, json, expiresAt);
       if (event.kind === DELETION_KIND) applyDeletion(event, pubkey);
       return STORED;
     }
@@ -128,16 +132,17 @@ export function createWriter(db: Database.Database): (items: readonly EventToWri
       if (storedWins) return OLDER;
       remove(stored.seq);
     }
-    insert(event, id, pubkey, dTag, json);
+    insert(event, id, pubkey, dTag, json, expiresAt);
     return STORED;
   };
 
   const writeAll = db.transaction((items: readonly EventToWrite[]) => items.map(writeOne));
 
   return (items) => {
-    for (const { event } of items) {
-      if (kindClass(event.kind) === 'ephemeral') {
-        throw new Error(`ephemeral event ${event.id} (kind ${event.kind}) passed to the store`);
+    for (const { event, expiresAt } of items) {
+      // Ephemeral events are stored only when the caller says for how long (retention `keep`).
+      if (kindClass(event.kind) === 'ephemeral' && expiresAt === undefined) {
+        throw new Error(`ephemeral event ${event.id} (kind ${event.kind}) passed to the store without expiresAt`);
       }
     }
     // IMMEDIATE: take the write lock up front (no SQLITE_BUSY on a read→write upgrade).

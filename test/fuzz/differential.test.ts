@@ -6,6 +6,7 @@
  * Seeded: a failure prints its seed; rerun with FUZZ_SEED=<seed> to reproduce.
  */
 import { matchFilter as oracleMatch, type Filter } from 'nostr-tools/filter';
+import { computeOffset, feedEvent, getFilterFirstTagValue, hllEncode, newHll } from 'nostr-tools/nip45';
 import { finalizeEvent, getPublicKey } from 'nostr-tools/pure';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import type { NostrEvent } from '../../src/event/types.js';
@@ -172,6 +173,17 @@ class OracleStore {
   count(filters: Filter[]): number {
     return [...this.held.values()].filter((e) => filters.some((f) => oracleMatch(f, e))).length;
   }
+
+  /** NIP-45 COUNT answer: the count, and nostr-tools' hll when the first filter has a tag attribute. */
+  countAnswer(filters: Filter[]): { count: number; hll?: string } {
+    const count = this.count(filters);
+    const value = getFilterFirstTagValue(filters[0]!);
+    if (value === undefined) return { count };
+    const offset = computeOffset(value);
+    let hll = newHll();
+    for (const e of this.held.values()) if (filters.some((f) => oracleMatch(f, e))) hll = feedEvent(hll, e, offset);
+    return { count, hll: hllEncode(hll) };
+  }
 }
 
 const newestFirst = (a: NostrEvent, b: NostrEvent): number => b.created_at - a.created_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
@@ -295,7 +307,7 @@ describe('differential fuzz: relay vs nostr-tools oracle', () => {
 
     reader.send(['COUNT', subId, ...filters]);
     const count = await reader.next((f) => f[0] === 'COUNT' && f[1] === subId);
-    expect(count[2], `COUNT ${context}`).toEqual({ count: oracle.count(filters) });
+    expect(count[2], `COUNT ${context}`).toEqual(oracle.countAnswer(filters));
     reader.frames.splice(0); // keep the frame log short: the helper scans it on every frame
   }
 

@@ -60,8 +60,16 @@ describe('parseClientMessage', () => {
     for (const bad of ['["CLOSE"]', '["CLOSE",1]', '["CLOSE",null]', '["CLOSE",{}]']) expect(malformed(bad).message).toContain('CLOSE');
   });
 
+  it('NIP-77: NEG-OPEN / NEG-MSG / NEG-CLOSE carry their sub id; hex and filter are checked later', () => {
+    expect(parseClientMessage('["NEG-OPEN","s",{},"6100000200"]')).toEqual({ type: 'NEG-OPEN', subId: 's', filter: {}, message: '6100000200' });
+    expect(parseClientMessage('["NEG-OPEN","s",{},32,"6100000200"]')).toEqual({ type: 'NEG-OPEN', subId: 's', filter: {}, message: '6100000200' });
+    expect(parseClientMessage('["NEG-MSG","s","61"]')).toEqual({ type: 'NEG-MSG', subId: 's', message: '61' });
+    expect(parseClientMessage('["NEG-CLOSE","s"]')).toEqual({ type: 'NEG-CLOSE', subId: 's' });
+    expect(malformed('["NEG-OPEN",{}]').message).toBe('invalid: NEG-OPEN needs a subscription id string');
+  });
+
   it('unknown verbs are unsupported, named, and truncated to 32 characters', () => {
-    expect(malformed('["NEG-OPEN",{}]').message).toBe("unsupported: unknown message type 'NEG-OPEN'");
+    expect(malformed('["NEG-FOO",{}]').message).toBe("unsupported: unknown message type 'NEG-FOO'");
     expect(malformed('["event",{}]').message).toBe("unsupported: unknown message type 'event'");
     expect(malformed('["",{}]').message).toBe("unsupported: unknown message type ''");
     const long = 'X'.repeat(100);

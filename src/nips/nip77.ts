@@ -1,0 +1,346 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * NIP-77 negentropy, the responder (relay) side: our own implementation of the range-based set
+ * reconciliation protocol (version 0x61), pure — no sockets, no SQLite.
+ *
+ * nostr-tools' `Negentropy` is only an initiator: its `reconcile()` has no responder branch (an
+ * `IdList` from the client is answered with nothing instead of the relay's ids), so a relay cannot use
+ * it. Its initiator is what our tests and the `sync` CLI drive against this module.
+ *
+ * Items are (created_at, 32-byte id) sorted ascending. Fingerprints use prefix sums of the ids as
+ * 256-bit little-endian integers, so the fingerprint of any range costs O(1) additions plus one SHA-256.
+ */
+
+export const PROTOCOL_VERSION = 0x61;
+const ID_SIZE = 32;
+const FINGERPRINT_SIZE = 16;
+const MODE_SKIP = 0;
+const MODE_FINGERPRINT = 1;
+const MODE_IDLIST = 2;
+/** Smallest frame size limit (bytes of binary message) the protocol allows. */
+export const MIN_FRAME_SIZE = 4096;
+
+type Emit = (bytes: number, write: (w: Writer) => void) => void;
+
+interface Bound {
+  timestamp: number;
+  id: Uint8Array;
+}
+
+const INFINITE: Bound = { timestamp: Infinity, id: new Uint8Array(0) };
+
+/** The relay's sorted set of (created_at, id). Build with rows already sorted (created_at asc, id asc). */
+export class NegStorage {
+  readonly size: number;
+  private readonly timestamps: Float64Array;
+  private readonly ids: Uint8Array;
+  /** prefix[i] = sum of ids[0..i) mod 2^256, 8 little-endian u32 lanes each. */
+  private readonly prefix: Uint32Array;
+
+  constructor(timestamps: ArrayLike<number>, ids: Uint8Array) {
+    this.size = timestamps.length;
+    if (ids.length !== this.size * ID_SIZE) throw new Error('ids must hold 32 bytes per timestamp');
+    this.timestamps = Float64Array.from(timestamps);
+    this.ids = ids;
+    this.prefix = new Uint32Array((this.size + 1) * 8);
+    const view = new DataView(ids.buffer, ids.byteOffset, ids.byteLength);
+    const p = this.prefix;
+    for (let i = 0; i < this.size; i++) {
+      let carry = 0;
+      for (let lane = 0; lane < 8; lane++) {
+        const sum = p[i * 8 + lane]! + view.getUint32(i * ID_SIZE + lane * 4, true) + carry;
+        p[(i + 1) * 8 + lane] = sum >>> 0;
+        carry = sum > 0xffffffff ? 1 : 0;
+      }
+    }
+  }
+
+  /** From rows of [created_at, id bytes], sorted ascending. */
+  static fromRows(rows: ReadonlyArray<readonly [number, Uint8Array]>): NegStorage {
+    const timestamps = new Float64Array(rows.length);
+    const ids = new Uint8Array(rows.length * ID_SIZE);
+    rows.forEach(([timestamp, id], i) => {
+      timestamps[i] = timestamp;
+      ids.set(id, i * ID_SIZE);
+    });
+    return new NegStorage(timestamps, ids);
+  }
+
+  timestamp(i: number): number {
+    return this.timestamps[i]!;
+  }
+
+  id(i: number): Uint8Array {
+    return this.ids.subarray(i * ID_SIZE, (i + 1) * ID_SIZE);
+  }
+
+  /** First index in [begin, end) whose item is not below `bound`. */
+  lowerBound(begin: number, end: number, bound: Bound): number {
+    let first = begin;
+    let count = end - begin;
+    while (count > 0) {
+      const step = count >> 1;
+      const it = first + step;
+      if (this.compare(it, bound) < 0) {
+        first = it + 1;
+        count -= step + 1;
+      } else {
+        count = step;
+      }
+    }
+    return first;
+  }
+
+  fingerprint(begin: number, end: number): Uint8Array {
+    const out = Buffer.alloc(ID_SIZE);
+    let borrow = 0;
+    for (let lane = 0; lane < 8; lane++) {
+      const diff = this.prefix[end * 8 + lane]! - this.prefix[begin * 8 + lane]! - borrow;
+      out.writeUInt32LE(diff >>> 0, lane * 4);
+      borrow = diff < 0 ? 1 : 0;
+    }
+    return createHash('sha256').update(out).update(encodeVarInt(end - begin)).digest().subarray(0, FINGERPRINT_SIZE);
+  }
+
+  private compare(i: number, bound: Bound): number {
+    const t = this.timestamps[i]!;
+    if (t !== bound.timestamp) return t < bound.timestamp ? -1 : 1;
+    return compareBytes(this.id(i), bound.id);
+  }
+}
+
+/** A malformed negentropy message: answered NEG-ERR "invalid: …". */
+export class NegProtocolError extends Error {}
+
+export type ReconcileResult =
+  | { type: 'reply'; message: string }
+  /** The first byte named a protocol version other than 0x61: reply with our version alone. */
+  | { type: 'unsupported-version'; message: string };
+
+/**
+ * Answers one client message (hex) against `storage`. `frameSizeLimit` bounds the binary reply
+ * (the hex frame is twice that); ranges that do not fit are answered with one fingerprint of the rest,
+ * which the client splits in its next round. Throws NegProtocolError on malformed input.
+ */
+export function reconcile(storage: NegStorage, queryHex: string, frameSizeLimit: number): ReconcileResult {
+  if (queryHex.length === 0 || queryHex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(queryHex)) {
+    throw new NegProtocolError('message must be a non-empty even-length hex string');
+  }
+  const input = new Reader(Buffer.from(queryHex, 'hex'));
+  const version = input.byte();
+  if (version !== PROTOCOL_VERSION) return { type: 'unsupported-version', message: PROTOCOL_VERSION.toString(16) };
+
+  const limit = Math.max(MIN_FRAME_SIZE, frameSizeLimit) - 200;
+  const output = new Writer();
+  output.byte(PROTOCOL_VERSION);
+  let lastIn = 0;
+  const decodeBound = (): Bound => {
+    let timestamp = input.varint();
+    if (timestamp === 0 || lastIn === Infinity) {
+      timestamp = Infinity;
+    } else {
+      timestamp = lastIn + timestamp - 1;
+    }
+    lastIn = timestamp;
+    const length = input.varint();
+    if (length > ID_SIZE) throw new NegProtocolError('bound key longer than 32 bytes');
+    return { timestamp, id: input.bytes(length) };
+  };
+
+  const size = storage.size;
+  let prevBound: Bound = { timestamp: 0, id: new Uint8Array(0) };
+  let prevIndex = 0;
+  /** Index where the last range written to `output` ends (skipped ranges are not written). */
+  let writtenIndex = 0;
+  let skip = false;
+  // Ranges are encoded into `pending` first so a range that would overflow the frame can be dropped.
+  while (!input.done()) {
+    const pending: Array<(w: Writer) => void> = [];
+    let pendingBytes = 0;
+    const emit = (bytes: number, write: (w: Writer) => void): void => {
+      pending.push(write);
+      pendingBytes += bytes;
+    };
+    const flushSkip = (): void => {
+      if (!skip) return;
+      skip = false;
+      const bound = prevBound;
+      emit(boundSize(bound), (w) => (w.bound(bound), w.varint(MODE_SKIP)));
+    };
+
+    let truncated = false;
+    const currBound = decodeBound();
+    const mode = input.varint();
+    const lower = prevIndex;
+    let upper = storage.lowerBound(prevIndex, size, currBound);
+
+    if (mode === MODE_SKIP) {
+      skip = true;
+    } else if (mode === MODE_FINGERPRINT) {
+      const theirs = input.bytes(FINGERPRINT_SIZE);
+      if (compareBytes(theirs, storage.fingerprint(lower, upper)) !== 0) {
+        flushSkip();
+        splitRange(storage, lower, upper, currBound, emit);
+      } else {
+        skip = true;
+      }
+    } else if (mode === MODE_IDLIST) {
+      const count = input.varint();
+      input.bytes(count * ID_SIZE); // their ids: the initiator works out have/need, we only answer ours
+      flushSkip();
+      let endBound = currBound;
+      let end = upper;
+      const room = limit - output.length - pendingBytes - 100;
+      if ((upper - lower) * ID_SIZE > room) {
+        end = lower + Math.max(0, Math.floor(room / ID_SIZE));
+        endBound = { timestamp: storage.timestamp(end), id: storage.id(end) };
+        upper = end;
+        truncated = true;
+      }
+      const from = lower;
+      const bound = endBound;
+      emit(boundSize(bound) + 5 + (end - from) * ID_SIZE, (w) => {
+        w.bound(bound);
+        w.varint(MODE_IDLIST);
+        w.varint(end - from);
+        for (let i = from; i < end; i++) w.raw(storage.id(i));
+      });
+    } else {
+      throw new NegProtocolError(`unexpected mode ${mode}`);
+    }
+
+    const overflow = output.length + pendingBytes > limit;
+    if (!overflow && pending.length > 0) {
+      for (const write of pending) write(output);
+      writtenIndex = upper;
+    }
+    if (overflow || truncated) {
+      // Out of room: one fingerprint for everything not yet answered; the client splits it next round.
+      output.bound(INFINITE);
+      output.varint(MODE_FINGERPRINT);
+      output.raw(storage.fingerprint(writtenIndex, size));
+      break;
+    }
+    prevIndex = upper;
+    prevBound = currBound;
+  }
+  return { type: 'reply', message: output.hex() };
+
+  function splitRange(s: NegStorage, lo: number, hi: number, upperBound: Bound, out: Emit): void {
+    const n = hi - lo;
+    const buckets = 16;
+    if (n < buckets * 2) {
+      out(boundSize(upperBound) + 5 + n * ID_SIZE, (w) => {
+        w.bound(upperBound);
+        w.varint(MODE_IDLIST);
+        w.varint(n);
+        for (let i = lo; i < hi; i++) w.raw(s.id(i));
+      });
+      return;
+    }
+    const perBucket = Math.floor(n / buckets);
+    const withExtra = n % buckets;
+    let curr = lo;
+    for (let i = 0; i < buckets; i++) {
+      const bucketSize = perBucket + (i < withExtra ? 1 : 0);
+      const fingerprint = s.fingerprint(curr, curr + bucketSize);
+      curr += bucketSize;
+      const next = curr === hi ? upperBound : minimalBound(s, curr - 1, curr);
+      out(boundSize(next) + 1 + FINGERPRINT_SIZE, (w) => {
+        w.bound(next);
+        w.varint(MODE_FINGERPRINT);
+        w.raw(fingerprint);
+      });
+    }
+  }
+}
+
+/** The shortest bound separating item `prev` from item `curr` (prev < curr). */
+function minimalBound(s: NegStorage, prev: number, curr: number): Bound {
+  if (s.timestamp(curr) !== s.timestamp(prev)) return { timestamp: s.timestamp(curr), id: new Uint8Array(0) };
+  const a = s.id(prev);
+  const b = s.id(curr);
+  let shared = 0;
+  while (shared < ID_SIZE && a[shared] === b[shared]) shared++;
+  return { timestamp: s.timestamp(curr), id: b.subarray(0, shared + 1) };
+}
+
+/** Upper estimate of an encoded bound's size (timestamp varint ≤ 8 bytes). */
+const boundSize = (bound: Bound): number => 9 + bound.id.length;
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
+  return a.length - b.length;
+}
+
+export function encodeVarInt(n: number): Uint8Array {
+  if (n === 0) return Uint8Array.of(0);
+  const digits: number[] = [];
+  while (n > 0) {
+    digits.push(n % 128);
+    n = Math.floor(n / 128);
+  }
+  digits.reverse();
+  for (let i = 0; i < digits.length - 1; i++) digits[i]! |= 0x80;
+  return Uint8Array.from(digits);
+}
+
+class Reader {
+  private pos = 0;
+  constructor(private readonly buf: Uint8Array) {}
+  done(): boolean {
+    return this.pos >= this.buf.length;
+  }
+  byte(): number {
+    if (this.pos >= this.buf.length) throw new NegProtocolError('message ends prematurely');
+    return this.buf[this.pos++]!;
+  }
+  bytes(n: number): Uint8Array {
+    if (this.pos + n > this.buf.length) throw new NegProtocolError('message ends prematurely');
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+  varint(): number {
+    let result = 0;
+    for (let i = 0; ; i++) {
+      if (i > 8) throw new NegProtocolError('varint too long');
+      const b = this.byte();
+      result = result * 128 + (b & 0x7f);
+      if ((b & 0x80) === 0) return result;
+    }
+  }
+}
+
+/** Output with delta-encoded timestamps, as the protocol requires (one Writer per message). */
+class Writer {
+  private chunks: Uint8Array[] = [];
+  length = 0;
+  private lastOut = 0;
+  raw(bytes: Uint8Array): void {
+    this.chunks.push(bytes);
+    this.length += bytes.length;
+  }
+  byte(b: number): void {
+    this.raw(Uint8Array.of(b));
+  }
+  varint(n: number): void {
+    this.raw(encodeVarInt(n));
+  }
+  bound(bound: Bound): void {
+    if (bound.timestamp === Infinity) {
+      this.lastOut = Infinity;
+      this.varint(0);
+    } else {
+      this.varint(bound.timestamp - this.lastOut + 1);
+      this.lastOut = bound.timestamp;
+    }
+    this.varint(bound.id.length);
+    this.raw(bound.id);
+  }
+  hex(): string {
+    return Buffer.concat(this.chunks).toString('hex');
+  }
+}

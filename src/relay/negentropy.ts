@@ -1,0 +1,127 @@
+import type { Config } from '../config/types.js';
+import type { CompiledFilter } from '../filter/compile.js';
+import * as nip77 from '../nips/nip77.js';
+import { negErrFrame, negMsgFrame } from '../protocol/frames.js';
+import { reason, type Rejection } from '../protocol/prefixes.js';
+import type { Client } from './client.js';
+
+/** What the negentropy handler needs from the relay. */
+export interface NegentropyDeps {
+  config: Pick<Config, 'negentropy' | 'limits'>;
+  /** Compiles one NEG-OPEN filter under the same rules as a REQ filter. */
+  compile(input: unknown): CompiledFilter | Rejection;
+  /**
+   * Read rules (issue 3): the filter as this connection may read it — narrowed, or refused (e.g.
+   * `auth-required:` for a restricted-only filter). Called before the set is built. Absent = readable as is.
+   */
+  checkRead?(client: Client, filter: CompiledFilter): CompiledFilter | Rejection;
+  /** (created_at, id) of stored events matching the filter, oldest first, at most `max`. */
+  keys(filter: CompiledFilter, now: number, max: number): [number, Uint8Array][];
+  now(): number;
+  /** Logs a refusal the way the relay logs every other one. */
+  logRejection(client: Client, message: string): void;
+}
+
+interface Session {
+  storage: nip77.NegStorage;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * NIP-77 sessions of every connection: NEG-OPEN builds the set once (no JSON read), NEG-MSG answers
+ * from it, NEG-CLOSE / NEG-ERR / idle timeout / disconnect free it. NEG ids are their own namespace,
+ * separate from REQ ids.
+ */
+export class NegentropySessions {
+  private readonly sessions = new WeakMap<Client, Map<string, Session>>();
+
+  constructor(private readonly deps: NegentropyDeps) {}
+
+  open(client: Client, subId: string, filterInput: unknown, message: unknown): void {
+    const { negentropy, limits } = this.deps.config;
+    this.close(client, subId); // NEG-OPEN on an open id replaces it
+    if (!negentropy.enabled) return this.refuse(client, subId, 'unsupported', 'negentropy is disabled on this relay');
+    if (subId.length === 0 || subId.length > limits.max_subid_length) {
+      return this.refuse(client, subId, 'invalid', `subscription id must be 1 to ${limits.max_subid_length} characters`);
+    }
+    const open = this.sessions.get(client);
+    if (open !== undefined && open.size >= negentropy.max_sessions) {
+      return this.refuse(client, subId, 'rate-limited', `at most ${negentropy.max_sessions} open negentropy sessions per connection; close one first`);
+    }
+    if (typeof message !== 'string') return this.refuse(client, subId, 'invalid', 'NEG-OPEN needs a filter and a hex message');
+    let filter = this.deps.compile(filterInput);
+    if ('prefix' in filter) return this.refuse(client, subId, filter.prefix, filter.text);
+    if (this.deps.checkRead) {
+      filter = this.deps.checkRead(client, filter);
+      if ('prefix' in filter) return this.refuse(client, subId, filter.prefix, filter.text);
+    }
+    const rows = this.deps.keys(filter, this.deps.now(), negentropy.max_records + 1);
+    if (rows.length > negentropy.max_records) {
+      return this.refuse(client, subId, 'blocked', `too many records (max ${negentropy.max_records})`);
+    }
+    const session: Session = { storage: nip77.NegStorage.fromRows(rows), timer: this.idleTimer(client, subId) };
+    let map = open;
+    if (map === undefined) this.sessions.set(client, (map = new Map()));
+    map.set(subId, session);
+    this.answer(client, subId, session, message);
+  }
+
+  message(client: Client, subId: string, message: unknown): void {
+    const session = this.sessions.get(client)?.get(subId);
+    if (session === undefined) return this.refuse(client, subId, 'closed', 'no open negentropy session with this id');
+    if (typeof message !== 'string') return this.refuse(client, subId, 'invalid', 'NEG-MSG needs a hex message');
+    session.timer.refresh();
+    this.answer(client, subId, session, message);
+  }
+
+  /** NEG-CLOSE: frees the session, no reply; an unknown id is answered `closed:`. */
+  closeRequested(client: Client, subId: string): void {
+    if (!this.close(client, subId)) this.refuse(client, subId, 'closed', 'no open negentropy session with this id');
+  }
+
+  disconnect(client: Client): void {
+    const map = this.sessions.get(client);
+    if (map === undefined) return;
+    for (const session of map.values()) clearTimeout(session.timer);
+    this.sessions.delete(client);
+  }
+
+  private answer(client: Client, subId: string, session: Session, message: string): void {
+    // The reply frame must stay within limits.max_message_bytes: hex doubles the binary size.
+    const frameSizeLimit = Math.floor((this.deps.config.limits.max_message_bytes - 64 - subId.length) / 2);
+    let result: nip77.ReconcileResult;
+    try {
+      result = nip77.reconcile(session.storage, message, frameSizeLimit);
+    } catch (error) {
+      if (!(error instanceof nip77.NegProtocolError)) throw error;
+      return this.refuse(client, subId, 'invalid', `negentropy message: ${error.message}`);
+    }
+    client.send(negMsgFrame(subId, result.message));
+  }
+
+  private idleTimer(client: Client, subId: string): NodeJS.Timeout {
+    const timer = setTimeout(() => {
+      if (client.closed) return this.disconnect(client);
+      this.refuse(client, subId, 'closed', `negentropy session idle for ${this.deps.config.negentropy.idle_seconds} seconds`);
+    }, this.deps.config.negentropy.idle_seconds * 1000);
+    timer.unref();
+    return timer;
+  }
+
+  /** Answers NEG-ERR and closes the session (if open). */
+  private refuse(client: Client, subId: string, prefix: Rejection['prefix'], text: string): void {
+    this.close(client, subId);
+    const message = reason(prefix, text);
+    this.deps.logRejection(client, message);
+    client.send(negErrFrame(subId, message));
+  }
+
+  private close(client: Client, subId: string): boolean {
+    const map = this.sessions.get(client);
+    const session = map?.get(subId);
+    if (map === undefined || session === undefined) return false;
+    clearTimeout(session.timer);
+    map.delete(subId);
+    return true;
+  }
+}

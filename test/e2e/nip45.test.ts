@@ -1,0 +1,197 @@
+/**
+ * NIP-45 COUNT end to end over a real socket: plain counts, several filters counted once, deletions,
+ * replacements and expirations respected, refusals as CLOSED with a prefix, the canonical queries of
+ * nostr-tools' getCountManyFilter, and the `hll` field interoperating with nostr-tools' nip45 helpers.
+ * Items refer to /work/shared/NIPS-CHECKLIST.md ("NIP-45").
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import * as nip45 from 'nostr-tools/nip45';
+import { Relay, useWebSocketImplementation } from 'nostr-tools/relay';
+import type { NostrEvent } from '../../src/event/types.js';
+import { RawClient } from '../helpers/client.js';
+import { newKeys, now, signed, type Keys } from '../helpers/events.js';
+import { startTestRelay, type TestRelay } from '../helpers/relay.js';
+
+useWebSocketImplementation(WebSocket);
+
+let relay: TestRelay;
+beforeAll(async () => {
+  relay = await startTestRelay();
+});
+afterAll(async () => {
+  await relay?.cleanup();
+});
+
+const opened: RawClient[] = [];
+async function connect(): Promise<RawClient> {
+  const client = await RawClient.connect(relay.url);
+  opened.push(client);
+  return client;
+}
+afterEach(() => {
+  for (const client of opened.splice(0)) client.socket.terminate();
+});
+
+async function publish(client: RawClient, event: NostrEvent): Promise<void> {
+  const ok = await client.publish(event);
+  expect(ok[2], String(ok[3])).toBe(true);
+}
+let sub = 0;
+/** The COUNT answer's payload, or the CLOSED frame's reason. */
+async function count(client: RawClient, ...filters: unknown[]): Promise<{ count?: number; hll?: string; closed?: string }> {
+  const subId = `c${sub++}`;
+  client.send(['COUNT', subId, ...filters]);
+  const frame = await client.next((f) => (f[0] === 'COUNT' || f[0] === 'CLOSED') && f[1] === subId);
+  return frame[0] === 'CLOSED' ? { closed: frame[2] as string } : (frame[2] as { count: number; hll?: string });
+}
+
+describe('NIP-45 COUNT', () => {
+  it('1. counts stored events: five notes of an author → {"count":5}, no hll without a tag attribute', async () => {
+    const client = await connect();
+    const keys = newKeys();
+    for (let i = 0; i < 5; i++) await publish(client, signed(keys, { content: `n${i}`, created_at: now() - i }));
+    expect(await count(client, { kinds: [1], authors: [keys.pubkey] })).toEqual({ count: 5 });
+    const tools = await Relay.connect(relay.url);
+    try {
+      expect(await tools.count([{ kinds: [1], authors: [keys.pubkey] }], {})).toBe(5);
+    } finally {
+      tools.close();
+    }
+  });
+
+  it('2. several filters are OR\'d and an event matching two filters is counted once; limit is ignored', async () => {
+    const client = await connect();
+    const keys = newKeys();
+    await publish(client, signed(keys, { kind: 1, content: 'a' }));
+    await publish(client, signed(keys, { kind: 7, content: '+' }));
+    await publish(client, signed(keys, { kind: 6, content: '' }));
+    expect(await count(client, { authors: [keys.pubkey], kinds: [1, 7] }, { authors: [keys.pubkey], kinds: [7, 6] })).toEqual({ count: 3 });
+    expect(await count(client, { authors: [keys.pubkey], limit: 1 })).toEqual({ count: 3 });
+  });
+
+  it('4. a refused COUNT is answered CLOSED with a prefix, and the connection stays usable', async () => {
+    const client = await connect();
+    expect((await count(client, { authors: ['ab'] })).closed).toMatch(/^invalid: /);
+    expect((await count(client, { foo: 1 })).closed).toMatch(/^unsupported: /);
+    expect((await count(client)).closed).toMatch(/^invalid: /);
+    expect((await count(client, { kinds: [1], '#tag': ['x'] })).closed).toMatch(/^unsupported: /);
+    expect((await count(client, { kinds: [1], since: 1, until: 0 })).count).toBe(0);
+  });
+
+  it('7. deletions, replacements (only the latest) and expirations are respected', async () => {
+    const client = await connect();
+    const keys = newKeys();
+    const doomed = signed(keys, { content: 'oops' });
+    await publish(client, doomed);
+    await publish(client, signed(keys, { content: 'stays', created_at: now() - 5 }));
+    await publish(client, signed(keys, { kind: 5, tags: [['e', doomed.id]], content: '' }));
+    expect(await count(client, { authors: [keys.pubkey], kinds: [1] })).toEqual({ count: 1 });
+
+    await publish(client, signed(keys, { kind: 3, created_at: now() - 10, content: '' }));
+    await publish(client, signed(keys, { kind: 3, created_at: now() - 1, content: '' }));
+    expect(await count(client, { authors: [keys.pubkey], kinds: [3] })).toEqual({ count: 1 });
+
+    await publish(client, signed(keys, { kind: 1, tags: [['expiration', String(now() + 2)]], content: 'brief' }));
+    expect(await count(client, { authors: [keys.pubkey], kinds: [1] })).toEqual({ count: 2 });
+    await new Promise((resolve) => setTimeout(resolve, 3100));
+    expect(await count(client, { authors: [keys.pubkey], kinds: [1] })).toEqual({ count: 1 });
+  });
+});
+
+describe('NIP-45 canonical queries and hll', () => {
+  const target = signed(newKeys(), { content: 'the note everyone reacts to' });
+  const followed = newKeys();
+  const reactors: Keys[] = Array.from({ length: 12 }, () => newKeys());
+
+  beforeAll(async () => {
+    const client = await RawClient.connect(relay.url);
+    await client.publish(target);
+    for (const [i, keys] of reactors.entries()) {
+      await client.publish(signed(keys, { kind: 7, tags: [['e', target.id], ['p', target.pubkey]], content: '+' }));
+      if (i < 3) await client.publish(signed(keys, { kind: 6, tags: [['e', target.id]], content: '' }));
+      if (i < 4) await client.publish(signed(keys, { kind: 1, tags: [['e', target.id]], content: `reply ${i}` }));
+      if (i < 2) await client.publish(signed(keys, { kind: 1, tags: [['q', target.id]], content: `quote ${i}` }));
+      if (i < 5) await client.publish(signed(keys, { kind: 1111, tags: [['E', target.id]], content: `comment ${i}` }));
+      if (i < 7) await client.publish(signed(keys, { kind: 3, tags: [['p', followed.pubkey]], content: '' }));
+    }
+    // One reactor reacts twice: two events, one pubkey.
+    await client.publish(signed(reactors[0]!, { kind: 7, tags: [['e', target.id]], content: '🔥', created_at: now() - 3 }));
+    client.socket.terminate();
+  });
+
+  const expected: [nip45.CountManyDirective, string, number, number][] = [
+    ['reactions', 'target', 13, 12],
+    ['reposts', 'target', 3, 3],
+    ['replies', 'target', 4, 4],
+    ['quotes', 'target', 2, 2],
+    ['comments', 'target', 5, 5],
+    ['followers', 'followed', 7, 7],
+  ];
+  for (const [directive, of, events, pubkeys] of expected) {
+    it(`6. ${directive}: count, and hll equal to nostr-tools' over the same pubkeys`, async () => {
+      const client = await connect();
+      const id = of === 'target' ? target.id : followed.pubkey;
+      const filter = nip45.getCountManyFilter(id, directive);
+      const answer = await count(client, filter);
+      expect(answer.count).toBe(events);
+      expect(answer.hll).toMatch(/^[0-9a-f]{512}$/);
+
+      // What a client computes from the events themselves with nostr-tools.
+      const { events: found } = await client.req(`r${sub++}`, { ...filter, limit: 500 });
+      const offset = nip45.computeOffset(nip45.getFilterFirstTagValue(filter)!);
+      let theirs = nip45.newHll();
+      for (const event of found) theirs = nip45.feedEvent(theirs, event, offset);
+      expect(new Set(found.map((e: NostrEvent) => e.pubkey)).size).toBe(pubkeys);
+      expect(answer.hll).toBe(nip45.hllEncode(theirs));
+      // Merging ours into theirs changes nothing; the estimate is near the pubkey count (linear
+      // counting: only register collisions, random with fresh keys, lower it).
+      const merged = nip45.mergeHll(nip45.hllDecode(answer.hll!)!, theirs);
+      expect(nip45.hllEncode(merged)).toBe(answer.hll);
+      expect(nip45.estimateCount(merged)).toBeLessThanOrEqual(pubkeys);
+      expect(nip45.estimateCount(merged)).toBeGreaterThanOrEqual(pubkeys - 3);
+    });
+  }
+
+  it('5. hll merges across relays: a second relay holding other reactors', async () => {
+    const other = await startTestRelay();
+    try {
+      const extra = Array.from({ length: 5 }, () => newKeys());
+      const otherClient = await RawClient.connect(other.url);
+      for (const keys of [...extra, reactors[1]!]) {
+        await otherClient.publish(signed(keys, { kind: 7, tags: [['e', target.id]], content: '+' }));
+      }
+      const filter = nip45.getCountManyFilter(target.id, 'reactions');
+      const here = await count(await connect(), filter);
+      otherClient.send(['COUNT', 'x', filter]);
+      const there = (await otherClient.next((f) => f[0] === 'COUNT'))[2] as { count: number; hll: string };
+      otherClient.socket.terminate();
+      const merged = nip45.mergeHll(nip45.hllDecode(here.hll!)!, nip45.hllDecode(there.hll)!);
+      // Exactly the registers nostr-tools computes over the union of the reacting pubkeys.
+      const offset = nip45.computeOffset(target.id);
+      let union = nip45.newHll();
+      for (const keys of [...reactors, ...extra]) union = nip45.feedPubkey(union, keys.pubkey, offset);
+      expect(nip45.hllEncode(merged)).toBe(nip45.hllEncode(union));
+      const estimate = nip45.estimateCount(merged); // 17 distinct: reactors[1] is on both relays
+      expect(estimate).toBeLessThanOrEqual(17);
+      expect(estimate).toBeGreaterThanOrEqual(14);
+    } finally {
+      await other.cleanup();
+    }
+  });
+
+  it('5. the offset comes from the first tag key of the FIRST filter; several filters feed one hll', async () => {
+    const client = await connect();
+    const first = { kinds: [7], '#e': [target.id] };
+    const second = { kinds: [3], '#p': [followed.pubkey] };
+    const answer = await count(client, first, second);
+    expect(answer.count).toBe(13 + 7);
+    const offset = nip45.computeOffset(target.id);
+    let theirs = nip45.newHll();
+    for (const filter of [first, second]) {
+      const { events } = await client.req(`r${sub++}`, { ...filter, limit: 500 });
+      for (const event of events) theirs = nip45.feedEvent(theirs, event, offset);
+    }
+    expect(answer.hll).toBe(nip45.hllEncode(theirs));
+  });
+});

@@ -1,0 +1,80 @@
+import { randomBytes } from 'node:crypto';
+import { nip77 } from 'nostr-tools';
+
+const { Negentropy, NegentropyStorageVector } = nip77;
+import { describe, expect, it } from 'vitest';
+import { NegProtocolError, NegStorage, reconcile } from '../../src/nips/nip77.js';
+
+type Item = [number, string];
+
+function items(n: number, base = 1_700_000_000, spread = 1000): Item[] {
+  return Array.from({ length: n }, () => [base + Math.floor(Math.random() * spread), randomBytes(32).toString('hex')] as Item);
+}
+
+const sorted = (list: Item[]): Item[] => [...list].sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+
+function relayStorage(list: Item[]): NegStorage {
+  return NegStorage.fromRows(sorted(list).map(([t, id]) => [t, Buffer.from(id, 'hex')] as const));
+}
+
+/** Runs nostr-tools' initiator against our responder; returns need/have and the number of rounds. */
+function sync(relay: Item[], client: Item[], frameSizeLimit = 60000): { need: Set<string>; have: Set<string>; rounds: number; maxHex: number } {
+  const server = relayStorage(relay);
+  const vector = new NegentropyStorageVector();
+  for (const [t, id] of client) vector.insert(t, id);
+  vector.seal();
+  const neg = new Negentropy(vector, 60000);
+  const need = new Set<string>();
+  const have = new Set<string>();
+  let message: string | null = neg.initiate();
+  let rounds = 0;
+  let maxHex = 0;
+  while (message !== null) {
+    const reply = reconcile(server, message, frameSizeLimit);
+    expect(reply.type).toBe('reply');
+    maxHex = Math.max(maxHex, reply.message.length);
+    rounds++;
+    if (rounds > 1000) throw new Error('no convergence');
+    message = neg.reconcile(reply.message, (id) => have.add(id), (id) => need.add(id));
+  }
+  return { need, have, rounds, maxHex };
+}
+
+describe('NIP-77 responder against nostr-tools initiator', () => {
+  it('{A,B,C} vs {B,D} → need {A,C}, have {D}', () => {
+    const [a, b, c, d] = items(4);
+    const result = sync([a!, b!, c!], [b!, d!]);
+    expect(result.need).toEqual(new Set([a![1], c![1]]));
+    expect(result.have).toEqual(new Set([d![1]]));
+  });
+
+  it('empty sides', () => {
+    expect(sync([], []).need.size).toBe(0);
+    const relay = items(100);
+    expect(sync(relay, []).need).toEqual(new Set(relay.map((i) => i[1])));
+    const client = items(100);
+    expect(sync([], client).have).toEqual(new Set(client.map((i) => i[1])));
+  });
+
+  it('many items with equal timestamps and a small frame size limit', () => {
+    const common = items(5000, 1_700_000_000, 20);
+    const onlyRelay = items(700, 1_700_000_000, 20);
+    const onlyClient = items(600, 1_700_000_000, 20);
+    const result = sync([...common, ...onlyRelay], [...common, ...onlyClient], 4096);
+    expect(result.need).toEqual(new Set(onlyRelay.map((i) => i[1])));
+    expect(result.have).toEqual(new Set(onlyClient.map((i) => i[1])));
+    expect(result.maxHex).toBeLessThanOrEqual(2 * 4096);
+  });
+
+  it('unsupported version → "61"; malformed → NegProtocolError', () => {
+    const s = relayStorage(items(3));
+    expect(reconcile(s, '62aabbccddeeff', 60000)).toEqual({ type: 'unsupported-version', message: '61' });
+    expect(() => reconcile(s, 'zz', 60000)).toThrow(NegProtocolError);
+    expect(() => reconcile(s, '6100', 60000)).toThrow(NegProtocolError);
+    expect(() => reconcile(s, '', 60000)).toThrow(NegProtocolError);
+  });
+
+  it('fingerprint of an empty set matches the reference', () => {
+    expect(reconcile(relayStorage([]), '610000017f9c9e31ac8256ca2f258583df262dbc', 60000)).toEqual({ type: 'reply', message: '61' });
+  });
+});
