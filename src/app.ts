@@ -3,6 +3,7 @@ import type { Verifier } from './event/verify.js';
 import { createVerifier } from './event/verify-pool.js';
 import { createLogger, type Logger } from './log.js';
 import { relayInformation } from './nips/nip11.js';
+import { Management } from './relay/management.js';
 import { Relay } from './relay/relay.js';
 import { renderPage } from './server/page.js';
 import { startServer } from './server/server.js';
@@ -31,8 +32,16 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
   // A verifier passed in belongs to the caller; the one built from verify.workers is closed on stop.
   const verifier = options.verifier ?? createVerifier(config.verify.workers);
   const ownVerifier = options.verifier ? undefined : verifier;
-  const relay = new Relay(config, store, verifier, log, options.now);
-  const information = JSON.stringify(relayInformation(config));
+  const now = options.now ?? (() => Math.floor(Date.now() / 1000));
+  // NIP-86: lists and NIP-11 overrides persisted in the store; applied to policies and pages at once.
+  const management = new Management(config, store.management, verifier, now);
+  const relay = new Relay(config, store, verifier, log, now, management);
+  // NIP-11 is rebuilt only when an admin changes the name, description or icon.
+  const informationOf = (): string => JSON.stringify(relayInformation(management.effectiveConfig()));
+  let information = informationOf();
+  management.onInfoChanged = () => {
+    information = informationOf();
+  };
   const storedEvents = cachedFor(5000, () => store.stats().events);
 
   let localUrl = '';
@@ -40,13 +49,18 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
   try {
     server = await startServer(relay, config, log, {
       information: () => information,
-      page: (host) => renderPage(config, config.relay.url || `ws://${host || localUrl}`, relay.counters, storedEvents()),
+      page: (host) => renderPage(management.effectiveConfig(), config.relay.url || `ws://${host || localUrl}`, relay.counters, storedEvents()),
+    }, {
+      handlePost: (request) => management.handleHttp(request),
+      isIpBlocked: (ip) => management.isIpBlocked(ip),
     });
   } catch (error) {
     store.close();
     await ownVerifier?.close?.();
     throw error;
   }
+  const running = server;
+  management.onIpBlocked = () => running.closeBlocked();
   const host = config.relay.host.includes(':') ? `[${config.relay.host}]` : config.relay.host;
   localUrl = `ws://${host}:${server.port}`;
   log.info({ url: localUrl, db: config.storage.path }, 'relay listening');

@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline';
 import type { Argv } from 'yargs';
 import { createVerifier } from '../event/verify-pool.js';
+import { thisRelay } from '../nips/nip62.js';
 import { writePolicies } from '../policy/write.js';
 import { ingestEvent, type IngestDeps } from '../relay/ingest.js';
 import { BatchWriter } from '../relay/writer.js';
@@ -33,6 +34,8 @@ export const importCommand = {
       write: (item) => writer.write(item),
       now: () => Math.floor(Date.now() / 1000),
       policies: writePolicies(config),
+      // NIP-62: no connection, so a kind 62 names this relay only through relay.url (or ALL_RELAYS).
+      isThisRelay: thisRelay(config.relay.url, ''),
     };
     const counts: ImportCounts = { accepted: 0, duplicate: 0, skippedEphemeral: 0, rejected: new Map() };
     const progress = process.stderr.isTTY ? (n: number) => process.stderr.write(`\rimported ${n} lines…`) : () => {};

@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs';
 import { createVerifier } from '../event/verify-pool.js';
 import { compileFilter } from '../filter/compile.js';
+import { thisRelay } from '../nips/nip62.js';
 import { writePolicies } from '../policy/write.js';
 import type { IngestDeps } from '../relay/ingest.js';
 import { BatchWriter } from '../relay/writer.js';
@@ -50,6 +51,8 @@ export const syncCommand = {
       write: (item) => writer.write(item),
       now: () => Math.floor(Date.now() / 1000),
       policies: writePolicies(config),
+      // NIP-62: no connection, so a kind 62 names this relay only through relay.url (or ALL_RELAYS).
+      isThisRelay: thisRelay(config.relay.url, ''),
     };
     const tty = process.stderr.isTTY;
     let remote: Remote | undefined;

@@ -9,6 +9,8 @@ import type { Config } from './types.js';
 import { parseRetention } from '../retention/rules.js';
 import { parseKindSelectors } from './kinds.js';
 import { parseKindLimitRules, parsePowRules, parsePubkeyList } from '../policy/config.js';
+import { parseKindList } from '../policy/read.js';
+import { memberFileProblem } from '../policy/membership.js';
 
 /** Dotted paths of every leaf of `Config`, e.g. 'limits.created_at.max_future_seconds'. */
 export type ConfigKey = Leaves<Config>;
@@ -243,6 +245,38 @@ const TABLE: Table = {
     description: "How far an AUTH event's created_at may lie from the relay's clock, either way, in seconds.",
   },
 
+  // read rules (src/policy/read.ts) ---------------------------------------------------------------
+  'read.auth_required_kinds': {
+    type: 'parsed', parse: parseKindList, default: [4, 1059, 1060], reloadable: true,
+    description: 'Kinds readable only by a connection authenticated (NIP-42) as the author or a p-tagged recipient; [] = none.',
+  },
+  'read.private': {
+    type: 'boolean', default: false, reloadable: true,
+    description: 'Reading at all (REQ, COUNT, NEG-OPEN) requires AUTH as a member (needs members.enabled and auth.enabled).',
+  },
+
+  // members (src/policy/membership.ts) ---------------------------------------------------------------
+  'members.enabled': {
+    type: 'boolean', default: false, reloadable: true,
+    description: 'Only members may write, except members.open_kinds and members.dm_kinds p-tagging a member ("blocked: only members of <info.name> can post here").',
+  },
+  'members.pubkeys': {
+    type: 'parsed', parse: parsePubkeyList, default: [], reloadable: true,
+    description: 'Member pubkeys (hex or npub).',
+  },
+  'members.file': {
+    type: 'string', default: '', reloadable: true,
+    description: 'File with one member pubkey (hex or npub) per line, # comments; re-read when it changes; empty = none.',
+  },
+  'members.open_kinds': {
+    type: 'parsed', parse: parseKindSelectors, default: [10002, 10050], reloadable: true,
+    description: 'Kinds anyone may write, member or not (default: relay lists).',
+  },
+  'members.dm_kinds': {
+    type: 'parsed', parse: parseKindSelectors, default: [4, 1059, 14], reloadable: true,
+    description: 'Kinds non-members may write when the event p-tags a member (DMs and gift wraps).',
+  },
+
   // search (NIP-50) -------------------------------------------------------------------------------
   'search.enabled': {
     type: 'boolean', default: true, reloadable: false,
@@ -265,6 +299,12 @@ const TABLE: Table = {
   'negentropy.idle_seconds': {
     type: 'integer', min: 1, default: 60, reloadable: true,
     description: 'A negentropy session without a message for this many seconds is closed (NEG-ERR "closed:").',
+  },
+
+  // management (NIP-86) --------------------------------------------------------------------------
+  'management.admins': {
+    type: 'parsed', parse: parsePubkeyList, default: [], reloadable: false,
+    description: 'NIP-86: pubkeys (hex or npub) allowed to use the management API (HTTP JSON-RPC with NIP-98 auth); empty = the API is off and 86 is not advertised.',
   },
 
   // logging ----------------------------------------------------------------------------------------
@@ -337,6 +377,17 @@ export const RULES: readonly CrossRule[] = [
       }),
     ),
   ),
+  {
+    key: 'members.file',
+    keys: ['members.file'],
+    check: ({ members }) => memberFileProblem(members.file),
+  },
+  {
+    key: 'read.private',
+    keys: ['read.private', 'members.enabled', 'auth.enabled'],
+    check: ({ read, members, auth }) =>
+      !read.private || (members.enabled && auth.enabled) ? undefined : 'needs members.enabled: true and auth.enabled: true (readers authenticate as members)',
+  },
   {
     key: 'limits.default_limit',
     keys: ['limits.default_limit', 'limits.max_limit'],

@@ -81,6 +81,25 @@ export interface Config {
     /** How far an AUTH event's created_at may lie from the relay's clock, either way. */
     max_age_seconds: number;
   };
+  /** Who may read what (src/policy/read.ts). */
+  read: {
+    /** Kinds readable only by a connection authenticated (NIP-42) as the author or a p-tagged recipient. */
+    auth_required_kinds: readonly number[];
+    /** Reading at all (REQ, COUNT, NEG-OPEN) requires AUTH as a member. */
+    private: boolean;
+  };
+  /** Community membership (src/policy/membership.ts): members write anything allowed, others only open kinds and DMs to members. */
+  members: {
+    enabled: boolean;
+    /** Hex pubkeys (npubs converted). */
+    pubkeys: readonly string[];
+    /** A file with one pubkey (hex or npub) per line, `#` comments, re-read when it changes; '' = none. */
+    file: string;
+    /** Kinds anyone may write. */
+    open_kinds: readonly KindSelector[];
+    /** Kinds non-members may write when the event p-tags a member. */
+    dm_kinds: readonly KindSelector[];
+  };
   search: {
     /** NIP-50: accept `search` filters (SQLite FTS5); false = refused with unsupported:, 50 not advertised. */
     enabled: boolean;
@@ -94,6 +113,10 @@ export interface Config {
     max_sessions: number;
     /** Seconds of silence after which a session is closed. */
     idle_seconds: number;
+  };
+  management: {
+    /** NIP-86: hex pubkeys (npubs converted) allowed to use the management API; empty = the API is off. */
+    admins: readonly string[];
   };
   logging: {
     level: LogLevel;

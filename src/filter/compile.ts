@@ -15,6 +15,13 @@ export interface CompiledFilter {
   limit: number;
   /** NIP-50 full-text search (only when search is enabled); results ordered by relevance. */
   search?: Search;
+  /** Read rules (src/policy/read.ts): kinds left out of a filter that names no kinds. Never from a client. */
+  notKinds?: ReadonlySet<number>;
+  /**
+   * Read rules: the parts one client filter was split into share a group; the store applies their
+   * (shared) limit to the union of the group. Never from a client.
+   */
+  group?: object;
 }
 
 /** What the running config enables beyond NIP-01. */

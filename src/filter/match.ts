@@ -7,6 +7,7 @@ export function matchFilter(filter: CompiledFilter, event: NostrEvent): boolean 
   if (filter.ids && !filter.ids.has(event.id)) return false;
   if (filter.authors && !filter.authors.has(event.pubkey)) return false;
   if (filter.kinds && !filter.kinds.has(event.kind)) return false;
+  if (filter.notKinds?.has(event.kind)) return false;
   if (filter.since !== undefined && event.created_at < filter.since) return false;
   if (filter.until !== undefined && event.created_at > filter.until) return false;
   for (const [name, values] of filter.tags) {

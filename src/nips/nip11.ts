@@ -34,9 +34,10 @@ export function relayInformation(config: Config): Record<string, unknown> {
       created_at_lower_limit: limits.created_at.max_past_seconds ?? undefined,
       created_at_upper_limit: limits.created_at.max_future_seconds ?? undefined,
       min_pow_difficulty: config.write.min_pow,
-      auth_required: false,
+      // Private mode (read.private): reading at all needs AUTH as a member.
+      auth_required: config.read.private,
       payment_required: false,
-      restricted_writes: restrictsWrites(config.write),
+      restricted_writes: restrictsWrites(config.write) || config.members.enabled,
     },
   };
 }

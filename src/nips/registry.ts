@@ -74,6 +74,13 @@ export const NIPS: readonly NipEntry[] = [
     enabled: (config) => config.search.enabled,
   },
   {
+    nip: 62,
+    title: 'Request to vanish',
+    modules: ['src/nips/nip62.ts', 'src/store/write.ts', 'src/store/migrations.ts', 'src/relay/ingest.ts'],
+    tests: ['test/e2e/nip62.test.ts'],
+    enabled: () => true,
+  },
+  {
     nip: 65,
     title: 'Relay list metadata',
     modules: ['src/store/write.ts', 'src/filter/compile.ts'],
@@ -93,6 +100,13 @@ export const NIPS: readonly NipEntry[] = [
     modules: ['src/nips/nip77.ts', 'src/relay/negentropy.ts', 'src/store/query.ts', 'src/cli/sync.ts', 'src/sync/'],
     tests: ['test/e2e/nip77.test.ts', 'test/e2e/sync.test.ts'],
     enabled: (config) => config.negentropy.enabled,
+  },
+  {
+    nip: 86,
+    title: 'Relay management API',
+    modules: ['src/nips/nip86.ts', 'src/nips/nip98.ts', 'src/relay/management.ts', 'src/store/management.ts', 'src/server/http.ts'],
+    tests: ['test/e2e/nip86.test.ts'],
+    enabled: (config) => config.management.admins.length > 0,
   },
 ];
 

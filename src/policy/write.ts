@@ -9,6 +9,7 @@ import type { Config, CreatedAtWindow } from '../config/types.js';
 import { kindClass, type KindClass } from '../event/kinds.js';
 import { reject } from '../protocol/prefixes.js';
 import type { KindLimitRule, PowRule } from './config.js';
+import { MemberSet, membership } from './membership.js';
 import { policy, type Pipeline, type Policy } from './pipeline.js';
 
 type Write = Config['write'];
@@ -109,15 +110,20 @@ export function restrictsWrites(write: Write): boolean {
 }
 
 /**
- * The write pipeline, in order: banned pubkeys, the allow list, kinds, per-kind limits, created_at per
+ * The write pipeline, in order: banned pubkeys, the allow list, membership, kinds, per-kind limits, created_at per
  * class, proof of work. Rules that would let everything through are left out (the default config
  * builds an empty pipeline).
  */
-export function writePolicies(config: Config): Pipeline {
+export function writePolicies(config: Config, members?: Pick<MemberSet, 'has'>): Pipeline {
   const write = config.write;
   const pipeline: Policy[] = [];
   if (write.pubkeys.deny.length > 0) pipeline.push(denyPubkeys(write.pubkeys.deny));
   if (write.pubkeys.allow.length > 0) pipeline.push(allowPubkeys(write.pubkeys.allow, config.info.name, write.blocked_message));
+  // Membership (src/policy/membership.ts): the relay passes its live set; others read the file once.
+  if (config.members.enabled) {
+    const set = members ?? new MemberSet(config.members.pubkeys, config.members.file);
+    pipeline.push(membership(config.members, set, config.info.name, write.blocked_message));
+  }
   if (!write.kinds.allow.includes('*')) pipeline.push(allowKinds(write.kinds.allow));
   if (write.kinds.deny.length > 0) pipeline.push(denyKinds(write.kinds.deny));
   if (write.limits_by_kind.length > 0) pipeline.push(limitsByKind(write.limits_by_kind));

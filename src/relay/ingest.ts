@@ -5,6 +5,7 @@ import type { NostrEvent } from '../event/types.js';
 import { computeId, serialize, validateShape } from '../event/validate.js';
 import type { Verifier } from '../event/verify.js';
 import * as nip40 from '../nips/nip40.js';
+import { requestsVanish, type RelayMatcher } from '../nips/nip62.js';
 import { ACCEPT_PROTECTED, checkProtected, type ProtectedPolicy } from '../nips/nip70.js';
 import { reason, type Prefix } from '../protocol/prefixes.js';
 import { runPolicies, type Pipeline } from '../policy/pipeline.js';
@@ -22,6 +23,11 @@ export interface IngestDeps {
    * operator loading their own data).
    */
   protectedEvents?: ProtectedPolicy;
+  /**
+   * NIP-62: whether a kind 62's `relay` tag names this relay (nip62.thisRelay: relay.url, else the Host
+   * the connection used). Absent = only `ALL_RELAYS` does.
+   */
+  isThisRelay?: RelayMatcher;
   /** Write policies (src/policy/write.ts), run with the cheap checks before the id hash; absent = none. */
   policies?: Pipeline;
   /** Retention `keep`: seconds an ephemeral event of this kind is stored; undefined (or absent) = never stored. */
@@ -66,6 +72,7 @@ const refuse = (id: string, prefix: Prefix, text: string): IngestOutcome => ({
 });
 
 const SETTLED: Promise<void> = Promise.resolve();
+const NO_RELAY: RelayMatcher = () => false;
 
 /**
  * The way every event enters the relay (socket and import alike), cheapest rejection first:
@@ -109,6 +116,7 @@ async function decide(input: unknown, deps: IngestDeps, previous: Promise<void>,
   if (verification && !(await verification)) return refuse(event.id, 'invalid', 'signature verification failed');
 
   const item: EventToWrite = { event, json: serialize(event) };
+  if (requestsVanish(event, deps.isThisRelay ?? NO_RELAY)) item.vanish = true;
   if (kind === 'ephemeral') {
     const keep = deps.keepEphemeral?.(event.kind);
     if (keep === undefined) return ok(event.id, 'ephemeral', item);
@@ -130,6 +138,8 @@ async function decide(input: unknown, deps: IngestDeps, previous: Promise<void>,
       return duplicate(event.id, false, 'a newer version is already stored');
     case 'deleted':
       return refuse(event.id, 'blocked', 'deleted by its author');
+    case 'vanished':
+      return refuse(event.id, 'blocked', 'its author asked this relay to forget them (NIP-62)');
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Config } from '../config/types.js';
 import type { CompiledFilter } from '../filter/compile.js';
 import * as nip77 from '../nips/nip77.js';
-import { negErrFrame, negMsgFrame } from '../protocol/frames.js';
+import { authFrame, negErrFrame, negMsgFrame } from '../protocol/frames.js';
 import { reason, type Rejection } from '../protocol/prefixes.js';
 import type { Client } from './client.js';
 
@@ -14,7 +14,7 @@ export interface NegentropyDeps {
    * Read rules (issue 3): the filter as this connection may read it — narrowed, or refused (e.g.
    * `auth-required:` for a restricted-only filter). Called before the set is built. Absent = readable as is.
    */
-  checkRead?(client: Client, filter: CompiledFilter): CompiledFilter | Rejection;
+  checkRead?(client: Client, filter: CompiledFilter): readonly CompiledFilter[] | Rejection;
   /** (created_at, id) of stored events matching the filter, oldest first, at most `max`. */
   keys(filter: CompiledFilter, now: number, max: number): [number, Uint8Array][];
   now(): number;
@@ -49,13 +49,11 @@ export class NegentropySessions {
       return this.refuse(client, subId, 'rate-limited', `at most ${negentropy.max_sessions} open negentropy sessions per connection; close one first`);
     }
     if (typeof message !== 'string') return this.refuse(client, subId, 'invalid', 'NEG-OPEN needs a filter and a hex message');
-    let filter = this.deps.compile(filterInput);
+    const filter = this.deps.compile(filterInput);
     if ('prefix' in filter) return this.refuse(client, subId, filter.prefix, filter.text);
-    if (this.deps.checkRead) {
-      filter = this.deps.checkRead(client, filter);
-      if ('prefix' in filter) return this.refuse(client, subId, filter.prefix, filter.text);
-    }
-    const rows = this.deps.keys(filter, this.deps.now(), negentropy.max_records + 1);
+    const readable = this.deps.checkRead ? this.deps.checkRead(client, filter) : [filter];
+    if ('prefix' in readable) return this.refuse(client, subId, readable.prefix, readable.text);
+    const rows = this.keysOf(readable, negentropy.max_records + 1);
     if (rows.length > negentropy.max_records) {
       return this.refuse(client, subId, 'blocked', `too many records (max ${negentropy.max_records})`);
     }
@@ -108,12 +106,25 @@ export class NegentropySessions {
     return timer;
   }
 
+  /** Keys of the union of the (read-rule) parts, oldest first, each id once. */
+  private keysOf(filters: readonly CompiledFilter[], max: number): [number, Uint8Array][] {
+    const now = this.deps.now();
+    if (filters.length === 1) return this.deps.keys(filters[0]!, now, max);
+    const byId = new Map<string, [number, Uint8Array]>();
+    for (const filter of filters) {
+      for (const row of this.deps.keys(filter, now, max)) byId.set(Buffer.from(row[1]).toString('hex'), row);
+    }
+    return [...byId.values()].sort((a, b) => a[0] - b[0] || Buffer.compare(a[1], b[1])).slice(0, max);
+  }
+
   /** Answers NEG-ERR and closes the session (if open). */
   private refuse(client: Client, subId: string, prefix: Rejection['prefix'], text: string): void {
     this.close(client, subId);
     const message = reason(prefix, text);
     this.deps.logRejection(client, message);
     client.send(negErrFrame(subId, message));
+    // NIP-42: an auth-required refusal is followed by the connection's challenge.
+    if (prefix === 'auth-required' && client.challenge !== '') client.send(authFrame(client.challenge));
   }
 
   private close(client: Client, subId: string): boolean {

@@ -5,10 +5,13 @@ import { compileFilters, type CompiledFilter } from '../filter/compile.js';
 import * as nip40 from '../nips/nip40.js';
 import * as nip45 from '../nips/nip45.js';
 import { verifyAuthEvent, newChallenge } from '../nips/nip42.js';
+import { thisRelay } from '../nips/nip62.js';
 import type { ProtectedPolicy } from '../nips/nip70.js';
 import { authFrame, closedFrame, countFrame, eoseFrame, eventFramePrefix, noticeFrame, okFrame } from '../protocol/frames.js';
 import { parseClientMessage } from '../protocol/parse.js';
 import { writePolicies } from '../policy/write.js';
+import { MemberSet } from '../policy/membership.js';
+import { mayRead, readRules, restrictFilters, type ReadRules } from '../policy/read.js';
 import { reason, type Rejection } from '../protocol/prefixes.js';
 import { Pruner, type PruneStatements } from '../retention/pruner.js';
 import { compileRetention } from '../retention/rules.js';
@@ -18,6 +21,7 @@ import type { Client, ClientSubscription } from './client.js';
 import { ingestEvent, type IngestDeps } from './ingest.js';
 import { NegentropySessions } from './negentropy.js';
 import { BatchWriter } from './writer.js';
+import type { Management } from './management.js';
 
 /** What the relay needs from storage. */
 export interface RelayStore {
@@ -63,6 +67,10 @@ export class Relay {
   private closing = false;
   /** NIP-77 sessions (NEG ids are their own namespace, apart from REQ ids). */
   private readonly negentropy: NegentropySessions;
+  /** Read rules (issue 3): restricted kinds, applied to REQ, COUNT, NEG-OPEN and live delivery. */
+  private readonly readRules: ReadRules;
+  /** members.enabled: the live member set (the file re-read when it changes). */
+  readonly members: MemberSet | undefined;
   /** Retention and NIP-40: a pass every PRUNE_INTERVAL_MS, in small batches (src/retention/pruner.ts). */
   readonly pruner: Pruner;
 
@@ -72,6 +80,8 @@ export class Relay {
     private readonly verifier: Verifier,
     private readonly log: Logger,
     private readonly now: () => number = () => Math.floor(Date.now() / 1000),
+    /** NIP-86 state (src/relay/management.ts): its bans and allow lists join the write policies. */
+    management?: Management,
   ) {
     this.writer = new BatchWriter(store, (item, outcome) => {
       if (outcome.status !== 'stored') return;
@@ -82,13 +92,16 @@ export class Relay {
         this.log.error({ err: error, id: item.event.id }, 'error while delivering an event live');
       }
     });
+    this.readRules = readRules(config.read.auth_required_kinds);
+    this.members = config.members.enabled ? new MemberSet(config.members.pubkeys, config.members.file, log) : undefined;
+    this.members?.watch();
     this.ingestDeps = {
       limits: config.limits,
       verifier,
       isStored: (id) => store.has(id),
       write: (item) => this.writer.write(item),
       now,
-      policies: writePolicies(config),
+      policies: management ? management.policies(writePolicies(config, this.members)) : writePolicies(config, this.members),
       keepEphemeral: (kind) => retention.keepFor(kind),
     };
     const retention = compileRetention(config.retention);
@@ -100,7 +113,7 @@ export class Relay {
         const compiled = compileFilters([input], config.limits, { search: config.search.enabled });
         return Array.isArray(compiled) ? compiled[0]! : compiled;
       },
-      // Read rules (issue 3) go in `checkRead`, the same ones REQ applies.
+      checkRead: (client, filter) => this.checkRead(client, [filter]),
       keys: (filter, now, max) => store.negentropyKeys(filter, now, max),
       now,
       logRejection: (client, message) => this.logRejection(client, message),
@@ -113,7 +126,9 @@ export class Relay {
     const protectedEvents: ProtectedPolicy = this.config.auth.enabled
       ? { mode: 'author', authenticated: client.authenticated }
       : { mode: 'refuse' };
-    this.connectionDeps.set(client, { ...this.ingestDeps, protectedEvents });
+    // NIP-62: a kind 62 names this relay by relay.url, else by the Host this connection used.
+    const isThisRelay = thisRelay(this.config.relay.url, client.host);
+    this.connectionDeps.set(client, { ...this.ingestDeps, protectedEvents, isThisRelay });
     if (this.config.auth.enabled) {
       client.challenge = newChallenge();
       client.send(authFrame(client.challenge));
@@ -141,6 +156,7 @@ export class Relay {
   async drain(): Promise<void> {
     this.closing = true;
     this.pruner.stop();
+    this.members?.stop();
     while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
     await this.writer.drain();
   }
@@ -148,6 +164,7 @@ export class Relay {
   /** After drain(): closes the store. */
   close(): void {
     this.pruner.stop();
+    this.members?.stop();
     this.store.close();
   }
 
@@ -291,13 +308,33 @@ export class Relay {
     if (opensSubscription && client.subscriptions.size >= limits.max_subscriptions) {
       return { prefix: 'rate-limited', text: `at most ${limits.max_subscriptions} open subscriptions per connection; close one first` };
     }
-    return compileFilters(inputs, limits, { search: this.config.search.enabled });
+    const compiled = compileFilters(inputs, limits, { search: this.config.search.enabled });
+    return Array.isArray(compiled) ? this.checkRead(client, compiled) : compiled;
+  }
+
+  /** Private mode and read rules (src/policy/read.ts): the filters this connection may run, or why not. */
+  private checkRead(client: Client, filters: CompiledFilter[]): CompiledFilter[] | Rejection {
+    const readers = client.authenticated;
+    if (this.config.read.private) {
+      if (readers.size === 0) return { prefix: 'auth-required', text: `${this.config.info.name} is private: authenticate as a member to read` };
+      if (![...readers].some((pubkey) => this.members?.has(pubkey))) {
+        return { prefix: 'restricted', text: `only members of ${this.config.info.name} can read here` };
+      }
+    }
+    const readable = restrictFilters(filters, this.readRules, readers);
+    if (readable !== 'auth-required') return readable;
+    const kinds = [...this.readRules.restricted].join(', ');
+    return this.config.auth.enabled
+      ? { prefix: 'auth-required', text: `kinds ${kinds} are readable only by their author and p-tagged recipients; authenticate first` }
+      : { prefix: 'restricted', text: `kinds ${kinds} are readable only by their author and p-tagged recipients, after AUTH, which this relay does not offer` };
   }
 
   private refuseQuery(client: Client, subId: string, rejection: Rejection): void {
     const message = reason(rejection.prefix, rejection.text);
     this.logRejection(client, message);
     client.send(closedFrame(subId, message));
+    // NIP-42: clients re-send after AUTH when CLOSED starts with auth-required:; the challenge follows.
+    if (rejection.prefix === 'auth-required' && client.challenge !== '') client.send(authFrame(client.challenge));
   }
 
   private unsubscribe(subscription: ClientSubscription): void {
@@ -310,7 +347,8 @@ export class Relay {
   private broadcast(item: EventToWrite): void {
     if (nip40.isExpired(item.event, this.now())) return;
     for (const subscription of this.live.matching(item.event)) {
-      if (!subscription.client.closed) subscription.client.send(`${subscription.framePrefix}${item.json}]`);
+      // Read rules: a restricted kind goes only to connections authenticated as its author or a recipient.
+      if (!subscription.client.closed && mayRead(item.event, this.readRules, subscription.client.authenticated)) subscription.client.send(`${subscription.framePrefix}${item.json}]`);
     }
   }
 

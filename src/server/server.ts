@@ -5,7 +5,7 @@ import { noticeFrame } from '../protocol/frames.js';
 import { reason } from '../protocol/prefixes.js';
 import type { Client, ClientSubscription } from '../relay/client.js';
 import type { Relay } from '../relay/relay.js';
-import { handleGet, handleOptions, notFound, type HttpPages } from './http.js';
+import { handleGet, handleOptions, handlePost, notFound, type HttpPages, type PostHandler } from './http.js';
 
 interface SocketData {
   ip: string;
@@ -57,9 +57,17 @@ export interface RunningServer {
   stopListening(): void;
   /** Closes every open connection with the given code (1001 on shutdown). */
   closeConnections(code: number, message: string): void;
+  /** NIP-86: closes (1008) every open connection whose IP is now blocked. */
+  closeBlocked(): void;
 }
 
-export function startServer(relay: Relay, config: Config, log: Logger, pages: HttpPages): Promise<RunningServer> {
+/** NIP-86 hooks: the POST handler and the IP block list (new connections from a blocked IP get 403). */
+export interface ServerManagement {
+  handlePost: PostHandler;
+  isIpBlocked(ip: string): boolean;
+}
+
+export function startServer(relay: Relay, config: Config, log: Logger, pages: HttpPages, management?: ServerManagement): Promise<RunningServer> {
   const limits = config.limits;
   const sockets = new Set<SocketClient>();
   let nextId = 1;
@@ -75,6 +83,11 @@ export function startServer(relay: Relay, config: Config, log: Logger, pages: Ht
     upgrade: (res, req, context) => {
       const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
       const host = req.getHeader('host');
+      if (management?.isIpBlocked(ip)) {
+        log.info({ ip }, 'refused a connection from a blocked IP');
+        res.writeStatus('403 Forbidden').writeHeader('Content-Type', 'text/plain').end('blocked: your IP address is blocked on this relay\n');
+        return;
+      }
       res.upgrade<SocketData>(
         { ip, host },
         req.getHeader('sec-websocket-key'),
@@ -110,6 +123,9 @@ export function startServer(relay: Relay, config: Config, log: Logger, pages: Ht
   });
   app.get('/*', (res, req) => handleGet(res, req, pages));
   app.options('/*', (res) => handleOptions(res));
+  if (management) {
+    app.post('/*', (res, req) => handlePost(res, req, management.handlePost, limits.max_message_bytes));
+  }
   app.any('/*', (res) => notFound(res));
 
   return new Promise((resolve, reject) => {
@@ -120,6 +136,11 @@ export function startServer(relay: Relay, config: Config, log: Logger, pages: Ht
         stopListening: () => uWS.us_listen_socket_close(listenSocket),
         closeConnections: (code, message) => {
           for (const client of [...sockets]) client.end(code, message);
+        },
+        closeBlocked: () => {
+          for (const client of [...sockets]) {
+            if (management?.isIpBlocked(client.ip)) client.end(1008, 'blocked: your IP address is blocked on this relay');
+          }
         },
       });
     });

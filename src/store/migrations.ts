@@ -77,6 +77,30 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
       END;
       INSERT INTO events_fts (rowid, content) SELECT seq, json ->> '$.content' FROM events;
     `),
+
+  // 4: NIP-62 requests to vanish remembered, per pubkey: the newest created_at a request naming this
+  // relay covered. Events of that pubkey (and gift wraps p-tagging it) with created_at <= the bound are
+  // refused from then on; later ones are accepted.
+  (db) =>
+    db.exec(`
+      CREATE TABLE vanished (
+        pubkey           BLOB    PRIMARY KEY,  -- 32 bytes
+        until_created_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `),
+
+  // 5: NIP-86 management state (src/store/management.ts): lists edited by admins over the management API
+  // (keys are hex pubkeys, hex event ids, normalised IP addresses), the kind allow list, and overrides of
+  // the NIP-11 name / description / icon.
+  (db) =>
+    db.exec(`
+      CREATE TABLE banned_pubkeys  (key TEXT PRIMARY KEY, reason TEXT NOT NULL DEFAULT '', added_at INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE TABLE allowed_pubkeys (key TEXT PRIMARY KEY, reason TEXT NOT NULL DEFAULT '', added_at INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE TABLE banned_events   (key TEXT PRIMARY KEY, reason TEXT NOT NULL DEFAULT '', added_at INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE TABLE blocked_ips     (key TEXT PRIMARY KEY, reason TEXT NOT NULL DEFAULT '', added_at INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE TABLE allowed_kinds   (kind INTEGER PRIMARY KEY);
+      CREATE TABLE info_overrides  (field TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+    `),
 ];
 
 export const SCHEMA_VERSION = migrations.length;

@@ -38,16 +38,38 @@ export class QueryRunner {
     const rows: Row[] = [];
     // Search filters first, so an event found by one keeps its rank.
     const ordered = [...live.filter((filter) => filter.search), ...live.filter((filter) => !filter.search)];
+    // Read rules: the parts of one split filter (same `group`) share its limit, applied to their union.
+    const groups = new Map<object, { limit: number; rows: Row[] }>();
     for (const filter of ordered) {
       const { statement, params } = this.prepare(filter, 'rows', now, slack);
-      for (const row of statement.raw(true).all(...params) as Row[]) {
+      const found = statement.raw(true).all(...params) as Row[];
+      if (filter.group !== undefined) {
+        const group = groups.get(filter.group);
+        if (group) group.rows.push(...found);
+        else groups.set(filter.group, { limit: filter.limit, rows: found });
+        continue;
+      }
+      for (const row of found) {
         if (!seen.has(row[0])) {
           seen.add(row[0]);
           rows.push(row);
         }
       }
     }
-    rows.sort((a, b) => byRank(a, b) || b[1] - a[1] || Buffer.compare(a[2], b[2]));
+    for (const group of groups.values()) {
+      group.rows.sort(newestFirst);
+      const mine = new Set<number>();
+      for (const row of group.rows) {
+        if (mine.size >= group.limit) break;
+        if (mine.has(row[0])) continue;
+        mine.add(row[0]);
+        if (!seen.has(row[0])) {
+          seen.add(row[0]);
+          rows.push(row);
+        }
+      }
+    }
+    rows.sort(newestFirst);
     return rows.map((row) => row[3]);
   }
 
@@ -140,6 +162,8 @@ const emptyRange = (filter: CompiledFilter): boolean =>
 
 /** An empty range, or a NIP-50 search with no words left: nothing can match. */
 const matchesNothing = (filter: CompiledFilter): boolean => emptyRange(filter) || filter.search?.fts === '';
+
+const newestFirst = (a: Row, b: Row): number => byRank(a, b) || b[1] - a[1] || Buffer.compare(a[2], b[2]);
 
 /** Rows with a search rank before rows without; lower (better) bm25 rank first. */
 function byRank(a: Row, b: Row): number {

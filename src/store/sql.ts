@@ -101,6 +101,7 @@ export function buildQuery(filter: CompiledFilter, mode: Mode, now: number, expi
     if (filter.ids) where.list('e.id', filter.ids, 'hex');
     if (filter.authors) where.list('e.pubkey', filter.authors, 'hex');
     if (filter.kinds) where.list('e.kind', filter.kinds, 'int');
+    if (filter.notKinds) where.add(`e.kind NOT IN (SELECT value FROM json_each(?))`, JSON.stringify([...filter.notKinds]));
     where.range('e.created_at', filter);
     const covered = filter.tags.length === 0 && driver.index !== 'events_id';
     const severalRanges = (filter.authors?.size ?? 1) > 1 || (filter.kinds?.size ?? 1) > 1;
@@ -118,6 +119,7 @@ export function buildQuery(filter: CompiledFilter, mode: Mode, now: number, expi
     tagWhere.add('t.name = ?', name);
     tagWhere.list('t.value', values, 'text');
     if (filter.kinds) tagWhere.list('t.kind', filter.kinds, 'int');
+    if (filter.notKinds) tagWhere.add(`t.kind NOT IN (SELECT value FROM json_each(?))`, JSON.stringify([...filter.notKinds]));
     tagWhere.range('t.created_at', filter);
     if (values.size === 1 && (filter.kinds?.size ?? 1) === 1) {
       // One index range, walked newest first; (event, name, value) rows are unique: no duplicates.
@@ -191,6 +193,7 @@ function buildSearchQuery(filter: CompiledFilter, mode: Mode, now: number): Buil
   if (filter.ids) where.list('e.id', filter.ids, 'hex');
   if (filter.authors) where.list('e.pubkey', filter.authors, 'hex');
   if (filter.kinds) where.list('e.kind', filter.kinds, 'int');
+  if (filter.notKinds) where.add(`e.kind NOT IN (SELECT value FROM json_each(?))`, JSON.stringify([...filter.notKinds]));
   where.range('e.created_at', filter);
   for (const [name, values] of filter.tags) {
     where.add(

@@ -6,6 +6,7 @@ import { QueryRunner } from './query.js';
 import { RetentionStatements } from './retention.js';
 import type { EventToWrite, WriteOutcome } from './types.js';
 import { createWriter } from './write.js';
+import { ManagementTables } from './management.js';
 
 /** Wall clock in unix seconds: the default `now` of reads (the relay passes its own clock). */
 const wallClock = (): number => Math.floor(Date.now() / 1000);
@@ -23,6 +24,8 @@ export class EventStore {
   private readonly deleteRows: Database.Transaction<(seqs: number[]) => void>;
   /** Bounded statements for the retention pruner (src/retention/pruner.ts). */
   readonly retention: RetentionStatements;
+  /** NIP-86 management lists and NIP-11 overrides (migration 5). */
+  readonly management: ManagementTables;
 
   private constructor(private readonly db: Database.Database) {
     migrate(db);
@@ -31,6 +34,7 @@ export class EventStore {
     this.write = createWriter(db);
     this.reader = new QueryRunner(db);
     this.retention = new RetentionStatements(db);
+    this.management = new ManagementTables(db);
     this.expiredSeqs = db
       .prepare<[number, number], number>('SELECT seq FROM events INDEXED BY events_expires WHERE expires_at <= ? LIMIT ?')
       .pluck();

@@ -9,7 +9,9 @@ export type WriteOutcome =
   /** A replaceable/addressable event whose stored version is newer (or equally new with a lower id). */
   | { status: 'older' }
   /** Deleted by its author (NIP-09): the id, or the address up to this created_at, was deleted. */
-  | { status: 'deleted' };
+  | { status: 'deleted' }
+  /** NIP-62: its author (or, for a gift wrap, a p-tagged recipient) vanished at or after its created_at. */
+  | { status: 'vanished' };
 
 /** An event ready to be written: validated, id checked, signature verified, serialised once. */
 export interface EventToWrite {
@@ -21,4 +23,9 @@ export interface EventToWrite {
    * expiration). Required to store an ephemeral event (retention `keep`); the store refuses them otherwise.
    */
   expiresAt?: number;
+  /**
+   * NIP-62: set by ingest on a kind 62 whose `relay` tags name this relay (or ALL_RELAYS); the store then
+   * deletes what the request covers. A kind 62 without it is stored and deletes nothing.
+   */
+  vanish?: boolean;
 }

@@ -3,12 +3,14 @@ import { dTagOf, kindClass } from '../event/kinds.js';
 import type { NostrEvent } from '../event/types.js';
 import { DELETION_KIND, GIFT_WRAP_KIND, deletionTargets, mayDelete } from '../nips/nip09.js';
 import { expirationOf } from '../nips/nip40.js';
+import { VANISH_KIND, vanishSubjects } from '../nips/nip62.js';
 import type { EventToWrite, WriteOutcome } from './types.js';
 
 const STORED: WriteOutcome = Object.freeze({ status: 'stored' });
 const DUPLICATE: WriteOutcome = Object.freeze({ status: 'duplicate' });
 const OLDER: WriteOutcome = Object.freeze({ status: 'older' });
 const DELETED: WriteOutcome = Object.freeze({ status: 'deleted' });
+const VANISHED: WriteOutcome = Object.freeze({ status: 'vanished' });
 
 const TAG_NAME = /^[a-zA-Z]$/;
 
@@ -34,6 +36,11 @@ interface Target {
  * the targets its author may delete and is remembered (tables `deleted`, `deleted_addresses`), so a
  * deleted event — or an addressable version no newer than an `a` deletion — is refused ('deleted')
  * whenever it comes, before or after the deletion. The kind 5 itself stays stored.
+ *
+ * NIP-62: a kind 62 marked `vanish` (it names this relay) deletes every event of its author with
+ * created_at ≤ its own, and gift wraps (1059) p-tagging the author up to that bound, then is stored; the
+ * bound is remembered (table `vanished`) so those events are refused ('vanished') from then on. A kind
+ * 62 is never deleted by a kind 5, nor refused as deleted.
  */
 export function createWriter(db: Database.Database): (items: readonly EventToWrite[]) => WriteOutcome[] {
   const hasId = db.prepare<[Buffer], number>('SELECT 1 FROM events WHERE id = ?').pluck();
@@ -62,6 +69,22 @@ export function createWriter(db: Database.Database): (items: readonly EventToWri
      ON CONFLICT (pubkey, kind, d_tag) DO UPDATE SET until_created_at = max(until_created_at, excluded.until_created_at)`,
   );
 
+  // NIP-62: by (pubkey, created_at) and, for gift wraps, the tags index on (name, value, kind, created_at).
+  const vanishedUntil = db.prepare<[Buffer], number>('SELECT until_created_at FROM vanished WHERE pubkey = ?').pluck();
+  const rememberVanish = db.prepare<[Buffer, number]>(
+    `INSERT INTO vanished (pubkey, until_created_at) VALUES (?, ?)
+     ON CONFLICT (pubkey) DO UPDATE SET until_created_at = max(until_created_at, excluded.until_created_at)`,
+  );
+  const vanishTags = db.prepare<[Buffer, number]>(
+    'DELETE FROM tags WHERE event_rowid IN (SELECT seq FROM events INDEXED BY events_pubkey_created WHERE pubkey = ? AND created_at <= ?)',
+  );
+  const vanishEvents = db.prepare<[Buffer, number]>('DELETE FROM events INDEXED BY events_pubkey_created WHERE pubkey = ? AND created_at <= ?');
+  const wrapsTo = db
+    .prepare<[string, number, number], number>(
+      "SELECT event_rowid FROM tags INDEXED BY tags_value_kind_created WHERE name = 'p' AND value = ? AND kind = ? AND created_at <= ?",
+    )
+    .pluck();
+
   const remove = (seq: number): void => {
     deleteTags.run(seq);
     deleteEvent.run(seq);
@@ -69,7 +92,8 @@ export function createWriter(db: Database.Database): (items: readonly EventToWri
 
   /** Deleted earlier by someone allowed to delete it (the deletion may have arrived first)? */
   const wasDeleted = (event: NostrEvent, id: Buffer, pubkey: Buffer, dTag: string | null): boolean => {
-    if (event.kind === DELETION_KIND) return false; // a deletion of a deletion has no effect
+    // A deletion of a deletion has no effect; a request to vanish cannot be deleted either.
+    if (event.kind === DELETION_KIND || event.kind === VANISH_KIND) return false;
     for (const deleter of deleters.all(id)) {
       if (deleter.equals(pubkey) || mayDelete(event, deleter.toString('hex'))) return true;
     }
@@ -85,7 +109,7 @@ export function createWriter(db: Database.Database): (items: readonly EventToWri
       const id = Buffer.from(hex, 'hex');
       rememberId.run(id, deleter);
       const target = findTarget.get(id);
-      if (target === undefined || target.kind === DELETION_KIND) continue;
+      if (target === undefined || target.kind === DELETION_KIND || target.kind === VANISH_KIND) continue;
       const allowed =
         target.pubkey.equals(deleter) ||
         (target.kind === GIFT_WRAP_KIND && mayDelete(JSON.parse(target.json) as NostrEvent, deletion.pubkey));
@@ -96,6 +120,23 @@ export function createWriter(db: Database.Database): (items: readonly EventToWri
       const stored = findAddress.get(deleter, kind, d);
       if (stored !== undefined && stored.created_at <= deletion.created_at) remove(stored.seq);
     }
+  };
+
+  /** Did the author, or (gift wrap) a recipient, vanish at or after this event's created_at? */
+  const wasVanished = (event: NostrEvent): boolean => {
+    for (const hex of vanishSubjects(event)) {
+      const until = vanishedUntil.get(Buffer.from(hex, 'hex'));
+      if (until !== undefined && event.created_at <= until) return true;
+    }
+    return false;
+  };
+
+  /** A kind 62 naming this relay: everything it covers deleted, the bound remembered (before the 62 is stored). */
+  const applyVanish = (request: NostrEvent, pubkey: Buffer): void => {
+    vanishTags.run(pubkey, request.created_at);
+    vanishEvents.run(pubkey, request.created_at);
+    for (const seq of wrapsTo.all(request.pubkey, GIFT_WRAP_KIND, request.created_at)) remove(seq);
+    rememberVanish.run(pubkey, request.created_at);
   };
 
   const insert = (event: NostrEvent, id: Buffer, pubkey: Buffer, dTag: string | null, json: string, keepUntil?: number): void => {
@@ -112,13 +153,15 @@ export function createWriter(db: Database.Database): (items: readonly EventToWri
     }
   };
 
-  const writeOne = ({ event, json, expiresAt }: EventToWrite): WriteOutcome => {
+  const writeOne = ({ event, json, expiresAt, vanish }: EventToWrite): WriteOutcome => {
     const id = Buffer.from(event.id, 'hex');
     if (hasId.get(id) !== undefined) return DUPLICATE;
+    if (wasVanished(event)) return VANISHED;
     const pubkey = Buffer.from(event.pubkey, 'hex');
     const dTag = addressOf(event);
     if (wasDeleted(event, id, pubkey, dTag)) return DELETED;
     if (dTag === null) {
+      if (vanish === true && event.kind === VANISH_KIND) applyVanish(event, pubkey);
       insert(event, id, pubkey, null, json, expiresAt);
       if (event.kind === DELETION_KIND) applyDeletion(event, pubkey);
       return STORED;

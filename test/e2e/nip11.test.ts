@@ -78,9 +78,9 @@ describe('NIP-11', () => {
     expect(listed.headers.get('content-type')).toMatch(/^application\/nostr\+json\b/);
   });
 
-  it('3: supported_nips is [1, 9, 11, 40, 42, 45, 50, 65, 70, 77] for the default config; software is a URL; pubkey/self 64-hex when present', async () => {
+  it('3: supported_nips is [1, 9, 11, 40, 42, 45, 50, 62, 65, 70, 77] for the default config; software is a URL; pubkey/self 64-hex when present', async () => {
     const info = (await (await getInfo(plain.url)).json()) as Record<string, unknown>;
-    expect(info.supported_nips).toEqual([1, 9, 11, 40, 42, 45, 50, 65, 70, 77]);
+    expect(info.supported_nips).toEqual([1, 9, 11, 40, 42, 45, 50, 62, 65, 70, 77]);
     expect((info.supported_nips as unknown[]).every((n) => Number.isInteger(n))).toBe(true);
     expect(typeof info.software).toBe('string');
     expect(() => new URL(info.software as string)).not.toThrow();

@@ -1,0 +1,218 @@
+/**
+ * NIP-86: the relay's management state. Holds the admin-edited lists in memory (loaded from SQLite at
+ * start, written through on every change), turns them into write policies that read the live sets, and
+ * answers authorised JSON-RPC requests. Transport-free: src/server/http.ts hands it the request.
+ */
+import { kindSet } from '../config/kinds.js';
+import type { Config } from '../config/types.js';
+import type { Verifier } from '../event/verify.js';
+import { handleRequest, normaliseIp, type ListedEvent, type ListedIp, type ListedPubkey, type ManagementOps, RPC_CONTENT_TYPE } from '../nips/nip86.js';
+import { verifyHttpAuth } from '../nips/nip98.js';
+import { policy, type Pipeline, type Policy } from '../policy/pipeline.js';
+import { reject } from '../protocol/prefixes.js';
+import type { InfoField, ListedEntry, ManagedList, ManagementTables } from '../store/management.js';
+
+/** A POST on the relay URL, as the transport read it. */
+export interface RpcHttpRequest {
+  contentType: string;
+  authorization: string;
+  host: string;
+  path: string;
+  body: Uint8Array;
+}
+
+export interface RpcHttpResponse {
+  status: number;
+  body: string;
+}
+
+type Entries = Map<string, string>;
+
+/** The management state one relay owns. */
+export class Management implements ManagementOps {
+  private readonly entries: Record<ManagedList, Entries>;
+  private readonly kinds: Set<number>;
+  private overrides: Partial<Record<InfoField, string>>;
+  private readonly admins: ReadonlySet<string>;
+  /** Called after blockip with the normalised address: the server closes that IP's connections. */
+  onIpBlocked: (ip: string) => void = () => {};
+  /** Called after a NIP-11 field changed: cached documents are rebuilt. */
+  onInfoChanged: () => void = () => {};
+
+  constructor(
+    private readonly config: Config,
+    private readonly tables: ManagementTables,
+    private readonly verifier: Verifier,
+    private readonly now: () => number,
+  ) {
+    this.admins = new Set(config.management.admins);
+    const load = (name: ManagedList): Entries => new Map(tables.list(name).map((row) => [row.key, row.reason]));
+    this.entries = {
+      banned_pubkeys: load('banned_pubkeys'),
+      allowed_pubkeys: load('allowed_pubkeys'),
+      banned_events: load('banned_events'),
+      blocked_ips: load('blocked_ips'),
+    };
+    this.kinds = new Set(tables.allowedKinds());
+    this.overrides = tables.infoOverrides();
+  }
+
+  /** Whether the API is on (management.admins non-empty). */
+  get enabled(): boolean {
+    return this.admins.size > 0;
+  }
+
+  /** The config with the NIP-86 overrides of info.name / description / icon applied. */
+  effectiveConfig(): Config {
+    if (Object.keys(this.overrides).length === 0) return this.config;
+    return { ...this.config, info: { ...this.config.info, ...this.overrides } };
+  }
+
+  isIpBlocked(ip: string): boolean {
+    if (this.entries.blocked_ips.size === 0) return false;
+    return this.entries.blocked_ips.has(normaliseIp(ip) ?? ip);
+  }
+
+  /**
+   * The write pipeline with the management rules applied: banned events and pubkeys first; the persisted
+   * pubkey allow list joins write.pubkeys.allow (union) and the persisted kind allow list joins
+   * write.kinds.allow (union; a config list of "*" restricts nothing, so the persisted list alone decides).
+   */
+  policies(base: Pipeline): Pipeline {
+    const config = this.config;
+    const bannedEvents = this.entries.banned_events;
+    const bannedPubkeys = this.entries.banned_pubkeys;
+    const allowedPubkeys = this.entries.allowed_pubkeys;
+    const configPubkeys = new Set(config.write.pubkeys.allow);
+    const configKindsOpen = config.write.kinds.allow.includes('*');
+    const configKinds = configKindsOpen ? new Set<number>() : kindSet(config.write.kinds.allow);
+    const blockedText = (): string => {
+      const howToJoin = config.write.blocked_message;
+      return `only members of ${this.effectiveConfig().info.name} can post here${howToJoin === '' ? '' : ` — ${howToJoin}`}`;
+    };
+    const rules: Policy[] = [
+      policy('management.banned_events', (event) =>
+        bannedEvents.has(event.id) ? reject('blocked', 'this event is banned from this relay') : undefined,
+      ),
+      policy('management.banned_pubkeys', (event) =>
+        bannedPubkeys.has(event.pubkey) ? reject('blocked', 'this pubkey is banned from this relay') : undefined,
+      ),
+      policy('write.pubkeys.allow', (event) => {
+        if (configPubkeys.size === 0 && allowedPubkeys.size === 0) return undefined;
+        return configPubkeys.has(event.pubkey) || allowedPubkeys.has(event.pubkey) ? undefined : reject('blocked', blockedText());
+      }),
+      policy('write.kinds.allow', (event) => {
+        if (configKindsOpen && this.kinds.size === 0) return undefined;
+        return configKinds.has(event.kind) || this.kinds.has(event.kind) ? undefined : reject('blocked', `kind ${event.kind} is not accepted here`);
+      }),
+    ];
+    // The two allow rules above replace the config's own (same names), keeping the rest in order.
+    const replaced = new Set(['write.pubkeys.allow', 'write.kinds.allow']);
+    return Object.freeze([...rules, ...base.filter((rule) => !replaced.has(rule.name))]);
+  }
+
+  // ManagementOps ------------------------------------------------------------------------------------
+
+  private put(name: ManagedList, key: string, reason: string): void {
+    this.tables.put(name, key, reason, this.now());
+    this.entries[name].set(key, reason);
+  }
+
+  private remove(name: ManagedList, key: string): void {
+    this.tables.remove(name, key);
+    this.entries[name].delete(key);
+  }
+
+  private listed(name: ManagedList): ListedEntry[] {
+    return [...this.entries[name]].map(([key, reason]) => ({ key, reason }));
+  }
+
+  /** A ban lifts an allowance of the same key, and an allowance lifts a ban. */
+  banPubkey(pubkey: string, reason: string): void {
+    this.remove('allowed_pubkeys', pubkey);
+    this.put('banned_pubkeys', pubkey, reason);
+  }
+
+  allowPubkey(pubkey: string, reason: string): void {
+    this.remove('banned_pubkeys', pubkey);
+    this.put('allowed_pubkeys', pubkey, reason);
+  }
+
+  bannedPubkeys(): ListedPubkey[] {
+    return this.listed('banned_pubkeys').map(({ key, reason }) => withReason({ pubkey: key }, reason));
+  }
+
+  allowedPubkeys(): ListedPubkey[] {
+    return this.listed('allowed_pubkeys').map(({ key, reason }) => withReason({ pubkey: key }, reason));
+  }
+
+  banEvent(id: string, reason: string): void {
+    this.put('banned_events', id, reason);
+    this.tables.deleteEvent(id);
+  }
+
+  allowEvent(id: string): void {
+    this.remove('banned_events', id);
+  }
+
+  bannedEvents(): ListedEvent[] {
+    return this.listed('banned_events').map(({ key, reason }) => withReason({ id: key }, reason));
+  }
+
+  allowKind(kind: number): void {
+    this.tables.allowKind(kind);
+    this.kinds.add(kind);
+  }
+
+  disallowKind(kind: number): void {
+    this.tables.disallowKind(kind);
+    this.kinds.delete(kind);
+  }
+
+  allowedKinds(): number[] {
+    return [...this.kinds].sort((a, b) => a - b);
+  }
+
+  blockIp(ip: string, reason: string): void {
+    this.put('blocked_ips', ip, reason);
+    this.onIpBlocked(ip);
+  }
+
+  unblockIp(ip: string): void {
+    this.remove('blocked_ips', ip);
+  }
+
+  blockedIps(): ListedIp[] {
+    return this.listed('blocked_ips').map(({ key, reason }) => withReason({ ip: key }, reason));
+  }
+
+  changeInfo(field: InfoField, value: string): void {
+    this.tables.setInfo(field, value);
+    this.overrides = { ...this.overrides, [field]: value };
+    this.onInfoChanged();
+  }
+
+  // HTTP ---------------------------------------------------------------------------------------------
+
+  /** One POST on the relay URL: content type, NIP-98 authorization, admin check, then the method. */
+  async handleHttp(request: RpcHttpRequest): Promise<RpcHttpResponse> {
+    const error = (status: number, message: string): RpcHttpResponse => ({ status, body: JSON.stringify({ result: null, error: message }) });
+    if (!this.enabled) return error(401, 'unauthorized: the management API is off on this relay (management.admins is empty)');
+    if (request.contentType.split(';')[0]!.trim().toLowerCase() !== RPC_CONTENT_TYPE) {
+      return error(415, `unsupported content type: use ${RPC_CONTENT_TYPE}`);
+    }
+    const auth = await verifyHttpAuth(
+      request.authorization,
+      { relayUrl: this.config.relay.url, host: request.host, path: request.path, method: 'POST', body: request.body, now: this.now() },
+      this.verifier,
+    );
+    if (!auth.ok) return error(401, `unauthorized: ${auth.error}`);
+    if (!this.admins.has(auth.event.pubkey)) return error(401, 'unauthorized: this pubkey is not an admin of this relay');
+    const response = handleRequest(Buffer.from(request.body).toString('utf8'), this);
+    return { status: 200, body: JSON.stringify(response) };
+  }
+}
+
+function withReason<T extends object>(entry: T, reason: string): T & { reason?: string } {
+  return reason === '' ? entry : { ...entry, reason };
+}

@@ -1,0 +1,160 @@
+/**
+ * The example configs (config/community.yaml, config/private.yaml) loaded with loadConfig, port and
+ * database overridden, the member list replaced by test keys, and their promises checked with real
+ * clients: raw sockets and nostr-tools' Relay answering AUTH through `onauth`.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeAuthEvent } from 'nostr-tools/nip42';
+import { finalizeEvent, type NostrEvent as ToolsEvent } from 'nostr-tools/pure';
+import type { Filter } from 'nostr-tools/filter';
+import { Relay, useWebSocketImplementation } from 'nostr-tools/relay';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { startRelay, type RunningRelay } from '../../src/app.js';
+import { loadConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/types.js';
+import { RawClient } from '../helpers/client.js';
+import { newKeys, signed, type Keys } from '../helpers/events.js';
+import { negSync } from '../helpers/negentropy.js';
+
+useWebSocketImplementation(WebSocket);
+
+const configFile = (name: string): string => fileURLToPath(new URL(`../../config/${name}`, import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'commons-examples-'));
+const [member, friend, outsider] = [newKeys(), newKeys(), newKeys()];
+
+/** The example as an operator would run it, on port 0 with a fresh database and our test members. */
+async function start(name: string): Promise<RunningRelay & { url: string; config: Config }> {
+  const loaded = loadConfig(configFile(name), { port: 0, db: join(dir, `${name}.sqlite`), host: '127.0.0.1' }, {});
+  const config: Config = { ...loaded, members: { ...loaded.members, pubkeys: [member.pubkey, friend.pubkey] } };
+  const running = await startRelay(config, { logger: pino({ level: 'silent' }) });
+  return { ...running, url: running.localUrl, config };
+}
+
+let community: Awaited<ReturnType<typeof start>>;
+let privateRelay: Awaited<ReturnType<typeof start>>;
+
+beforeAll(async () => {
+  [community, privateRelay] = await Promise.all([start('community.yaml'), start('private.yaml')]);
+});
+afterAll(async () => {
+  await Promise.all([community?.stop(), privateRelay?.stop()]);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const opened: RawClient[] = [];
+const tools: Relay[] = [];
+afterEach(() => {
+  for (const client of opened.splice(0)) client.socket.terminate();
+  for (const r of tools.splice(0)) r.close();
+});
+
+async function connect(url: string): Promise<RawClient> {
+  const client = await RawClient.connect(url);
+  opened.push(client);
+  return client;
+}
+
+async function authenticate(client: RawClient, url: string, keys: Keys): Promise<void> {
+  const challenge = (await client.next((f) => f[0] === 'AUTH'))[1] as string;
+  const event = finalizeEvent(makeAuthEvent(url, challenge), keys.secret);
+  client.send(['AUTH', event]);
+  expect((await client.next((f) => f[0] === 'OK' && f[1] === event.id))[2]).toBe(true);
+}
+
+/** nostr-tools Relay answering AUTH as `keys`; collects a subscription's events until EOSE, re-subscribing after auth-required. */
+async function toolsQuery(url: string, keys: Keys, filter: Filter): Promise<string[]> {
+  const r = await Relay.connect(url);
+  tools.push(r);
+  r.onauth = async (template) => finalizeEvent(template, keys.secret);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no EOSE')), 5000);
+    const open = (): void => {
+      const received: string[] = [];
+      r.subscribe([filter], {
+        onevent: (event: ToolsEvent) => received.push(event.id),
+        oneose: () => (clearTimeout(timer), resolve(received.sort())),
+        onclose: (reason: string) => (reason.startsWith('auth-required:') ? setTimeout(open, 200) : undefined),
+      });
+    };
+    open();
+  });
+}
+
+describe('config/community.yaml', () => {
+  it('is named and says restricted_writes in NIP-11', async () => {
+    const response = await fetch(community.url.replace('ws', 'http'), { headers: { Accept: 'application/nostr+json' } });
+    const info = (await response.json()) as { name: string; limitation: Record<string, unknown> };
+    expect(info.name).toBe('Example Community');
+    expect(info.limitation).toMatchObject({ restricted_writes: true, auth_required: false });
+  });
+
+  it('members write; outsiders are blocked with the join hint but may send relay lists and DMs to members', async () => {
+    const client = await connect(community.url);
+    expect((await client.publish(signed(member, { kind: 1, content: 'member note' })))[2]).toBe(true);
+    const refused = await client.publish(signed(outsider, { kind: 1 }));
+    expect(refused[3]).toBe('blocked: only members of Example Community can post here — ask a member for an invite at https://example.org/join');
+    expect((await client.publish(signed(outsider, { kind: 10002, tags: [['r', 'wss://x.example']] })))[2]).toBe(true);
+    const dm = signed(outsider, { kind: 4, tags: [['p', member.pubkey]], content: 'hello member' });
+    expect((await client.publish(dm))[2]).toBe(true);
+    expect((await client.publish(signed(outsider, { kind: 4, tags: [['p', newKeys().pubkey]] })))[2]).toBe(false);
+  });
+
+  it('DMs are readable only by their parties; everything else by anyone', async () => {
+    const anonymous = await connect(community.url);
+    const all = await anonymous.req('all', {});
+    expect(all.events.some((e) => e.kind === 4)).toBe(false);
+    expect(all.events.some((e) => e.kind === 1)).toBe(true);
+    expect((await anonymous.req('dms', { kinds: [4] })).closed?.[2]).toMatch(/^auth-required: /);
+
+    // The recipient, through nostr-tools with onauth; the sender; a third member sees none.
+    const asMember = await toolsQuery(community.url, member, { kinds: [4] });
+    expect(asMember).toHaveLength(1);
+    expect(await toolsQuery(community.url, outsider, { kinds: [4] })).toEqual(asMember);
+    expect(await toolsQuery(community.url, friend, { kinds: [4] })).toEqual([]);
+  });
+});
+
+describe('config/private.yaml', () => {
+  it('NIP-11: auth_required and restricted_writes', async () => {
+    const response = await fetch(privateRelay.url.replace('ws', 'http'), { headers: { Accept: 'application/nostr+json' } });
+    const info = (await response.json()) as { limitation: Record<string, unknown> };
+    expect(info.limitation).toMatchObject({ restricted_writes: true, auth_required: true });
+  });
+
+  it('members write without AUTH; outsiders are blocked', async () => {
+    const client = await connect(privateRelay.url);
+    expect((await client.publish(signed(member, { kind: 1, content: 'private note' })))[2]).toBe(true);
+    expect((await client.publish(signed(friend, { kind: 4, tags: [['p', member.pubkey]], content: 'psst' })))[2]).toBe(true);
+    expect((await client.publish(signed(outsider, { kind: 1 })))[3]).toBe('blocked: only members of Example Private Relay can post here — this relay is private');
+  });
+
+  it('reading needs AUTH as a member: REQ, COUNT and NEG-OPEN refused before, restricted: for outsiders', async () => {
+    const client = await connect(privateRelay.url);
+    expect((await client.req('s', { kinds: [1] })).closed?.[2]).toMatch(/^auth-required: /);
+    client.send(['COUNT', 'c', { kinds: [1] }]);
+    expect((await client.next((f) => f[0] === 'CLOSED' && f[1] === 'c'))[2]).toMatch(/^auth-required: /);
+    await expect(negSync(client, 'n', {}, [])).rejects.toThrow(/auth-required: /);
+
+    const stranger = await connect(privateRelay.url);
+    await authenticate(stranger, privateRelay.url, outsider);
+    expect((await stranger.req('s', {})).closed?.[2]).toMatch(/^restricted: /);
+  });
+
+  it('a member reads through nostr-tools with onauth; DMs stay between their parties', async () => {
+    const notes = await toolsQuery(privateRelay.url, member, { kinds: [1] });
+    expect(notes).toHaveLength(1);
+    expect(await toolsQuery(privateRelay.url, member, { kinds: [4] })).toHaveLength(1);
+
+    const asFriend = await connect(privateRelay.url);
+    await authenticate(asFriend, privateRelay.url, friend);
+    const all = await asFriend.req('all', {});
+    expect(all.events.map((e) => e.kind).sort()).toEqual([1, 4]);
+    asFriend.send(['COUNT', 'c', {}]);
+    expect((await asFriend.next((f) => f[0] === 'COUNT' && f[1] === 'c'))[2]).toEqual({ count: 2 });
+  });
+});
