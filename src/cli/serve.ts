@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { startRelay } from '../app.js';
+import { startRelay, type RunningRelay } from '../app.js';
 import { createLogger } from '../log.js';
 import { configOrExit, withConfigOption } from './options.js';
 
@@ -14,24 +14,30 @@ export const serve = {
   handler: async (args: { config: string; db?: string; host?: string; port?: number; logLevel?: string }): Promise<void> => {
     const config = configOrExit(args.config, { host: args.host, port: args.port, db: args.db, logLevel: args.logLevel });
     const log = createLogger(config.logging);
-    let running;
-    try {
-      running = await startRelay(config, { logger: log });
-    } catch (error) {
+    // Signals are handled from the start: one arriving while the relay starts stops it once started;
+    // a repeated signal while draining is logged, not fatal (SIGKILL is there for the impatient).
+    let started: Promise<RunningRelay | undefined> = Promise.resolve(undefined);
+    let stopping = false;
+    const shutdown = (signal: string): void => {
+      if (stopping) return void log.info({ signal }, 'already shutting down');
+      stopping = true;
+      log.info({ signal }, 'shutting down');
+      started
+        .then((running) => running?.stop())
+        .then(
+          () => process.exit(0),
+          (error: unknown) => {
+            log.fatal({ err: error }, 'error during shutdown');
+            process.exit(1);
+          },
+        );
+    };
+    process.on('SIGINT', () => shutdown('SIGINT'));
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
+    started = startRelay(config, { logger: log }).catch((error: unknown) => {
       log.fatal({ err: error }, `could not start: ${error instanceof Error ? error.message : String(error)}`);
       process.exit(1);
-    }
-    const shutdown = (signal: string): void => {
-      log.info({ signal }, 'shutting down');
-      running.stop().then(
-        () => process.exit(0),
-        (error: unknown) => {
-          log.fatal({ err: error }, 'error during shutdown');
-          process.exit(1);
-        },
-      );
-    };
-    process.once('SIGINT', () => shutdown('SIGINT'));
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    });
+    await started;
   },
 };

@@ -27,6 +27,5 @@ export function isExpired(event: Pick<NostrEvent, 'tags'>, now: number): boolean
   return expiration !== undefined && expiration <= now;
 }
 
-/** How often the relay deletes expired rows, and at most how many per tick (nips/40.md). */
+/** How often the pruner runs a pass: expired rows first, then the retention rules (nips/40.md). */
 export const PRUNE_INTERVAL_MS = 60_000;
-export const PRUNE_MAX_ROWS = 1000;
