@@ -1,11 +1,7 @@
 import { createInterface } from 'node:readline';
 import type { Argv } from 'yargs';
-import { createVerifier } from '../event/verify-pool.js';
-import { thisRelay } from '../nips/nip62.js';
-import { writePolicies } from '../policy/write.js';
 import { ingestEvent, type IngestDeps } from '../relay/ingest.js';
-import { BatchWriter } from '../relay/writer.js';
-import { EventStore } from '../store/store.js';
+import { openOfflineIngest } from './offline-ingest.js';
 import { configOrExit, withConfigOption } from './options.js';
 
 const CHUNK = 1000;
@@ -24,19 +20,7 @@ export const importCommand = {
   builder: (yargs: Argv) => withConfigOption(yargs),
   handler: async (args: { config: string; db?: string }): Promise<void> => {
     const config = configOrExit(args.config, { db: args.db });
-    const store = EventStore.open(config.storage.path, { synchronous: config.storage.synchronous });
-    const writer = new BatchWriter(store, () => {}, CHUNK);
-    const verifier = createVerifier(config.verify.workers);
-    const deps: IngestDeps = {
-      limits: config.limits,
-      verifier,
-      isStored: (id) => store.has(id),
-      write: (item) => writer.write(item),
-      now: () => Math.floor(Date.now() / 1000),
-      policies: writePolicies(config),
-      // NIP-62: no connection, so a kind 62 names this relay only through relay.url (or ALL_RELAYS).
-      isThisRelay: thisRelay(config.relay.url, ''),
-    };
+    const { deps, close } = openOfflineIngest(config, CHUNK);
     const counts: ImportCounts = { accepted: 0, duplicate: 0, skippedEphemeral: 0, rejected: new Map() };
     const progress = process.stderr.isTTY ? (n: number) => process.stderr.write(`\rimported ${n} lines…`) : () => {};
     let lines = 0;
@@ -53,10 +37,8 @@ export const importCommand = {
         }
       }
       await importChunk(chunk, deps, counts);
-      await writer.drain();
     } finally {
-      store.close();
-      await verifier.close?.();
+      await close();
     }
     if (process.stderr.isTTY) process.stderr.write('\n');
     process.stdout.write(formatCounts(counts));

@@ -1,14 +1,9 @@
 import type { Argv } from 'yargs';
-import { createVerifier } from '../event/verify-pool.js';
 import { compileFilter } from '../filter/compile.js';
-import { thisRelay } from '../nips/nip62.js';
-import { writePolicies } from '../policy/write.js';
-import type { IngestDeps } from '../relay/ingest.js';
-import { BatchWriter } from '../relay/writer.js';
-import { EventStore } from '../store/store.js';
 import { Remote } from '../sync/remote.js';
 import { runSync, type Direction, type SyncReport } from '../sync/run.js';
 import { formatCounts } from './import.js';
+import { openOfflineIngest } from './offline-ingest.js';
 import { configOrExit, withConfigOption, type CommonArgs } from './options.js';
 
 interface SyncArgs extends CommonArgs {
@@ -41,19 +36,7 @@ export const syncCommand = {
     if ('prefix' in compiled) return fail(`--filter: ${compiled.text}`);
     const chunk = Math.max(1, Math.min(500, Math.floor(args.chunk)));
 
-    const store = EventStore.open(config.storage.path, { synchronous: config.storage.synchronous });
-    const writer = new BatchWriter(store, () => {}, 1000);
-    const verifier = createVerifier(config.verify.workers);
-    const deps: IngestDeps = {
-      limits: config.limits,
-      verifier,
-      isStored: (id) => store.has(id),
-      write: (item) => writer.write(item),
-      now: () => Math.floor(Date.now() / 1000),
-      policies: writePolicies(config),
-      // NIP-62: no connection, so a kind 62 names this relay only through relay.url (or ALL_RELAYS).
-      isThisRelay: thisRelay(config.relay.url, ''),
-    };
+    const { store, deps, close } = openOfflineIngest(config);
     const tty = process.stderr.isTTY;
     let remote: Remote | undefined;
     let report: SyncReport;
@@ -63,13 +46,11 @@ export const syncCommand = {
         remote, store, filter, compiled, direction: args.direction, deps, chunk, timeoutMs: args.timeout * 1000,
         progress: tty ? (text) => process.stderr.write(`\r\x1b[K${text}`) : () => {},
       });
-      await writer.drain();
     } catch (error) {
       return fail((error as Error).message);
     } finally {
       remote?.close();
-      store.close();
-      await verifier.close?.();
+      await close();
     }
     if (tty) process.stderr.write('\r\x1b[K');
     process.stdout.write(formatReport(report, args.direction));

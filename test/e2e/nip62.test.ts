@@ -43,9 +43,7 @@ afterEach(() => {
 });
 
 async function publish(client: RawClient, event: NostrEvent): Promise<[boolean, string]> {
-  const start = client.frames.length;
-  client.send(['EVENT', event]);
-  const ok = await client.next((f) => client.frames.indexOf(f) >= start && f[0] === 'OK' && f[1] === event.id);
+  const ok = await client.publish(event);
   return [ok[2] as boolean, ok[3] as string];
 }
 /** NIP-42 AUTH as `keys` (gift wraps are readable only by their author or p-tagged recipient). */

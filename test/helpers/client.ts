@@ -53,9 +53,11 @@ export class RawClient {
   }
 
   /** Sends an EVENT and waits for its OK. */
+  /** Sends an EVENT and waits for the OK answering this send (not an earlier OK for the same id). */
   async publish(event: { id: string }): Promise<Frame> {
+    const start = this.frames.length;
     this.send(['EVENT', event]);
-    return this.next((f) => f[0] === 'OK' && f[1] === event.id);
+    return this.next((f) => f[0] === 'OK' && f[1] === event.id && this.frames.indexOf(f) >= start);
   }
 
   /** Sends a REQ and resolves with the events received before EOSE (or the CLOSED frame). */

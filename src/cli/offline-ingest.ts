@@ -1,0 +1,44 @@
+import type { Config } from '../config/types.js';
+import { createVerifier } from '../event/verify-pool.js';
+import { thisRelay } from '../nips/nip62.js';
+import { writePolicies } from '../policy/write.js';
+import type { IngestDeps } from '../relay/ingest.js';
+import { BatchWriter } from '../relay/writer.js';
+import { EventStore } from '../store/store.js';
+
+export interface OfflineIngest {
+  store: EventStore;
+  /** The relay's ingest rules, for events that arrive without a connection (import, sync). */
+  deps: IngestDeps;
+  /** Waits for queued writes, then closes the store and the verifier. */
+  close(): Promise<void>;
+}
+
+/** Opens the store and builds the same ingest path the relay uses, for the CLI commands that write. */
+export function openOfflineIngest(config: Config, batchSize = 1000): OfflineIngest {
+  const store = EventStore.open(config.storage.path, { synchronous: config.storage.synchronous });
+  const writer = new BatchWriter(store, () => {}, batchSize);
+  const verifier = createVerifier(config.verify.workers);
+  const deps: IngestDeps = {
+    limits: config.limits,
+    verifier,
+    isStored: (id) => store.has(id),
+    write: (item) => writer.write(item),
+    now: () => Math.floor(Date.now() / 1000),
+    policies: writePolicies(config),
+    // NIP-62: no connection, so a kind 62 names this relay only through relay.url (or ALL_RELAYS).
+    isThisRelay: thisRelay(config.relay.url, ''),
+  };
+  return {
+    store,
+    deps,
+    close: async () => {
+      try {
+        await writer.drain();
+      } finally {
+        store.close();
+        await verifier.close?.();
+      }
+    },
+  };
+}
