@@ -11,6 +11,7 @@ import { parseKindSelectors } from './kinds.js';
 import { parseKindLimitRules, parsePowRules, parsePubkeyList } from '../policy/config.js';
 import { parseKindList } from '../policy/read.js';
 import { memberFileProblem } from '../policy/membership.js';
+import { parseGeohashPrefixes } from '../policy/geohash.js';
 
 /** Dotted paths of every leaf of `Config`, e.g. 'limits.created_at.max_future_seconds'. */
 export type ConfigKey = Leaves<Config>;
@@ -275,6 +276,16 @@ const TABLE: Table = {
   'members.dm_kinds': {
     type: 'parsed', parse: parseKindSelectors, default: [4, 1059, 14], reloadable: true,
     description: 'Kinds non-members may write when the event p-tags a member (DMs and gift wraps).',
+  },
+
+  // scopes (src/policy/geohash.ts) ---------------------------------------------------------------
+  'scopes.geohash.prefixes': {
+    type: 'parsed', parse: parseGeohashPrefixes, default: [], reloadable: true,
+    description: 'Geohash cells the relay serves (e.g. [u4pru]); events with g tags need one value equal to or inside one of them ("blocked:"); [] = no scope.',
+  },
+  'scopes.geohash.require_for_kinds': {
+    type: 'parsed', parse: parseKindSelectors, default: [], reloadable: true,
+    description: 'Kinds refused without any g (geohash) tag, e.g. [20000] ("blocked: kind N needs a g (geohash) tag here").',
   },
 
   // search (NIP-50) -------------------------------------------------------------------------------

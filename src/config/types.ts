@@ -100,6 +100,15 @@ export interface Config {
     /** Kinds non-members may write when the event p-tags a member. */
     dm_kinds: readonly KindSelector[];
   };
+  /** Scopes (src/policy/geohash.ts): a relay for a place. */
+  scopes: {
+    geohash: {
+      /** Geohash cells (lowercase) the relay serves; empty = no scope. */
+      prefixes: readonly string[];
+      /** Kinds refused without any `g` tag. */
+      require_for_kinds: readonly KindSelector[];
+    };
+  };
   search: {
     /** NIP-50: accept `search` filters (SQLite FTS5); false = refused with unsupported:, 50 not advertised. */
     enabled: boolean;

@@ -1,5 +1,6 @@
 import type { Config } from '../config/types.js';
 import { restrictsWrites } from '../policy/write.js';
+import { restrictsByGeohash } from '../policy/geohash.js';
 import { retentionInformation } from '../retention/rules.js';
 import { supportedNips } from './registry.js';
 import { SOFTWARE_URL, VERSION } from '../version.js';
@@ -37,7 +38,7 @@ export function relayInformation(config: Config): Record<string, unknown> {
       // Private mode (read.private): reading at all needs AUTH as a member.
       auth_required: config.read.private,
       payment_required: false,
-      restricted_writes: restrictsWrites(config.write) || config.members.enabled,
+      restricted_writes: restrictsWrites(config.write) || config.members.enabled || restrictsByGeohash(config.scopes.geohash),
     },
   };
 }

@@ -1,0 +1,75 @@
+/**
+ * Geohash scope (issue 3 item 6): a relay for a place, given as geohash prefixes in the config.
+ *
+ * A `g` value is inside the scope when it starts with a scope prefix (the same cell or a finer one).
+ * A coarser value that contains the scope (a prefix of a scope prefix, e.g. "u4" for scope "u4pru") is
+ * tolerated next to an inside value — clients may tag several precisions of one location — but does
+ * not count on its own: a whole-country cell alone says nothing about being here. Values outside are
+ * ignored as long as one value is inside. Events without `g` tags pass, except kinds listed in
+ * `scopes.geohash.require_for_kinds`. GeoJSON areas and virtual hosts by Host header are not built.
+ */
+import { kindSet, type KindSelector } from '../config/kinds.js';
+import { describeValue } from '../config/check.js';
+import type { Config } from '../config/types.js';
+import type { Parser } from '../config/schema.js';
+import { reject } from '../protocol/prefixes.js';
+import { policy, type Policy } from './pipeline.js';
+
+export const GEOHASH_ALPHABET = '0123456789bcdefghjkmnpqrstuvwxyz';
+const GEOHASH = /^[0123456789bcdefghjkmnpqrstuvwxyz]+$/;
+const MAX_PRECISION = 12;
+
+type Result<V> = ReturnType<Parser<V>>;
+
+/** `scopes.geohash.prefixes`: geohash strings, lowercased, 1–12 characters; duplicates dropped. */
+export const parseGeohashPrefixes: Parser<string[]> = (value): Result<string[]> => {
+  if (!Array.isArray(value)) return { ok: false, reason: `expected a list of geohashes such as [u4pru], got ${describeValue(value)}` };
+  const out: string[] = [];
+  for (const [i, item] of (value as unknown[]).entries()) {
+    const at = `[${i}]`;
+    if (typeof item !== 'string') return { ok: false, reason: `expected a geohash string, got ${describeValue(item)} (put it in quotes)`, at };
+    const cell = item.trim().toLowerCase();
+    if (cell.length < 1 || cell.length > MAX_PRECISION) {
+      return { ok: false, reason: `${JSON.stringify(item)} must be 1 to ${MAX_PRECISION} characters long`, at };
+    }
+    if (!GEOHASH.test(cell)) {
+      return { ok: false, reason: `${JSON.stringify(item)} has characters outside the geohash alphabet (${GEOHASH_ALPHABET}: no a, i, l, o)`, at };
+    }
+    if (!out.includes(cell)) out.push(cell);
+  }
+  return { ok: true, value: out };
+};
+
+type Scope = Config['scopes']['geohash'];
+
+/** The event's `g` values, lowercased (tags without a string value are ignored). */
+function geohashes(tags: readonly (readonly string[])[]): string[] {
+  const values: string[] = [];
+  for (const tag of tags) if (tag[0] === 'g' && typeof tag[1] === 'string' && tag[1] !== '') values.push(tag[1].toLowerCase());
+  return values;
+}
+
+/** Whether the scope refuses anything (NIP-11 restricted_writes). */
+export const restrictsByGeohash = (scope: Scope): boolean => scope.prefixes.length > 0 || scope.require_for_kinds.length > 0;
+
+/** The `scopes.geohash` rule; call only when restrictsByGeohash(scope). */
+export function geohashScope(prefixes: readonly string[], requireForKinds: readonly KindSelector[]): Policy {
+  const required = kindSet(requireForKinds);
+  const serves = prefixes.join(', ');
+  return policy('scopes.geohash', (event) => {
+    const values = geohashes(event.tags);
+    if (values.length === 0) {
+      return required.has(event.kind) ? reject('blocked', `kind ${event.kind} needs a g (geohash) tag here`) : undefined;
+    }
+    if (prefixes.length === 0) return undefined;
+    if (values.some((value) => prefixes.some((prefix) => value.startsWith(prefix)))) return undefined;
+    const listed = values.slice(0, 5).join(', ') + (values.length > 5 ? ', …' : '');
+    const coarseOnly = values.every((value) => prefixes.some((prefix) => prefix.startsWith(value)));
+    return reject(
+      'blocked',
+      coarseOnly
+        ? `this relay serves ${serves}; the event's location (g tags ${listed}) is coarser than it — add a g tag inside it`
+        : `this relay serves ${serves}; the event's location (g tags ${listed}) is outside it`,
+    );
+  });
+}
