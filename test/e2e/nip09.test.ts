@@ -3,10 +3,11 @@
  * One `it` per item 1–13 of /work/shared/NIPS-CHECKLIST.md ("NIP-09"), with our decision for item 9:
  * a deletion that arrives before its target blocks the target (`OK false "blocked: deleted by its author"`).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NostrEvent } from '../../src/event/types.js';
 import { RawClient } from '../helpers/client.js';
 import { newKeys, now, signed, type Keys } from '../helpers/events.js';
+import { trackConnections } from '../helpers/connections.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
 
 const BLOCKED = 'blocked: deleted by its author';
@@ -19,15 +20,7 @@ afterAll(async () => {
   await relay?.cleanup();
 });
 
-const opened: RawClient[] = [];
-async function connect(): Promise<RawClient> {
-  const client = await RawClient.connect(relay.url);
-  opened.push(client);
-  return client;
-}
-afterEach(() => {
-  for (const client of opened.splice(0)) client.socket.terminate();
-});
+const connect = trackConnections(() => relay.url);
 
 /** Publishes and returns [accepted, message] of the OK answering THIS send (events are re-sent here). */
 async function publish(client: RawClient, event: NostrEvent): Promise<[boolean, string]> {

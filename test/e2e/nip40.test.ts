@@ -8,6 +8,7 @@ import { NobleVerifier, type Verifier } from '../../src/event/verify.js';
 import type { NostrEvent } from '../../src/event/types.js';
 import { RawClient, sleep } from '../helpers/client.js';
 import { newKeys, now, signed } from '../helpers/events.js';
+import { trackConnections } from '../helpers/connections.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
 
 const EXPIRED = 'invalid: event has expired';
@@ -33,14 +34,8 @@ afterAll(async () => {
   await relay?.cleanup();
 });
 
-const opened: RawClient[] = [];
-async function connect(): Promise<RawClient> {
-  const client = await RawClient.connect(relay.url);
-  opened.push(client);
-  return client;
-}
+const connect = trackConnections(() => relay.url);
 afterEach(() => {
-  for (const client of opened.splice(0)) client.socket.terminate();
   clock = now();
 });
 

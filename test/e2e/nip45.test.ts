@@ -4,13 +4,14 @@
  * nostr-tools' getCountManyFilter, and the `hll` field interoperating with nostr-tools' nip45 helpers.
  * Items refer to /work/shared/NIPS-CHECKLIST.md ("NIP-45").
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import * as nip45 from 'nostr-tools/nip45';
 import { Relay, useWebSocketImplementation } from 'nostr-tools/relay';
 import type { NostrEvent } from '../../src/event/types.js';
 import { RawClient } from '../helpers/client.js';
 import { newKeys, now, signed, type Keys } from '../helpers/events.js';
+import { trackConnections } from '../helpers/connections.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
 
 useWebSocketImplementation(WebSocket);
@@ -23,15 +24,7 @@ afterAll(async () => {
   await relay?.cleanup();
 });
 
-const opened: RawClient[] = [];
-async function connect(): Promise<RawClient> {
-  const client = await RawClient.connect(relay.url);
-  opened.push(client);
-  return client;
-}
-afterEach(() => {
-  for (const client of opened.splice(0)) client.socket.terminate();
-});
+const connect = trackConnections(() => relay.url);
 
 async function publish(client: RawClient, event: NostrEvent): Promise<void> {
   const ok = await client.publish(event);

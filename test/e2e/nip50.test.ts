@@ -4,10 +4,11 @@
  * OR'd, key:value extensions ignored, hostile input, live matching after EOSE, COUNT with search, and
  * the relay with search disabled. Items refer to /work/shared/NIPS-CHECKLIST.md ("NIP-50").
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NostrEvent } from '../../src/event/types.js';
 import { RawClient } from '../helpers/client.js';
 import { newKeys, now, signed } from '../helpers/events.js';
+import { trackConnections } from '../helpers/connections.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
 
 let relay: TestRelay;
@@ -35,15 +36,7 @@ afterAll(async () => {
   await relay?.cleanup();
 });
 
-const opened: RawClient[] = [];
-async function connect(url = relay.url): Promise<RawClient> {
-  const client = await RawClient.connect(url);
-  opened.push(client);
-  return client;
-}
-afterEach(() => {
-  for (const client of opened.splice(0)) client.socket.terminate();
-});
+const connect = trackConnections(() => relay.url);
 
 let sub = 0;
 async function search(...filters: unknown[]): Promise<string[]> {

@@ -6,10 +6,11 @@
  */
 import { makeAuthEvent } from 'nostr-tools/nip42';
 import { finalizeEvent } from 'nostr-tools/pure';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NostrEvent } from '../../src/event/types.js';
 import { RawClient } from '../helpers/client.js';
 import { newKeys, now, signed, type Keys } from '../helpers/events.js';
+import { trackConnections } from '../helpers/connections.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
 
 const BLOCKED = 'blocked: its author asked this relay to forget them (NIP-62)';
@@ -32,15 +33,7 @@ afterAll(async () => {
   await Promise.all([relay?.cleanup(), proxied?.cleanup(), members?.cleanup()]);
 });
 
-const opened: RawClient[] = [];
-async function connect(url = relay.url): Promise<RawClient> {
-  const client = await RawClient.connect(url);
-  opened.push(client);
-  return client;
-}
-afterEach(() => {
-  for (const client of opened.splice(0)) client.socket.terminate();
-});
+const connect = trackConnections(() => relay.url);
 
 async function publish(client: RawClient, event: NostrEvent): Promise<[boolean, string]> {
   const ok = await client.publish(event);
