@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { checkValue, closest, describeValue } from './check.js';
 import { RULES, SCHEMA, SECTIONS, specFor, type ConfigKey, type KeySpec } from './schema.js';
-import type { Config } from './types.js';
+import { checkHostNames, crossHostProblems, isProcessWide, PROCESS_WIDE_REASON, type IndexedHost } from './hosts.js';
+import type { Config, VirtualHost } from './types.js';
 
 export interface ConfigProblem {
   /** The config file's name as given, or "environment", or "command line". */
@@ -57,7 +58,7 @@ interface Setting {
 }
 
 export function defaultConfig(): Config {
-  return assemble(new Map(SCHEMA.map((spec) => [spec.key, spec.default])));
+  return assemble(new Map(SCHEMA.map((spec) => [spec.key, spec.default])), []);
 }
 
 /** Parses and validates config text; `file` is only used in messages. Throws ConfigError listing every problem. */
@@ -96,20 +97,8 @@ export function describeSchema(): string {
 
 function build(yamlText: string, file: string, settings: readonly Setting[]): Config {
   const problems: ConfigProblem[] = [];
-  const values = new Map<ConfigKey, unknown>(SCHEMA.map((spec) => [spec.key, spec.default]));
-  const origin = new Map<ConfigKey, string>();
-  const bad = new Set<ConfigKey>();
-
-  const set = (spec: KeySpec, value: unknown, source: string, label: string): void => {
-    const checked = checkValue(spec, value);
-    if (checked.ok) {
-      values.set(spec.key, checked.value);
-      origin.set(spec.key, source);
-    } else {
-      problems.push({ file: source, key: `${label}${checked.at ?? ''}`, reason: checked.reason });
-      bad.add(spec.key);
-    }
-  };
+  const top = new Values(file, '', problems);
+  let hostsNode: unknown;
 
   const lines = new LineCounter();
   const doc = parseDocument(yamlText, { lineCounter: lines, prettyErrors: false });
@@ -129,24 +118,94 @@ function build(yamlText: string, file: string, settings: readonly Setting[]): Co
     if (root === null || root === undefined) {
       // empty file or only comments: all defaults
     } else if (isMapping(root)) {
-      walk(root, '', (spec, value, path) => set(spec, value, file, path), (key, reason) => problems.push({ file, key, reason }));
+      const { hosts, ...sections } = root;
+      hostsNode = hosts;
+      walk(sections, '', (spec, value, path) => top.set(spec, value, file, path), (key, reason) => problems.push({ file, key, reason }));
     } else {
       problems.push({ file, key: '', reason: `the top level must be a mapping of sections (relay:, limits:, …), got ${describeValue(root)}` });
     }
   }
 
-  for (const setting of settings) set(specFor(setting.key)!, setting.value, setting.file, setting.label);
+  for (const setting of settings) top.set(specFor(setting.key)!, setting.value, setting.file, setting.label);
+  top.checkRules();
+  const hosts = hostsNode === undefined || hostsNode === null ? [] : buildHosts(hostsNode, top, file, problems);
 
-  for (const rule of RULES) {
-    if (rule.keys.some((key) => bad.has(key))) continue;
-    const reason = rule.check(assemble(values));
-    if (reason === undefined) continue;
-    const source = origin.get(rule.key) ?? rule.keys.map((key) => origin.get(key)).find((s) => s !== undefined) ?? file;
-    problems.push({ file: source, key: rule.key, reason });
+  const config = assemble(top.values, hosts.map(({ host }) => host));
+  for (const { key, reason } of crossHostProblems(config, hosts)) problems.push({ file, key, reason });
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+/** The values of one config being built (the top level, or one host block over it), with their problems. */
+class Values {
+  readonly values: Map<ConfigKey, unknown>;
+  private readonly origin = new Map<ConfigKey, string>();
+  private readonly bad = new Set<ConfigKey>();
+
+  /** `label` prefixes every key in messages ('' or `hosts[0].`); `base` = inherited values (defaults when absent). */
+  constructor(
+    private readonly file: string,
+    private readonly label: string,
+    private readonly problems: ConfigProblem[],
+    base?: ReadonlyMap<ConfigKey, unknown>,
+  ) {
+    this.values = new Map(base ?? SCHEMA.map((spec) => [spec.key, spec.default]));
   }
 
-  if (problems.length > 0) throw new ConfigError(problems);
-  return assemble(values);
+  set(spec: KeySpec, value: unknown, source: string, label: string): void {
+    const checked = checkValue(spec, value);
+    if (checked.ok) {
+      this.values.set(spec.key, checked.value);
+      this.origin.set(spec.key, source);
+    } else {
+      this.problems.push({ file: source, key: `${this.label}${label}${checked.at ?? ''}`, reason: checked.reason });
+      this.bad.add(spec.key);
+    }
+  }
+
+  /** Rules across keys, each checked once its keys are valid on their own. */
+  checkRules(): void {
+    for (const rule of RULES) {
+      if (rule.keys.some((key) => this.bad.has(key))) continue;
+      const reason = rule.check(assemble(this.values, []));
+      if (reason === undefined) continue;
+      const source = this.origin.get(rule.key) ?? rule.keys.map((key) => this.origin.get(key)).find((s) => s !== undefined) ?? this.file;
+      this.problems.push({ file: source, key: `${this.label}${rule.key}`, reason });
+    }
+  }
+}
+
+/** `hosts:` — each block over the finished top-level values, validated with the same schema and rules. */
+function buildHosts(node: unknown, top: Values, file: string, problems: ConfigProblem[]): IndexedHost[] {
+  if (!Array.isArray(node)) {
+    problems.push({ file, key: 'hosts', reason: `expected a list of host blocks ({ names: [...], storage: { path: ... }, ... }), got ${describeValue(node)}` });
+    return [];
+  }
+  const hosts: IndexedHost[] = [];
+  node.forEach((entry: unknown, i) => {
+    const label = `hosts[${i}].`;
+    if (!isMapping(entry)) {
+      problems.push({ file, key: `hosts[${i}]`, reason: `expected a mapping with names: and the sections it overrides, got ${describeValue(entry)}` });
+      return;
+    }
+    const { names, hosts: nested, ...sections } = entry;
+    const checkedNames = checkHostNames(names);
+    if (!checkedNames.ok) problems.push({ file, key: `${label}names${checkedNames.at ?? ''}`, reason: checkedNames.reason });
+    if (nested !== undefined) problems.push({ file, key: `${label}hosts`, reason: 'hosts cannot be nested; list every host at the top level' });
+    const values = new Values(file, label, problems, top.values);
+    walk(
+      sections,
+      '',
+      (spec, value, path) => {
+        if (isProcessWide(spec.key)) problems.push({ file, key: `${label}${path}`, reason: PROCESS_WIDE_REASON });
+        else values.set(spec, value, file, path);
+      },
+      (key, reason) => problems.push({ file, key: `${label}${key}`, reason }),
+    );
+    values.checkRules();
+    if (checkedNames.ok) hosts.push({ index: i, host: { names: checkedNames.value as string[], config: assemble(values.values, []) } });
+  });
+  return hosts;
 }
 
 function walk(
@@ -217,9 +276,9 @@ function overrideSettings(overrides: ConfigOverrides | undefined): Setting[] {
   return settings;
 }
 
-/** Flat key → value map to the nested, deep-frozen Config. */
-function assemble(values: ReadonlyMap<ConfigKey, unknown>): Config {
-  const root: Record<string, unknown> = {};
+/** Flat key → value map (and the host blocks) to the nested, deep-frozen Config. */
+function assemble(values: ReadonlyMap<ConfigKey, unknown>, hosts: readonly VirtualHost[]): Config {
+  const root: Record<string, unknown> = { hosts };
   for (const [key, value] of values) {
     const parts = key.split('.');
     let node = root;

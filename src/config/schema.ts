@@ -13,8 +13,8 @@ import { parseKindList } from '../policy/read.js';
 import { memberFileProblem } from '../policy/membership.js';
 import { parseGeohashPrefixes } from '../policy/geohash.js';
 
-/** Dotted paths of every leaf of `Config`, e.g. 'limits.created_at.max_future_seconds'. */
-export type ConfigKey = Leaves<Config>;
+/** Dotted paths of every leaf of `Config`, e.g. 'limits.created_at.max_future_seconds' (`hosts` is not a key: src/config/hosts.ts). */
+export type ConfigKey = Leaves<Omit<Config, 'hosts'>>;
 /** The value type `Config` holds at a dotted key. */
 export type ValueAt<K extends ConfigKey> = At<Config, K>;
 

@@ -136,6 +136,17 @@ export interface Config {
   };
   /** Per-kind retention (src/retention/): the first rule whose kinds match an event's kind decides. */
   retention: readonly RetentionRule[];
+  /**
+   * Virtual relays (src/config/hosts.ts): each serves the Host header names it lists with its own config
+   * (the top level merged with its block) and database. Empty in a host's own config. Not a schema key.
+   */
+  hosts: readonly VirtualHost[];
+}
+
+/** One `hosts:` entry: the names it answers to (lowercase, no port) and its complete config. */
+export interface VirtualHost {
+  names: readonly string[];
+  config: Config;
 }
 
 /** One retention rule; durations in seconds. */

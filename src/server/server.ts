@@ -11,6 +11,8 @@ interface SocketData {
   ip: string;
   /** The upgrade request's Host header, for NIP-42 when relay.url is empty. */
   host: string;
+  /** The virtual relay chosen by that Host header. */
+  site: ServerSite;
   client?: SocketClient;
 }
 
@@ -28,6 +30,7 @@ class SocketClient implements Client {
     readonly host: string,
     readonly log: Logger,
     private readonly maxOutboundBytes: number,
+    readonly site: ServerSite,
   ) {}
 
   send(frame: string): void {
@@ -67,29 +70,46 @@ export interface ServerManagement {
   isIpBlocked(ip: string): boolean;
 }
 
-export function startServer(relay: Relay, config: Config, log: Logger, pages: HttpPages, management?: ServerManagement): Promise<RunningServer> {
-  const limits = config.limits;
+/** One relay the server serves: its protocol engine, limits, HTTP pages and NIP-86 hooks. */
+export interface ServerSite {
+  readonly relay: Relay;
+  readonly limits: Config['limits'];
+  readonly pages: HttpPages;
+  readonly management?: ServerManagement;
+}
+
+/** The sites of one listener (virtual relays, src/config/hosts.ts) and the choice by Host header. */
+export interface Sites {
+  readonly all: readonly ServerSite[];
+  /** The site serving a Host header; the default site for a header no host block names. */
+  pick(hostHeader: string): ServerSite;
+}
+
+/** `config`: the process-wide keys (relay.host, relay.port); each site's own limits apply to its connections. */
+export function startServer(sites: Sites, config: Config, log: Logger): Promise<RunningServer> {
   const sockets = new Set<SocketClient>();
   let nextId = 1;
+  const largest = (key: 'max_message_bytes' | 'max_outbound_bytes'): number => Math.max(...sites.all.map((site) => site.limits[key]));
 
   const app: TemplatedApp = uWS.App();
   app.ws<SocketData>('/', {
     // Frames up to twice the limit are read and answered with a NOTICE before closing; larger ones uWS drops outright.
-    maxPayloadLength: limits.max_message_bytes * 2,
-    maxBackpressure: limits.max_outbound_bytes,
+    maxPayloadLength: largest('max_message_bytes') * 2,
+    maxBackpressure: largest('max_outbound_bytes'),
     closeOnBackpressureLimit: 0,
     idleTimeout: 120,
     sendPingsAutomatically: true,
     upgrade: (res, req, context) => {
       const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
       const host = req.getHeader('host');
-      if (management?.isIpBlocked(ip)) {
+      const site = sites.pick(host);
+      if (site.management?.isIpBlocked(ip)) {
         log.info({ ip }, 'refused a connection from a blocked IP');
         res.writeStatus('403 Forbidden').writeHeader('Content-Type', 'text/plain').end('blocked: your IP address is blocked on this relay\n');
         return;
       }
       res.upgrade<SocketData>(
-        { ip, host },
+        { ip, host, site },
         req.getHeader('sec-websocket-key'),
         req.getHeader('sec-websocket-protocol'),
         req.getHeader('sec-websocket-extensions'),
@@ -99,33 +119,37 @@ export function startServer(relay: Relay, config: Config, log: Logger, pages: Ht
     open: (socket) => {
       const data = socket.getUserData();
       const id = nextId++;
-      const client = new SocketClient(socket, id, data.ip, data.host, log.child({ conn: id, ip: data.ip }), limits.max_outbound_bytes);
+      const { site } = data;
+      const client = new SocketClient(socket, id, data.ip, data.host, log.child({ conn: id, ip: data.ip }), site.limits.max_outbound_bytes, site);
       data.client = client;
       sockets.add(client);
-      relay.connect(client);
+      site.relay.connect(client);
     },
     message: (socket, message, isBinary) => {
       const client = socket.getUserData().client!;
+      const limits = client.site.limits;
       if (message.byteLength > limits.max_message_bytes) {
         client.send(noticeFrame(reason('invalid', `message is ${message.byteLength} bytes; the limit is ${limits.max_message_bytes}`)));
         client.log.info({ bytes: message.byteLength, limit: limits.max_message_bytes }, 'closing connection: message too big');
         return client.end(1009, 'message too big');
       }
       if (isBinary) return client.send(noticeFrame(reason('invalid', 'binary frames are not supported; send JSON text')));
-      relay.handle(client, Buffer.from(message).toString('utf8'));
+      client.site.relay.handle(client, Buffer.from(message).toString('utf8'));
     },
     close: (socket) => {
       const client = socket.getUserData().client!;
       client.closed = true;
       sockets.delete(client);
-      relay.disconnect(client);
+      client.site.relay.disconnect(client);
     },
   });
-  app.get('/*', (res, req) => handleGet(res, req, pages));
+  app.get('/*', (res, req) => handleGet(res, req, sites.pick(req.getHeader('host')).pages));
   app.options('/*', (res) => handleOptions(res));
-  if (management) {
-    app.post('/*', (res, req) => handlePost(res, req, management.handlePost, limits.max_message_bytes));
-  }
+  app.post('/*', (res, req) => {
+    const site = sites.pick(req.getHeader('host'));
+    if (site.management === undefined) return notFound(res);
+    handlePost(res, req, site.management.handlePost, site.limits.max_message_bytes);
+  });
   app.any('/*', (res) => notFound(res));
 
   return new Promise((resolve, reject) => {
@@ -139,7 +163,7 @@ export function startServer(relay: Relay, config: Config, log: Logger, pages: Ht
         },
         closeBlocked: () => {
           for (const client of [...sockets]) {
-            if (management?.isIpBlocked(client.ip)) client.end(1008, 'blocked: your IP address is blocked on this relay');
+            if (client.site.management?.isIpBlocked(client.ip)) client.end(1008, 'blocked: your IP address is blocked on this relay');
           }
         },
       });

@@ -1,0 +1,86 @@
+/**
+ * One virtual relay ("site"): its own store, NIP-86 management, protocol engine (live subscriptions,
+ * pruner) and NIP-11 document and page. startRelay opens one for the top-level config and one per
+ * `hosts:` block; they share the listener, the verifier pool and the log.
+ */
+import type { Config } from './config/types.js';
+import type { Verifier } from './event/verify.js';
+import type { Logger } from './log.js';
+import { relayInformation } from './nips/nip11.js';
+import { Management } from './relay/management.js';
+import { Relay } from './relay/relay.js';
+import { renderPage } from './server/page.js';
+import type { ServerSite } from './server/server.js';
+import { EventStore } from './store/store.js';
+
+export interface Site {
+  /** Host header names it serves; [] = the default site (the top-level config). */
+  readonly names: readonly string[];
+  readonly config: Config;
+  readonly store: EventStore;
+  readonly relay: Relay;
+  readonly management: Management;
+  /** What the listener needs of it. */
+  readonly served: ServerSite;
+}
+
+export interface SiteDeps {
+  verifier: Verifier;
+  log: Logger;
+  now: () => number;
+  /** ws://host:port of the listener, once known (the page's URL when relay.url and the Host header are empty). */
+  localUrl: () => string;
+}
+
+export function openSite(config: Config, names: readonly string[], deps: SiteDeps): Site {
+  const log = names.length === 0 ? deps.log : deps.log.child({ site: names[0] });
+  const store = EventStore.open(config.storage.path, { synchronous: config.storage.synchronous });
+  // NIP-86: lists and NIP-11 overrides persisted in the store; applied to policies and pages at once.
+  const management = new Management(config, store.management, deps.verifier, deps.now);
+  let relay: Relay;
+  try {
+    relay = new Relay(config, store, deps.verifier, log, deps.now, management);
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+  // NIP-11 is rebuilt only when an admin changes the name, description or icon.
+  const informationOf = (): string => JSON.stringify(relayInformation(management.effectiveConfig()));
+  let information = informationOf();
+  management.onInfoChanged = () => {
+    information = informationOf();
+  };
+  const storedEvents = cachedFor(5000, () => store.stats().events);
+  return {
+    names,
+    config,
+    store,
+    relay,
+    management,
+    served: {
+      relay,
+      limits: config.limits,
+      pages: {
+        information: () => information,
+        page: (host) => renderPage(management.effectiveConfig(), config.relay.url || `ws://${host || deps.localUrl()}`, relay.counters, storedEvents()),
+      },
+      management: {
+        handlePost: (request) => management.handleHttp(request),
+        isIpBlocked: (ip) => management.isIpBlocked(ip),
+      },
+    },
+  };
+}
+
+/** Memoises `compute` for `ms` milliseconds (the page's counters must not cost a scan per request). */
+function cachedFor<T>(ms: number, compute: () => T): () => T {
+  let value: T;
+  let computedAt = -Infinity;
+  return () => {
+    if (Date.now() - computedAt > ms) {
+      value = compute();
+      computedAt = Date.now();
+    }
+    return value;
+  };
+}
