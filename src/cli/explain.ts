@@ -10,22 +10,24 @@ import { writePolicies } from '../policy/write.js';
 import { noticeFrame, okFrame } from '../protocol/frames.js';
 import { rejectionMessage } from '../protocol/prefixes.js';
 import { ingestEvent, type IngestDeps, type IngestOutcome } from '../relay/ingest.js';
-import { configOrExit, DEFAULT_CONFIG_FILE } from './options.js';
+import { configOrExit, DEFAULT_CONFIG_FILE, hostConfigOrExit, withHostOption } from './options.js';
 
 export const explainCommand = {
   command: 'explain <event>',
   describe: 'Show every write rule that looks at one event and the exact OK message the relay would send',
   builder: (yargs: Argv) =>
-    yargs
+    withHostOption(yargs)
       .positional('event', { type: 'string', demandOption: true, describe: 'File holding the event as JSON (or ["EVENT", {...}]); - reads stdin' })
       .option('config', { alias: 'c', type: 'string', default: DEFAULT_CONFIG_FILE, describe: 'YAML config file' })
       .epilogue(
         'The event goes through the relay\'s own ingest path (limits, expiration, write rules, id, NIP-70, signature) as if sent ' +
           'by a connection that has not authenticated. The database is NOT opened: the answer never says "duplicate:", and ' +
-          'deletions (NIP-09) and newer stored versions of replaceable events are not known. Exit status: 0 accepted, 1 refused, 2 bad input.',
+          'deletions (NIP-09) and newer stored versions of replaceable events are not known. With --host NAME the event is judged by ' +
+          'that hosts: block\'s policy (as if sent with Host: NAME). Exit status: 0 accepted, 1 refused, 2 bad input.',
       ),
-  handler: async (args: { event: string; config: string }): Promise<void> => {
-    const config = configOrExit(args.config, {});
+  handler: async (args: { event: string; config: string; host?: string }): Promise<void> => {
+    const loaded = configOrExit(args.config, {});
+    const config = args.host === undefined ? loaded : hostConfigOrExit(loaded, args.host);
     let input: unknown;
     try {
       // yargs hands a lone `-` over as ''.

@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
 import { ConfigError, loadConfig, type ConfigOverrides } from '../config/load.js';
+import { hostKey } from '../config/hosts.js';
 import type { Config } from '../config/types.js';
 
 export const DEFAULT_CONFIG_FILE = 'config/relay.yaml';
@@ -26,4 +27,25 @@ export function configOrExit(file: string, overrides: ConfigOverrides): Config {
     }
     throw error;
   }
+}
+
+/** `--host NAME` of prune and explain: a name of a `hosts:` block (case and port ignored). */
+export function withHostOption<T>(yargs: Argv<T>): Argv<T & { host?: string }> {
+  return yargs.option('host', {
+    type: 'string',
+    describe: 'Virtual host: use the hosts: block that lists this name (default: the top-level relay)',
+  }) as Argv<T & { host?: string }>;
+}
+
+/**
+ * The config of the host block naming `name`; exits with status 2 when no block does — unlike the server,
+ * which serves an unknown Host header from the top level, a typo here must not silently use another policy.
+ */
+export function hostConfigOrExit(config: Config, name: string): Config {
+  const key = hostKey(name);
+  const host = config.hosts.find((h) => h.names.includes(key));
+  if (host !== undefined) return host.config;
+  const known = config.hosts.flatMap((h) => h.names);
+  process.stderr.write(`--host ${name}: no hosts: block lists this name (${known.length > 0 ? `known: ${known.join(', ')}` : 'the config has no hosts: section'})\n`);
+  process.exit(2);
 }

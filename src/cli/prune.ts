@@ -3,25 +3,36 @@ import { deletedIn, runPass, type PruneReport } from '../retention/pruner.js';
 import { compileRetention, describeRule } from '../retention/rules.js';
 import type { RetentionRule } from '../config/types.js';
 import { EventStore } from '../store/store.js';
-import { configOrExit, withConfigOption } from './options.js';
+import type { Config } from '../config/types.js';
+import { configOrExit, hostConfigOrExit, withConfigOption, withHostOption } from './options.js';
 
 export const pruneCommand = {
   command: 'prune',
-  describe: 'Apply the retention rules and NIP-40 expiration once; --dry-run prints what would be deleted, per rule',
+  describe: 'Apply the retention rules and NIP-40 expiration once (every host\'s database); --dry-run prints what would be deleted, per rule',
   builder: (yargs: Argv) =>
-    withConfigOption(yargs).option('dry-run', { type: 'boolean', default: false, describe: 'Count only; delete nothing' }),
-  handler: (args: { config: string; db?: string; dryRun: boolean }): void => {
+    withHostOption(withConfigOption(yargs)).option('dry-run', { type: 'boolean', default: false, describe: 'Count only; delete nothing' }),
+  handler: (args: { config: string; db?: string; host?: string; dryRun: boolean }): void => {
     const config = configOrExit(args.config, { db: args.db });
-    const store = EventStore.open(config.storage.path, { synchronous: config.storage.synchronous });
-    try {
-      const started = performance.now();
-      const report = runPass(store, compileRetention(config.retention), Math.floor(Date.now() / 1000), { dryRun: args.dryRun });
-      process.stdout.write(formatReport(report, config.retention, args.dryRun, performance.now() - started));
-    } finally {
-      store.close();
+    if (args.host !== undefined) return pruneOne(hostConfigOrExit(config, args.host), args.dryRun);
+    // The top level, then each host block with its own rules and database, each under a heading.
+    const sites: [string, Config][] = [['default relay', config], ...config.hosts.map((h): [string, Config] => [`hosts: ${h.names.join(', ')}`, h.config])];
+    for (const [name, site] of sites) {
+      if (sites.length > 1) process.stdout.write(`# ${name} (${site.storage.path})\n`);
+      pruneOne(site, args.dryRun);
     }
   },
 };
+
+function pruneOne(config: Config, dryRun: boolean): void {
+  const store = EventStore.open(config.storage.path, { synchronous: config.storage.synchronous });
+  try {
+    const started = performance.now();
+    const report = runPass(store, compileRetention(config.retention), Math.floor(Date.now() / 1000), { dryRun });
+    process.stdout.write(formatReport(report, config.retention, dryRun, performance.now() - started));
+  } finally {
+    store.close();
+  }
+}
 
 export function formatReport(report: PruneReport, rules: readonly RetentionRule[], dryRun: boolean, ms: number): string {
   const verb = dryRun ? 'would delete' : 'deleted';

@@ -278,13 +278,14 @@ function overrideSettings(overrides: ConfigOverrides | undefined): Setting[] {
 
 /** Flat key → value map (and the host blocks) to the nested, deep-frozen Config. */
 function assemble(values: ReadonlyMap<ConfigKey, unknown>, hosts: readonly VirtualHost[]): Config {
-  const root: Record<string, unknown> = { hosts };
+  const root: Record<string, unknown> = {};
   for (const [key, value] of values) {
     const parts = key.split('.');
     let node = root;
     for (const part of parts.slice(0, -1)) node = (node[part] ??= {}) as Record<string, unknown>;
     node[parts[parts.length - 1]!] = value;
   }
+  root.hosts = hosts;
   return deepFreeze(root) as unknown as Config;
 }
 
