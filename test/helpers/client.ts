@@ -26,8 +26,9 @@ export class RawClient {
     this.closedPromise = new Promise((resolve) => socket.on('close', (code) => resolve((this.closeCode = code))));
   }
 
-  static async connect(url: string): Promise<RawClient> {
-    const socket = new WebSocket(url);
+  /** `headers`: extra upgrade request headers, e.g. `{ host: 'a.example' }` for virtual hosts. */
+  static async connect(url: string, headers?: Record<string, string>): Promise<RawClient> {
+    const socket = new WebSocket(url, headers === undefined ? undefined : { headers });
     // Listen before the handshake completes: a frame the relay sends on open (NIP-42 AUTH) may be
     // delivered before a promise continuation after 'open' could attach a listener.
     const client = new RawClient(socket);
