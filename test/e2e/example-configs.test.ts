@@ -1,9 +1,11 @@
 /**
- * The example configs (config/community.yaml, config/private.yaml) loaded with loadConfig, port and
- * database overridden, the member list replaced by test keys, and their promises checked with real
- * clients: raw sockets and nostr-tools' Relay answering AUTH through `onauth`.
+ * The example configs (config/community.yaml, config/private.yaml, config/geohash-multi.yaml) loaded with
+ * loadConfig, port and databases overridden, the member list replaced by test keys, and their promises
+ * checked with real clients: raw sockets (with a Host header for the virtual hosts) and nostr-tools'
+ * Relay answering AUTH through `onauth`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,8 +55,8 @@ afterEach(() => {
   for (const r of tools.splice(0)) r.close();
 });
 
-async function connect(url: string): Promise<RawClient> {
-  const client = await RawClient.connect(url);
+async function connect(url: string, headers?: Record<string, string>): Promise<RawClient> {
+  const client = await RawClient.connect(url, headers);
   opened.push(client);
   return client;
 }
@@ -156,5 +158,72 @@ describe('config/private.yaml', () => {
     expect(all.events.map((e) => e.kind).sort()).toEqual([1, 4]);
     asFriend.send(['COUNT', 'c', {}]);
     expect((await asFriend.next((f) => f[0] === 'COUNT' && f[1] === 'c'))[2]).toEqual({ count: 2 });
+  });
+});
+
+describe('config/geohash-multi.yaml', () => {
+  let multi: RunningRelay;
+  beforeAll(async () => {
+    const loaded = loadConfig(configFile('geohash-multi.yaml'), { port: 0, db: join(dir, 'multi-default.sqlite'), host: '127.0.0.1' }, {});
+    // Each host's own database in the test directory instead of ./data.
+    const hosts = loaded.hosts.map((host) => ({ ...host, config: { ...host.config, storage: { ...host.config.storage, path: join(dir, `multi-${host.names[0]}.sqlite`) } } }));
+    multi = await startRelay({ ...loaded, hosts }, { logger: pino({ level: 'silent' }) });
+  });
+  afterAll(() => multi?.stop());
+
+  const VESTERBRO = { host: 'u3but.relay.example' };
+  const SKAGEN = { host: 'u4pru.relay.example' };
+  const geoChat = (cell: string) => signed(member, { kind: 20000, content: 'hej', tags: [['g', cell], ['n', 'member']] });
+
+  it('each place accepts geo-chat inside its own cell only and says which cell it serves', async () => {
+    const vesterbro = await connect(multi.localUrl, VESTERBRO);
+    const skagen = await connect(multi.localUrl, SKAGEN);
+    const inVesterbro = geoChat('u3butz');
+    const inSkagen = geoChat('u4prux');
+    expect(await vesterbro.publish(inVesterbro)).toEqual(['OK', inVesterbro.id, true, '']);
+    expect(await skagen.publish(inSkagen)).toEqual(['OK', inSkagen.id, true, '']);
+    expect((await vesterbro.publish(inSkagen))[3]).toMatch(/^blocked: this relay serves u3but; the event's location \(g tags u4prux\) is outside it$/);
+    expect((await skagen.publish(inVesterbro))[3]).toMatch(/^blocked: this relay serves u4pru; the event's location \(g tags u3butz\) is outside it$/);
+  });
+
+  it('BitChat\'s probe on one place is not seen by the other; Skagen\'s second name is the same relay', async () => {
+    const cell = 'u4pruz';
+    const skagenReader = await connect(multi.localUrl, { host: 'skagen.relay.example' });
+    const vesterbroReader = await connect(multi.localUrl, VESTERBRO);
+    await skagenReader.req('probe', { kinds: [20000], '#g': [cell] });
+    await vesterbroReader.req('probe', { kinds: [20000] });
+    const probe = geoChat(cell);
+    expect((await (await connect(multi.localUrl, SKAGEN)).publish(probe))[2]).toBe(true);
+    await skagenReader.next((f) => f[0] === 'EVENT' && (f[2] as { id: string }).id === probe.id);
+    // Stored for late joiners in Skagen (retention keep: 1h), never in Vesterbro or the default.
+    expect((await (await connect(multi.localUrl, SKAGEN)).req('late', { ids: [probe.id] })).events).toHaveLength(1);
+    expect((await vesterbroReader.req('late', { ids: [probe.id] })).events).toHaveLength(0);
+    expect((await (await connect(multi.localUrl)).req('late', { ids: [probe.id] })).events).toHaveLength(0);
+    expect(vesterbroReader.frames.filter((f) => f[0] === 'EVENT' && (f[2] as { id: string }).id === probe.id)).toEqual([]);
+  });
+
+  it('NIP-11 per Host header: each place its own name; unknown hosts get the top level', async () => {
+    const nameAt = async (host: string): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port: multi.port, path: '/', headers: { host, accept: 'application/nostr+json' } }, (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+          res.on('end', () => resolve((JSON.parse(body) as { name: string }).name));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    expect(await nameAt('u3but.relay.example')).toBe('Vesterbro');
+    expect(await nameAt('Skagen.Relay.Example:443')).toBe('Skagen');
+    expect(await nameAt('127.0.0.1')).toBe('commons places');
+  });
+
+  it('the top level has no scope but refuses untagged geo-chat, like both places (inherited require_for_kinds)', async () => {
+    const untagged = signed(member, { kind: 20000, content: 'where?' });
+    for (const headers of [undefined, VESTERBRO, SKAGEN]) {
+      expect((await (await connect(multi.localUrl, headers)).publish(untagged))[3]).toMatch(/^blocked: /);
+    }
+    const berlin = geoChat('u33db');
+    expect((await (await connect(multi.localUrl)).publish(berlin))[2]).toBe(true);
   });
 });
