@@ -10,7 +10,7 @@ import { writePolicies } from '../policy/write.js';
 import { noticeFrame, okFrame } from '../protocol/frames.js';
 import { rejectionMessage } from '../protocol/prefixes.js';
 import { ingestEvent, type IngestDeps, type IngestOutcome } from '../relay/ingest.js';
-import { configOrExit, DEFAULT_CONFIG_FILE, hostConfigOrExit, withHostOption } from './options.js';
+import { DEFAULT_CONFIG_FILE, siteConfigOrExit, withHostOption } from './options.js';
 
 export const explainCommand = {
   command: 'explain <event>',
@@ -26,8 +26,7 @@ export const explainCommand = {
           'that hosts: block\'s policy (as if sent with Host: NAME). Exit status: 0 accepted, 1 refused, 2 bad input.',
       ),
   handler: async (args: { event: string; config: string; host?: string }): Promise<void> => {
-    const loaded = configOrExit(args.config, {});
-    const config = args.host === undefined ? loaded : hostConfigOrExit(loaded, args.host);
+    const config = siteConfigOrExit(args.config, {}, args.host);
     let input: unknown;
     try {
       // yargs hands a lone `-` over as ''.

@@ -2,15 +2,15 @@ import { once } from 'node:events';
 import type { Argv } from 'yargs';
 import { compileFilter } from '../filter/compile.js';
 import { EventStore } from '../store/store.js';
-import { configOrExit, withConfigOption } from './options.js';
+import { siteConfigOrExit, withConfigOption, withHostOption } from './options.js';
 
 export const exportCommand = {
   command: 'export',
   describe: 'Write stored events to stdout as JSON lines (newest first), the format strfry and nak use',
   builder: (yargs: Argv) =>
-    withConfigOption(yargs).option('filter', { type: 'string', describe: "NIP-01 filter as JSON, e.g. '{\"kinds\":[0,3]}' (limit is ignored)" }),
-  handler: async (args: { config: string; db?: string; filter?: string }): Promise<void> => {
-    const config = configOrExit(args.config, { db: args.db });
+    withHostOption(withConfigOption(yargs)).option('filter', { type: 'string', describe: "NIP-01 filter as JSON, e.g. '{\"kinds\":[0,3]}' (limit is ignored)" }),
+  handler: async (args: { config: string; db?: string; host?: string; filter?: string }): Promise<void> => {
+    const config = siteConfigOrExit(args.config, { db: args.db }, args.host);
     let filter;
     if (args.filter !== undefined) {
       let parsed: unknown;

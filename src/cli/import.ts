@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline';
 import type { Argv } from 'yargs';
 import { ingestEvent, type IngestDeps } from '../relay/ingest.js';
 import { openOfflineIngest } from './offline-ingest.js';
-import { configOrExit, withConfigOption } from './options.js';
+import { siteConfigOrExit, withConfigOption, withHostOption } from './options.js';
 
 const CHUNK = 1000;
 
@@ -17,9 +17,9 @@ export interface ImportCounts {
 export const importCommand = {
   command: 'import',
   describe: 'Read JSON lines of events on stdin and store them under the same rules as the relay',
-  builder: (yargs: Argv) => withConfigOption(yargs),
-  handler: async (args: { config: string; db?: string }): Promise<void> => {
-    const config = configOrExit(args.config, { db: args.db });
+  builder: (yargs: Argv) => withHostOption(withConfigOption(yargs)),
+  handler: async (args: { config: string; db?: string; host?: string }): Promise<void> => {
+    const config = siteConfigOrExit(args.config, { db: args.db }, args.host);
     const { deps, close } = openOfflineIngest(config, CHUNK);
     const counts: ImportCounts = { accepted: 0, duplicate: 0, skippedEphemeral: 0, rejected: new Map() };
     const progress = process.stderr.isTTY ? (n: number) => process.stderr.write(`\rimported ${n} lines…`) : () => {};

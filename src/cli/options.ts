@@ -37,6 +37,12 @@ export function withHostOption<T>(yargs: Argv<T>): Argv<T & { host?: string }> {
   }) as Argv<T & { host?: string }>;
 }
 
+/** configOrExit, then the `--host` block's config when a name is given. */
+export function siteConfigOrExit(file: string, overrides: ConfigOverrides, host: string | undefined): Config {
+  const config = configOrExit(file, overrides);
+  return host === undefined ? config : hostConfigOrExit(config, host);
+}
+
 /**
  * The config of the host block naming `name`; exits with status 2 when no block does — unlike the server,
  * which serves an unknown Host header from the top level, a typo here must not silently use another policy.

@@ -4,9 +4,10 @@ import { Remote } from '../sync/remote.js';
 import { runSync, type Direction, type SyncReport } from '../sync/run.js';
 import { formatCounts } from './import.js';
 import { openOfflineIngest } from './offline-ingest.js';
-import { configOrExit, withConfigOption, type CommonArgs } from './options.js';
+import { siteConfigOrExit, withConfigOption, withHostOption, type CommonArgs } from './options.js';
 
 interface SyncArgs extends CommonArgs {
+  host?: string;
   url: string;
   filter: string;
   direction: Direction;
@@ -18,14 +19,14 @@ export const syncCommand = {
   command: 'sync <url>',
   describe: 'Reconcile our store with another relay through NIP-77 negentropy (paged REQs where it lacks it)',
   builder: (yargs: Argv) =>
-    withConfigOption(yargs)
+    withHostOption(withConfigOption(yargs))
       .positional('url', { type: 'string', demandOption: true, describe: 'ws:// or wss:// URL of the other relay' })
       .option('filter', { type: 'string', default: '{}', describe: 'NIP-01 filter (JSON) limiting what is synced' })
       .option('direction', { choices: ['down', 'up', 'both'] as const, default: 'down' as Direction, describe: 'down: fetch what we lack; up: send what they lack; both' })
       .option('chunk', { type: 'number', default: 500, describe: 'ids per REQ / events per page (at most 500)' })
       .option('timeout', { type: 'number', default: 15, describe: 'seconds to wait for any answer of the other relay' }),
   handler: async (args: SyncArgs): Promise<void> => {
-    const config = configOrExit(args.config, { db: args.db });
+    const config = siteConfigOrExit(args.config, { db: args.db }, args.host);
     let filter: Record<string, unknown>;
     try {
       filter = JSON.parse(args.filter) as Record<string, unknown>;

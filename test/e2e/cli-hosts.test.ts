@@ -1,7 +1,8 @@
 /**
  * The command line with a hosts: section, as real processes: check-config lists the hosts and refuses
  * a shared database naming the key; prune goes through every host's database (or one with --host);
- * explain --host judges by that host's policy (config/geohash-multi.yaml).
+ * import and export --host use that host's rules and file; explain --host judges by that host's policy
+ * (config/geohash-multi.yaml).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -49,6 +50,7 @@ beforeAll(() => {
       'hosts:',
       `  - names: [a.example]`,
       `    storage: { path: ${db('a')} }`,
+      '    scopes: { geohash: { prefixes: [u4pru] } }',
       `  - names: [b.example]`,
       `    storage: { path: ${db('b')} }`,
       '    retention: []',
@@ -131,5 +133,21 @@ describe('explain --host', () => {
     const run = await runCommand(['explain', '--config', EXAMPLE, '--host', 'nowhere.example', file()]);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('known: u3but.relay.example, u4pru.relay.example, skagen.relay.example');
+  }, TIMEOUT);
+});
+
+describe('import and export --host', () => {
+  it('import --host stores into that host\'s file under its rules; export --host reads it back', async () => {
+    const keys = newKeys();
+    const inside = signed(keys, { kind: 1, content: 'Skagen', tags: [['g', 'u4prux']] });
+    const outside = signed(keys, { kind: 1, content: 'Vesterbro', tags: [['g', 'u3butz']] });
+    const input = `${JSON.stringify(inside)}\n${JSON.stringify(outside)}\n`;
+    const run = await runCommand(['import', '--config', config, '--host', 'a.example'], input);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/accepted: 1\n/);
+    expect(run.stdout).toContain('blocked: this relay serves u4pru');
+    const exported = await runCommand(['export', '--config', config, '--host', 'a.example']);
+    expect(exported.stdout.trim().split('\n').map((line) => (JSON.parse(line) as { id: string }).id)).toEqual([inside.id]);
+    expect((await runCommand(['export', '--config', config])).stdout).not.toContain(inside.id);
   }, TIMEOUT);
 });
