@@ -11,7 +11,8 @@
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
-import { loadDataset, Rng, MAX_EVENTS, type BenchEvent } from './dataset.js';
+import { generateUnsignedEvents, loadDataset, Rng, MAX_EVENTS, type BenchEvent, type Dataset } from './dataset.js';
+import { readQueryDb } from './query-db.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -30,6 +31,8 @@ const USAGE = `usage: npx tsx bench/load.ts --url ws://127.0.0.1:7777 [options]
   --seed S            dataset seed (default "commons-bench")
   --now T             dataset "now" in unix seconds (default: current time minus 60 s)
   --no-cache          do not read or write bench/.cache/
+  --query-db PATH     the relay serves this database built by bench/query-db.ts: queries are drawn
+                      from its (unsigned) events; only the query phase runs
   --json              print machine-readable JSON instead of the table
   --help              this text
 `;
@@ -49,6 +52,7 @@ interface Options {
   nowFixed: boolean;
   noCache: boolean;
   json: boolean;
+  queryDb: string | undefined;
 }
 
 const PHASES = ['ingest', 'duplicates', 'query'] as const;
@@ -96,6 +100,7 @@ function parseOptions(argv: string[]): Options | undefined {
       seed: { type: 'string' },
       now: { type: 'string' },
       'no-cache': { type: 'boolean' },
+      'query-db': { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -112,6 +117,9 @@ function parseOptions(argv: string[]): Options | undefined {
     .split(',')
     .map((p) => p.trim())
     .filter((p) => p.length > 0);
+  if (values['query-db'] !== undefined && phases.some((p) => p !== 'query')) {
+    throw new UsageError('--query-db runs the query phase only: add --phases query');
+  }
   for (const p of phases) {
     if (!(PHASES as readonly string[]).includes(p)) throw new UsageError(`unknown phase "${p}" (expected ${PHASES.join(', ')})`);
   }
@@ -132,6 +140,7 @@ function parseOptions(argv: string[]): Options | undefined {
     nowFixed: values.now !== undefined,
     noCache: values['no-cache'] ?? false,
     json: values.json ?? false,
+    queryDb: values['query-db'],
   };
 }
 
@@ -743,6 +752,15 @@ export function renderTable(rows: Row[]): string {
 // ---------------------------------------------------------------------------------------------
 // Main
 
+/** The unsigned events of a database built by bench/query-db.ts, regenerated from its sidecar. */
+function queryDbDataset(path: string): Dataset {
+  const db = readQueryDb(path);
+  if (!db) throw new Error(`${path}: not a database built by bench/query-db.ts (no ${path}.json)`);
+  log(`dataset: regenerating the ${db.count} unsigned events of ${path}…`);
+  const events = [...generateUnsignedEvents(db.seed, db.count, db.now)];
+  return { seed: db.seed, count: db.count, now: db.now, events, fromCache: true, cachePath: path };
+}
+
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
@@ -767,14 +785,9 @@ async function main(): Promise<number> {
     throw new Error(`cannot reach a relay at ${opts.url}: ${err instanceof Error ? err.message : String(err)}`);
   }
 
-  const dataset = loadDataset({
-    seed: opts.seed,
-    count: opts.events,
-    now: opts.now,
-    exactNow: opts.nowFixed,
-    noCache: opts.noCache,
-    log,
-  });
+  const dataset = opts.queryDb === undefined
+    ? loadDataset({ seed: opts.seed, count: opts.events, now: opts.now, exactNow: opts.nowFixed, noCache: opts.noCache, log })
+    : queryDbDataset(opts.queryDb);
   const info = await relayInfo(opts.url);
   const label = info ? [info.name, info.software, info.version].filter(Boolean).join(' ') : 'no NIP-11 document';
   log(`relay: ${opts.url} (${label})`);
@@ -790,9 +803,8 @@ async function main(): Promise<number> {
 
   const rows: Row[] = [];
   let ingested: BenchEvent[] = dataset.events;
-  const frames = dataset.events.map((e, index): PublishItem => ({ index, id: e.id, frame: `["EVENT",${JSON.stringify(e)}]` }));
-
   if (opts.phases.includes('ingest')) {
+    const frames = dataset.events.map((e, index): PublishItem => ({ index, id: e.id, frame: `["EVENT",${JSON.stringify(e)}]` }));
     log(`ingest: ${frames.length} events over ${opts.connections} connections, ${opts.inflight} in flight each…`);
     const r = await publishPhase('ingest', 'accepted', frames, opts);
     rows.push(r.row);

@@ -1,8 +1,10 @@
 import type Database from 'better-sqlite3';
 import type { CompiledFilter } from '../filter/compile.js';
-import { buildQuery, type Mode, type Param } from './sql.js';
+import { buildQuery, readsSeveralRanges, type Mode, type Param } from './sql.js';
 
 const MAX_CACHED_STATEMENTS = 256;
+/** The first time window (seconds back from `until` or now) tried for a filter reading several index ranges. */
+const FIRST_WINDOW_SECONDS = 3600;
 
 /** Row of a 'rows' statement in raw mode; search filters add their bm25 rank (lower is better). */
 type Row = [seq: number, createdAt: number, id: Buffer, json: string, rank?: number];
@@ -14,7 +16,13 @@ export class QueryRunner {
   /** Stored events already expired at `now`, not yet pruned (partial index events_expires). */
   private readonly countExpired: Database.Statement<[number], number>;
 
+  /** created_at of the oldest and newest stored event (two index seeks). */
+  private readonly span: Database.Statement<[], [number | null, number | null]>;
+
   constructor(private readonly db: Database.Database) {
+    this.span = db
+      .prepare<[], [number | null, number | null]>('SELECT (SELECT min(created_at) FROM events), (SELECT max(created_at) FROM events)')
+      .raw(true);
     this.countExpired = db
       .prepare<[number], number>('SELECT count(*) FROM events INDEXED BY events_expires WHERE expires_at <= ?')
       .pluck();
@@ -28,11 +36,10 @@ export class QueryRunner {
   query(filters: readonly CompiledFilter[], now: number): string[] {
     const live = filters.filter((filter) => filter.limit > 0 && !matchesNothing(filter));
     if (live.length === 0) return [];
-    const slack = this.countExpired.get(now)!;
-    if (live.length === 1) {
-      const { statement, params } = this.prepare(live[0]!, 'json', now, slack);
-      return statement.pluck(true).all(...params) as string[];
-    }
+    // Only the index-only cutoff needs the number of expired rows; counted at most once per query.
+    let expired: number | undefined;
+    const slack = (): number => (expired ??= this.countExpired.get(now)!);
+    if (live.length === 1) return this.limited(live[0]!, 'json', now, slack) as string[];
 
     const seen = new Set<number>();
     const rows: Row[] = [];
@@ -41,8 +48,7 @@ export class QueryRunner {
     // Read rules: the parts of one split filter (same `group`) share its limit, applied to their union.
     const groups = new Map<object, { limit: number; rows: Row[] }>();
     for (const filter of ordered) {
-      const { statement, params } = this.prepare(filter, 'rows', now, slack);
-      const found = statement.raw(true).all(...params) as Row[];
+      const found = this.limited(filter, 'rows', now, slack) as Row[];
       if (filter.group !== undefined) {
         const group = groups.get(filter.group);
         if (group) group.rows.push(...found);
@@ -141,8 +147,34 @@ export class QueryRunner {
     return { sql, plan: rows.map((row) => row.detail) };
   }
 
+  /**
+   * The newest `limit` matches of one filter ('json' strings or 'rows'). A filter reading several index
+   * ranges (home feeds: many authors × kinds; several tag values or kinds) costs as many rows as ALL
+   * its matches, so it is first run with `since` raised to a recent bound: when that window alone
+   * holds `limit` matches they are exactly the newest `limit` (everything outside is older), else the
+   * window widens — by the density seen so far — until it covers the filter's own range.
+   */
+  private limited(filter: CompiledFilter, mode: 'json' | 'rows', now: number, slack: () => number): unknown[] {
+    const run = (f: CompiledFilter): unknown[] => {
+      const { statement, params } = this.prepare(f, mode, now, slack);
+      return mode === 'json' ? statement.pluck(true).all(...params) : statement.raw(true).all(...params);
+    };
+    if (!readsSeveralRanges(filter)) return run(filter);
+    const [oldest, newest] = this.span.get()!;
+    if (oldest === null || newest === null) return [];
+    const upper = Math.min(filter.until ?? newest, newest);
+    const lowest = Math.max(oldest, filter.since ?? oldest);
+    for (let window = FIRST_WINDOW_SECONDS; ; ) {
+      const since = upper - window;
+      if (since <= lowest) return run(filter);
+      const found = run({ ...filter, since });
+      if (found.length >= filter.limit) return found;
+      window *= Math.min(64, Math.max(4, Math.ceil((2 * filter.limit) / Math.max(found.length, 1))));
+    }
+  }
+
   /** The cached prepared statement for the filter's shape, and the values to bind. */
-  private prepare(filter: CompiledFilter, mode: Mode, now: number, slack = 0): { statement: Database.Statement; params: Param[] } {
+  private prepare(filter: CompiledFilter, mode: Mode, now: number, slack: number | (() => number) = 0): { statement: Database.Statement; params: Param[] } {
     const { sql, params } = buildQuery(filter, mode, now, slack);
     let statement = this.cache.get(sql);
     if (statement) {

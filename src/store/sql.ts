@@ -87,13 +87,14 @@ class Conditions {
  * @param now unix seconds: events with expires_at <= now are left out.
  * @param expiredSlack how many stored events are expired at `now` (see above); only limited modes use it.
  */
-export function buildQuery(filter: CompiledFilter, mode: Mode, now: number, expiredSlack = 0): BuiltQuery {
+export function buildQuery(filter: CompiledFilter, mode: Mode, now: number, expiredSlack: number | (() => number) = 0): BuiltQuery {
   if (filter.search) return buildSearchQuery(filter, mode, now);
   const limited = mode === 'rows' || mode === 'json';
   const where = new Conditions();
   let from: string;
   let orderBy = 'e.created_at DESC, e.id';
   const driver = chooseDriver(filter);
+  const slack = (): number => (typeof expiredSlack === 'function' ? expiredSlack() : expiredSlack);
 
   if (driver.tag === undefined) {
     // Conditions the driving index answers, then the rest (tags) on each row.
@@ -109,7 +110,7 @@ export function buildQuery(filter: CompiledFilter, mode: Mode, now: number, expi
       where.add(
         `e.created_at >= (SELECT min(c) FROM (SELECT e.created_at AS c FROM ${from}${where.where()} ORDER BY c DESC LIMIT ?))`,
         ...where.params,
-        filter.limit + expiredSlack,
+        filter.limit + slack(),
       );
     }
   } else {
@@ -134,7 +135,7 @@ export function buildQuery(filter: CompiledFilter, mode: Mode, now: number, expi
         tagWhere.add(
           `t.created_at >= (SELECT min(c) FROM (SELECT DISTINCT t.event_rowid, t.created_at AS c FROM ${tags}${tagWhere.where()} ORDER BY c DESC LIMIT ?))`,
           ...tagWhere.params,
-          filter.limit + expiredSlack,
+          filter.limit + slack(),
         );
       }
       from = 'events e NOT INDEXED';
@@ -227,6 +228,20 @@ function buildSearchQuery(filter: CompiledFilter, mode: Mode, now: number): Buil
     case 'pubkeys':
       return { sql: `SELECT DISTINCT e.pubkey FROM ${from}${where.where()}`, params };
   }
+}
+
+/**
+ * Does a limited statement for this filter read several index ranges (several authors, kinds or tag
+ * values) that SQLite must collect and sort before it can stop at the limit? Those cost grows with every
+ * match in the table, not with the limit; the store first runs them on a recent time window
+ * (src/store/query.ts). Not for ids, search, one range, or replaceable kinds by author (few rows).
+ */
+export function readsSeveralRanges(filter: CompiledFilter): boolean {
+  if (filter.search || filter.ids) return false;
+  const driver = chooseDriver(filter);
+  if (driver.tag !== undefined) return driver.tag[1].size > 1 || (filter.kinds?.size ?? 1) > 1;
+  if (driver.index === 'events_pubkey_kind_created' && [...filter.kinds!].every((kind) => kindClass(kind) !== 'regular')) return false;
+  return (filter.authors?.size ?? 1) > 1 || (filter.kinds?.size ?? 1) > 1;
 }
 
 type Driver = { index: string; tag?: undefined } | { index?: undefined; tag: TagCondition };
