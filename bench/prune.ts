@@ -1,9 +1,14 @@
 /**
- * Retention pruner cost on a large database: one background pass (setImmediate steps, as in the relay)
- * with a max_age rule deleting ~30 % of the events; prints events deleted per second and the longest
- * event-loop block (perf_hooks.monitorEventLoopDelay max / p99, and the longest single step).
+ * Retention pruner cost on a large database: one background pass with a max_age rule deleting ~30 % of
+ * the events, once on the event loop (the old way: setImmediate steps) and once in the pruner's worker
+ * thread (the relay's way for a file database), each on a fresh copy, while the main thread keeps
+ * ingesting (10 events through store.writeBatch every 10 ms, as the relay's batching writer would).
+ * Prints events deleted per second, the longest event-loop block (perf_hooks.monitorEventLoopDelay
+ * max / p99) and the longest ingest write (it waits for the pruner's write lock when they collide).
  *
- *   npx tsx bench/prune.ts [--events 1000000] [--batch 500] [--no-cache]
+ *   npx tsx bench/prune.ts [--events 1000000] [--batch 500] [--mode both|loop|worker] [--seconds N] [--no-cache]
+ *
+ * --seconds N stops each pass after N seconds (pruner.stop(), as at shutdown) and reports that window.
  *
  * The database is built once through the store's write path (fake signatures: the store does not
  * verify) and cached under bench/.cache/; each run prunes a fresh copy.
@@ -28,6 +33,8 @@ const arg = (name: string, fallback: number): number => {
 const EVENTS = arg('events', 1_000_000);
 const BATCH = arg('batch', 500);
 const NO_CACHE = process.argv.includes('--no-cache');
+const SECONDS = arg('seconds', 0);
+const MODE = process.argv.includes('--mode') ? process.argv[process.argv.indexOf('--mode') + 1]! : 'both';
 const DAY = 86400;
 const T0 = 1_750_000_000;
 const SPAN_DAYS = 100;
@@ -36,6 +43,9 @@ const CACHE = fileURLToPath(new URL('./.cache/', import.meta.url));
 mkdirSync(CACHE, { recursive: true });
 const cached = join(CACHE, `prune-v${SCHEMA_VERSION}-${EVENTS}.sqlite`);
 const work = join(CACHE, `prune-work-${process.pid}.sqlite`);
+const SIG = randomBytes(64).toString('hex');
+const INGEST_EVERY_MS = 10;
+const INGEST_BATCH = 10;
 
 function build(path: string): void {
   const started = performance.now();
@@ -72,32 +82,61 @@ if (NO_CACHE || !existsSync(cached)) {
   build(tmp);
   renameSync(tmp, cached);
 }
-copyFileSync(cached, work);
 const cleanup = (): void => {
   for (const suffix of ['', '-wal', '-shm']) rmSync(`${work}${suffix}`, { force: true });
 };
+const ms = (ns: number): string => (ns / 1e6).toFixed(1);
+// Keep the newest 70 days of a 100-day spread: ~30 % deleted.
+const retention = compileRetention([{ kinds: ['*'], max_age: 70 * DAY }]);
 
-try {
-  const store = EventStore.open(work, { synchronous: 'normal' });
-  const before = store.stats().events;
-  // Keep the newest 70 days of a 100-day spread: ~30 % deleted.
-  const retention = compileRetention([{ kinds: ['*'], max_age: 70 * DAY }]);
-  for (const [name, plan] of Object.entries(store.retention.plans())) console.log(`plan ${name}: ${plan.join('; ')}`);
-  const pruner = new Pruner(store, () => retention, () => T0, pino({ level: 'silent' }), 60_000, BATCH);
-  const delay = monitorEventLoopDelay({ resolution: 1 });
-  delay.enable();
-  const started = performance.now();
-  const result = await pruner.run();
-  const seconds = (performance.now() - started) / 1000;
-  delay.disable();
-  const deleted = result.rules[0]!.max_age + result.expired;
-  const after = store.stats().events;
-  store.close();
-  const ms = (ns: number): string => (ns / 1e6).toFixed(1);
-  console.log(`database: ${before} events (${(statSync(cached).size / 2 ** 20).toFixed(0)} MiB), batch ${BATCH} rows/step`);
-  console.log(`deleted: ${deleted} (${((deleted / before) * 100).toFixed(1)} %), left ${after}, in ${seconds.toFixed(1)} s = ${Math.round(deleted / seconds)} events/s`);
-  console.log(`steps: ${result.steps}, longest step ${result.longestStepMs.toFixed(1)} ms`);
-  console.log(`event-loop delay: max ${ms(delay.max)} ms, p99 ${ms(delay.percentile(99))} ms, mean ${ms(delay.mean)} ms`);
-} finally {
+/** One pass on a fresh copy, with the main thread ingesting meanwhile. */
+async function measure(mode: 'loop' | 'worker'): Promise<string> {
   cleanup();
+  copyFileSync(cached, work);
+  const store = EventStore.open(work, { synchronous: 'normal' });
+  try {
+    const before = store.stats().events;
+    const pruner = new Pruner(store, () => retention, () => T0, pino({ level: 'silent' }), 60_000, BATCH, 5, mode === 'worker');
+    let written = 0;
+    let longestWriteMs = 0;
+    const writes: number[] = [];
+    const ingest = setInterval(() => {
+      const items = Array.from({ length: INGEST_BATCH }, () => {
+        const event: NostrEvent = { id: randomBytes(32).toString('hex'), pubkey: randomBytes(32).toString('hex'), created_at: T0, kind: 1, tags: [], content: 'live', sig: SIG };
+        return { event, json: serialize(event) };
+      });
+      const started = performance.now();
+      store.writeBatch(items);
+      const took = performance.now() - started;
+      writes.push(took);
+      longestWriteMs = Math.max(longestWriteMs, took);
+      written += items.length;
+    }, INGEST_EVERY_MS);
+    const delay = monitorEventLoopDelay({ resolution: 1 });
+    delay.enable();
+    const started = performance.now();
+    const window = SECONDS > 0 ? setTimeout(() => void pruner.stop(), SECONDS * 1000) : undefined;
+    const result = await pruner.run();
+    await pruner.stop();
+    const seconds = (performance.now() - started) / 1000;
+    delay.disable();
+    clearInterval(ingest);
+    clearTimeout(window);
+    const deleted = before + written - store.stats().events;
+    writes.sort((a, b) => a - b);
+    const p99 = writes[Math.floor(writes.length * 0.99)] ?? 0;
+    return `| ${mode === 'loop' ? 'event loop (old)' : 'worker thread'} | ${deleted} | ${seconds.toFixed(1)} s | ${Math.round(deleted / seconds)} | ${ms(delay.max)} / ${ms(delay.percentile(99))} / ${ms(delay.mean)} ms | ${longestWriteMs.toFixed(1)} / ${p99.toFixed(1)} ms | ${written} | ${result.steps}, longest ${result.longestStepMs.toFixed(1)} ms |`;
+  } finally {
+    store.close();
+    cleanup();
+  }
 }
+
+const info = EventStore.open(cached, { synchronous: 'normal' });
+const total = info.stats().events;
+for (const [name, plan] of Object.entries(info.retention.plans())) console.log(`plan ${name}: ${plan.join('; ')}`);
+info.close();
+console.log(`database: ${total} events (${(statSync(cached).size / 2 ** 20).toFixed(0)} MiB), at most ${BATCH} rows/step; ingest ${INGEST_BATCH} events every ${INGEST_EVERY_MS} ms`);
+console.log('| pruner | deleted | time | events/s | loop delay max / p99 / mean | ingest write max / p99 | ingested | steps |');
+console.log('|---|---|---|---|---|---|---|---|');
+for (const mode of MODE === 'both' ? (['loop', 'worker'] as const) : [MODE as 'loop' | 'worker']) console.log(await measure(mode));

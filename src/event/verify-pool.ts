@@ -1,7 +1,6 @@
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { startWorker } from '../worker/start.js';
 import type { NostrEvent } from './types.js';
 import { WasmVerifier, type Verifier } from './verify.js';
 import { PACKED_BYTES, packSignature } from './verify-wasm.js';
@@ -122,7 +121,7 @@ export class VerifierPool implements Verifier {
   }
 
   private spawn(index: number): Slot {
-    const worker = startWorker(`verify-${index}`);
+    const worker = spawnVerifyWorker(`verify-${index}`);
     worker.unref();
     const slot: Slot = { worker, pending: new Map(), load: 0, online: false, dead: false };
     worker.on('online', () => {
@@ -164,33 +163,8 @@ export class VerifierPool implements Verifier {
   }
 }
 
-/**
- * The worker entry next to this module: verify-worker.js from dist/; verify-worker.ts when running from
- * source (vitest, tsx). Node 20 does not apply `--import tsx` loader hooks inside worker threads, so a
- * .ts worker starts as a small ESM bootstrap that registers tsx in the thread and then imports the entry.
- */
-const FROM_SOURCE = import.meta.url.endsWith('.ts');
-const WORKER_FILE = new URL(`./verify-worker.${FROM_SOURCE ? 'ts' : 'js'}`, import.meta.url);
-
-function startWorker(name: string): Worker {
-  if (!FROM_SOURCE) return new Worker(WORKER_FILE, { name });
-  const api = tsxEsmApi();
-  const bootstrap =
-    `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_FILE.href)}); })` +
-    `.catch((error) => { setImmediate(() => { throw error; }); });`;
-  return new Worker(bootstrap, { eval: true, name });
-}
-
-/** URL of tsx's ESM API (a devDependency: only needed when running from source). */
-function tsxEsmApi(): string {
-  const meta = import.meta as { resolve?: (specifier: string) => string };
-  try {
-    if (typeof meta.resolve === 'function') return meta.resolve('tsx/esm/api');
-  } catch {
-    // fall through to require.resolve
-  }
-  // require.resolve picks the CommonJS build of the API; its ESM twin sits beside it.
-  return pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href.replace(/\.cjs$/, '.mjs');
+function spawnVerifyWorker(name: string): Worker {
+  return startWorker('verify-worker', import.meta.url, { name });
 }
 
 /** The verifier for `verify.workers`: a pool of that many threads, or the WASM verifier on this thread for 0. */

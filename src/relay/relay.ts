@@ -16,6 +16,7 @@ import { reason, type Rejection } from '../protocol/prefixes.js';
 import { Pruner, type PruneStatements } from '../retention/pruner.js';
 import { compileRetention } from '../retention/rules.js';
 import type { EventToWrite, WriteOutcome } from '../store/types.js';
+import type { StoreLocation } from '../store/store.js';
 import { SubscriptionIndex } from '../subs/registry.js';
 import type { Client, ClientSubscription } from './client.js';
 import { ingestEvent, type IngestDeps } from './ingest.js';
@@ -38,6 +39,8 @@ export interface RelayStore {
   deleteExpired(now: number, maxRows: number): number;
   /** Bounded statements the retention pruner runs. */
   readonly retention: PruneStatements;
+  /** The database file: the pruner then runs in a worker thread with its own connection. */
+  readonly location?: StoreLocation | undefined;
   stats(): { events: number };
   close(): void;
 }
@@ -155,7 +158,7 @@ export class Relay {
   /** Stops taking events and waits until the ones under way are written and answered. */
   async drain(): Promise<void> {
     this.closing = true;
-    this.pruner.stop();
+    await this.pruner.stop();
     this.members?.stop();
     while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
     await this.writer.drain();
@@ -163,7 +166,7 @@ export class Relay {
 
   /** After drain(): closes the store. */
   close(): void {
-    this.pruner.stop();
+    void this.pruner.stop();
     this.members?.stop();
     this.store.close();
   }

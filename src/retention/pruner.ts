@@ -1,187 +1,53 @@
 /**
- * The background pruner: one pass applies NIP-40 expiration (also ephemeral `keep`) and the retention
- * rules, as a generator that yields after every bounded batch, so the relay runs each step on its own
- * turn of the event loop (setImmediate) and the CLI runs the same pass straight through.
+ * The background pruner: a retention pass every `intervalMs`, off the event loop.
  *
- * Stages of a pass:
- * 1. expired rows (expires_at <= now), through the partial index events_expires;
- * 2. max_age: for every stored kind (found by index seeks) whose deciding rule has max_age, the rows
- *    older than now − max_age, through (kind, created_at);
- * 3. max_per_pubkey / max_total (only when a rule has them): one walk over all events newest first
- *    (index created_at, keyset-paginated), counting per rule and per rule+author; rows past the
- *    count are deleted. A row deleted for max_per_pubkey does not count toward max_total.
+ * A store backed by a file is pruned by a worker thread with its own connection to the same WAL database
+ * (prune-worker.ts): candidate selection, the count walk and every delete transaction run there, and the
+ * relay's connection only ever waits for one short delete transaction (busy_timeout) when it writes at
+ * the same moment. A ':memory:' store cannot be shared, so it is pruned on the event loop, one bounded
+ * step per setImmediate.
  */
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import type { RetentionStatements } from '../store/retention.js';
-import { WALK_START, type WalkCursor } from '../store/retention.js';
+import type { RetentionRule } from '../config/types.js';
+import type { StoreLocation } from '../store/store.js';
+import { startWorker } from '../worker/start.js';
+import { DEFAULT_BATCH, deletedIn, drivePass, type PassResult, type PruneStore } from './pass.js';
 import type { Retention } from './rules.js';
+import type { FromPruneWorker, PassRequest } from './prune-worker.js';
 
-export type PruneStatements = Pick<RetentionStatements, 'nextKind' | 'olderThan' | 'countOlderThan' | 'countExpired' | 'walk' | 'delete'>;
+export * from './pass.js';
 
-export interface PruneStore {
-  readonly retention: PruneStatements;
-  /** NIP-40: deletes at most `maxRows` events expired at `now`; returns how many. */
-  deleteExpired(now: number, maxRows: number): number;
+export interface BackgroundStore extends PruneStore {
+  /** The database file, when there is one: then passes run in a worker thread. */
+  readonly location?: StoreLocation | undefined;
 }
 
-export interface RuleCounts {
-  max_age: number;
-  max_per_pubkey: number;
-  max_total: number;
+interface WorkerPass {
+  resolve(result: PassResult): void;
+  reject(error: Error): void;
 }
 
-export interface PruneReport {
-  /** Expired (NIP-40 expiration or the end of an ephemeral `keep`). */
-  expired: number;
-  /** Per rule, in config order: events deleted (or that would be, in a dry run), by cause. */
-  rules: RuleCounts[];
-}
-
-export interface PassOptions {
-  /** Count only; delete nothing. */
-  dryRun?: boolean;
-  /** Most rows deleted (or walked) per step; a function is read before every step (adaptive). */
-  batch?: number | (() => number);
-}
-
-export const DEFAULT_BATCH = 500;
-/** Kind seeks per step in stage 2 when no rows are deleted. */
-const SEEKS_PER_STEP = 256;
-
-export function* prunePass(store: PruneStore, retention: Retention, now: number, options: PassOptions = {}): Generator<void, PruneReport> {
-  const size = options.batch ?? DEFAULT_BATCH;
-  const batchSize = typeof size === 'number' ? () => size : size;
-  const dryRun = options.dryRun ?? false;
-  const s = store.retention;
-  const report: PruneReport = { expired: 0, rules: retention.rules.map(() => ({ max_age: 0, max_per_pubkey: 0, max_total: 0 })) };
-
-  // 1. expired
-  if (dryRun) report.expired = s.countExpired(now);
-  else {
-    for (;;) {
-      const batch = batchSize();
-      const n = store.deleteExpired(now, batch);
-      report.expired += n;
-      if (n < batch) break;
-      yield;
-    }
-  }
-  yield;
-
-  // 2. max_age, per stored kind
-  if (retention.rules.some((rule) => rule.max_age !== undefined)) {
-    let seeks = 0;
-    for (let kind = s.nextKind(-1); kind !== undefined; kind = s.nextKind(kind)) {
-      if (++seeks % SEEKS_PER_STEP === 0) yield;
-      const rule = retention.ruleFor(kind);
-      if (rule?.max_age === undefined) continue;
-      const cutoff = now - rule.max_age;
-      if (dryRun) {
-        report.rules[rule.index]!.max_age += s.countOlderThan(kind, cutoff);
-        yield;
-        continue;
-      }
-      for (;;) {
-        const batch = batchSize();
-        const seqs = s.olderThan(kind, cutoff, batch);
-        s.delete(seqs);
-        report.rules[rule.index]!.max_age += seqs.length;
-        yield;
-        if (seqs.length < batch) break;
-      }
-    }
-  }
-
-  // 3. max_per_pubkey / max_total, newest first
-  if (!retention.counts) return report;
-  const totals = new Map<number, number>();
-  const perAuthor = new Map<number, Map<string, number>>();
-  let cursor: WalkCursor = WALK_START;
-  for (;;) {
-    const batch = batchSize();
-    const rows = s.walk(cursor, batch);
-    if (rows.length === 0) break;
-    const doomed: number[] = [];
-    for (const row of rows) {
-      cursor = row;
-      const rule = retention.ruleFor(row.kind);
-      if (rule === undefined || (rule.max_per_pubkey === undefined && rule.max_total === undefined)) continue;
-      // Gone after stages 1–2 (a dry run did not delete them): they count toward nothing.
-      if (row.expires_at !== null && row.expires_at <= now) continue;
-      if (rule.max_age !== undefined && row.created_at < now - rule.max_age) continue;
-      const counts = report.rules[rule.index]!;
-      if (rule.max_per_pubkey !== undefined) {
-        let authors = perAuthor.get(rule.index);
-        if (authors === undefined) perAuthor.set(rule.index, (authors = new Map()));
-        const key = row.pubkey.toString('hex');
-        const seen = (authors.get(key) ?? 0) + 1;
-        authors.set(key, seen);
-        if (seen > rule.max_per_pubkey) {
-          doomed.push(row.seq);
-          counts.max_per_pubkey++;
-          continue;
-        }
-      }
-      if (rule.max_total !== undefined) {
-        const total = (totals.get(rule.index) ?? 0) + 1;
-        totals.set(rule.index, total);
-        if (total > rule.max_total) {
-          doomed.push(row.seq);
-          counts.max_total++;
-        }
-      }
-    }
-    if (!dryRun) s.delete(doomed);
-    yield;
-    if (rows.length < batch) break;
-  }
-  return report;
-}
-
-/** Runs a whole pass at once (the CLI). */
-export function runPass(store: PruneStore, retention: Retention, now: number, options: PassOptions = {}): PruneReport {
-  const pass = prunePass(store, retention, now, options);
-  for (;;) {
-    const step = pass.next();
-    if (step.done) return step.value;
-  }
-}
-
-export function deletedIn(report: PruneReport): number {
-  return report.rules.reduce((sum, r) => sum + r.max_age + r.max_per_pubkey + r.max_total, report.expired);
-}
-
-export interface PassResult extends PruneReport {
-  /** Longest single step, in milliseconds (the longest the pass held the event loop). */
-  longestStepMs: number;
-  steps: number;
-}
-
-/**
- * Runs passes in the background: one step per turn of the event loop (setImmediate, so I/O is handled
- * between steps), a new pass every `intervalMs` unless one is still running.
- *
- * Step size adapts to `targetStepMs`: deleting a row costs random page writes in every index (events,
- * tags, FTS), so on a cold or large database 500 rows can take hundreds of ms. The batch is halved after
- * a step over the target and grown by half after one under half of it, between 1 and `maxBatch` rows.
- */
 export class Pruner {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<PassResult> | undefined;
   private stopped = false;
+  private worker: Worker | undefined;
+  private workerPass: WorkerPass | undefined;
+  /** Adaptive rows per step (see drivePass), kept across passes on the event loop. */
+  private readonly state = { batch: 50 };
 
   constructor(
-    private readonly store: PruneStore,
+    private readonly store: BackgroundStore,
     private readonly retention: () => Retention,
     private readonly now: () => number,
     private readonly log: Logger,
     private readonly intervalMs: number,
     private readonly maxBatch: number = DEFAULT_BATCH,
     private readonly targetStepMs: number = 5,
+    /** false: always on the event loop (the old way; bench/prune.ts compares both). */
+    private readonly useWorker: boolean = true,
   ) {}
-
-  /** Current adaptive batch size (rows per step). */
-  private batch = 50;
 
   start(): void {
     this.timer = setInterval(() => {
@@ -190,48 +56,91 @@ export class Pruner {
     this.timer.unref();
   }
 
-  /** Starts a pass (or returns the one under way); resolves with what it deleted. */
+  /** Starts a pass (or returns the one under way); resolves with what it deleted, once it is done. */
   run(): Promise<PassResult> {
-    this.running ??= this.pass().finally(() => (this.running = undefined));
+    this.running ??= this.pass()
+      .then((result) => {
+        const deleted = deletedIn(result);
+        const longestStepMs = Math.round(result.longestStepMs * 10) / 10;
+        if (deleted > 0) this.log.info({ deleted, expired: result.expired, rules: result.rules, longestStepMs }, 'pruned');
+        return result;
+      })
+      .catch((error: unknown) => {
+        this.log.error({ err: error }, 'error while pruning');
+        throw error;
+      })
+      .finally(() => (this.running = undefined));
     return this.running;
   }
 
-  /** No new steps after this; a pass under way stops at its next step. */
-  stop(): void {
+  /**
+   * No new passes after this; a pass under way stops at its next step. Resolves once the worker has
+   * closed its connection (await it before closing the store).
+   */
+  async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    const worker = this.worker;
+    if (worker === undefined) return;
+    this.worker = undefined;
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    worker.postMessage({ type: 'stop' });
+    await exited;
   }
 
   private pass(): Promise<PassResult> {
-    const pass = prunePass(this.store, this.retention(), this.now(), { batch: () => this.batch });
-    let longestStepMs = 0;
-    let steps = 0;
+    const retention = this.retention();
+    const now = this.now();
+    const location = this.store.location;
+    if (this.stopped) return Promise.resolve({ expired: 0, rules: [], longestStepMs: 0, steps: 0 });
+    if (location === undefined || !this.useWorker) {
+      return drivePass(this.store, retention, now, {
+        maxBatch: this.maxBatch,
+        targetStepMs: this.targetStepMs,
+        state: this.state,
+        pause: () => new Promise((resolve) => setImmediate(resolve)),
+        stopped: () => this.stopped,
+      });
+    }
+    const worker = (this.worker ??= this.spawn(location));
     return new Promise<PassResult>((resolve, reject) => {
-      const step = (): void => {
-        if (this.stopped) return resolve({ expired: 0, rules: [], longestStepMs, steps });
-        const started = performance.now();
-        let next: IteratorResult<void, PruneReport>;
-        try {
-          next = pass.next();
-        } catch (error) {
-          this.log.error({ err: error }, 'error while pruning');
-          return reject(error);
-        }
-        const elapsed = performance.now() - started;
-        longestStepMs = Math.max(longestStepMs, elapsed);
-        if (elapsed > this.targetStepMs) this.batch = Math.max(1, Math.floor(this.batch / 2));
-        else if (elapsed < this.targetStepMs / 2) this.batch = Math.min(this.maxBatch, Math.ceil(this.batch * 1.5));
-        steps++;
-        if (!next.done) {
-          setImmediate(step);
-          return;
-        }
-        const result = { ...next.value, longestStepMs, steps };
-        const deleted = deletedIn(result);
-        if (deleted > 0) this.log.info({ deleted, expired: result.expired, rules: result.rules, longestStepMs: Math.round(longestStepMs * 10) / 10 }, 'pruned');
-        resolve(result);
+      this.workerPass = { resolve, reject };
+      const request: PassRequest = {
+        type: 'pass',
+        now,
+        rules: retention.rules.map(plainRule),
+        maxBatch: this.maxBatch,
+        targetStepMs: this.targetStepMs,
       };
-      setImmediate(step);
+      worker.postMessage(request);
     });
   }
+
+  private spawn(location: StoreLocation): Worker {
+    const worker = startWorker('prune-worker', import.meta.url, { name: 'pruner', workerData: location });
+    worker.unref();
+    const settle = (error: Error | undefined, result?: PassResult): void => {
+      const pass = this.workerPass;
+      this.workerPass = undefined;
+      if (error) pass?.reject(error);
+      else pass?.resolve(result!);
+    };
+    worker.on('message', (message: FromPruneWorker) => {
+      if (message.type === 'done') settle(undefined, message.result);
+      else settle(Object.assign(new Error(message.message), { stack: message.stack }));
+    });
+    worker.on('error', (error) => settle(error));
+    worker.on('exit', (code) => {
+      if (this.worker === worker) this.worker = undefined; // a crash: the next pass starts another
+      if (this.stopped) settle(undefined, { expired: 0, rules: [], longestStepMs: 0, steps: 0 });
+      else settle(new Error(`retention pruner worker exited (code ${code})`));
+    });
+    return worker;
+  }
+}
+
+/** A rule as configured (structured-clone safe: no compiled kind set). */
+function plainRule(rule: RetentionRule): RetentionRule {
+  const { kinds, max_age, max_per_pubkey, max_total, keep } = rule;
+  return { kinds, max_age, max_per_pubkey, max_total, keep };
 }

@@ -27,6 +27,7 @@ export class RetentionStatements {
   private readonly countOlderStmt: Database.Statement<[number, number], number>;
   private readonly countExpiredStmt: Database.Statement<[number], number>;
   private readonly walkStmt: Database.Statement<[{ at: number; seq: number; limit: number }], WalkRow>;
+  private readonly expiredSeqs: Database.Statement<[number, number], number>;
   private readonly deleteTx: Database.Transaction<(seqs: readonly number[]) => void>;
 
   constructor(private readonly db: Database.Database) {
@@ -40,6 +41,9 @@ export class RetentionStatements {
       .pluck();
     this.countOlderStmt = db
       .prepare<[number, number], number>('SELECT count(*) FROM events INDEXED BY events_kind_created WHERE kind = ? AND created_at < ?')
+      .pluck();
+    this.expiredSeqs = db
+      .prepare<[number, number], number>('SELECT seq FROM events INDEXED BY events_expires WHERE expires_at <= ? LIMIT ?')
       .pluck();
     this.countExpiredStmt = db
       .prepare<[number], number>('SELECT count(*) FROM events INDEXED BY events_expires WHERE expires_at <= ?')
@@ -72,6 +76,16 @@ export class RetentionStatements {
 
   countOlderThan(kind: number, before: number): number {
     return this.countOlderStmt.get(kind, before)!;
+  }
+
+  /**
+   * NIP-40: deletes up to `maxRows` events expired at `now` (with their tag rows) in one short
+   * transaction, through the partial index events_expires. Returns how many were deleted.
+   */
+  deleteExpired(now: number, maxRows: number): number {
+    const seqs = this.expiredSeqs.all(now, maxRows);
+    this.delete(seqs);
+    return seqs.length;
   }
 
   /** Events expired at `now` (NIP-40 and ephemeral `keep`), for dry runs. */

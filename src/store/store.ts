@@ -14,20 +14,30 @@ const wallClock = (): number => Math.floor(Date.now() / 1000);
 /** Matches every stored event (for iterate() without a filter). */
 const EVERYTHING: CompiledFilter = Object.freeze({ tags: [], limit: Number.MAX_SAFE_INTEGER });
 
+export interface StoreLocation {
+  path: string;
+  options: OpenOptions;
+}
+
 /** The relay's SQLite event store: one connection, one write path, queries cached by filter shape. */
 export class EventStore {
   private readonly hasId: Database.Statement<[Buffer], number>;
   private readonly countAll: Database.Statement<[], number>;
   private readonly write: (items: readonly EventToWrite[]) => WriteOutcome[];
   private readonly reader: QueryRunner;
-  private readonly expiredSeqs: Database.Statement<[number, number], number>;
-  private readonly deleteRows: Database.Transaction<(seqs: number[]) => void>;
   /** Bounded statements for the retention pruner (src/retention/pruner.ts). */
   readonly retention: RetentionStatements;
   /** NIP-86 management lists and NIP-11 overrides (migration 5). */
   readonly management: ManagementTables;
 
-  private constructor(private readonly db: Database.Database) {
+  /**
+   * The database file and how it was opened, so another thread can open its own connection to it (the
+   * retention pruner's worker); undefined for ':memory:'.
+   */
+  readonly location: StoreLocation | undefined;
+
+  private constructor(private readonly db: Database.Database, path: string, options: OpenOptions) {
+    this.location = path === ':memory:' || path === '' ? undefined : { path, options };
     migrate(db);
     this.hasId = db.prepare<[Buffer], number>('SELECT 1 FROM events WHERE id = ?').pluck();
     this.countAll = db.prepare<[], number>('SELECT count(*) FROM events').pluck();
@@ -35,24 +45,13 @@ export class EventStore {
     this.reader = new QueryRunner(db);
     this.retention = new RetentionStatements(db);
     this.management = new ManagementTables(db);
-    this.expiredSeqs = db
-      .prepare<[number, number], number>('SELECT seq FROM events INDEXED BY events_expires WHERE expires_at <= ? LIMIT ?')
-      .pluck();
-    const deleteTags = db.prepare<[number]>('DELETE FROM tags WHERE event_rowid = ?');
-    const deleteEvent = db.prepare<[number]>('DELETE FROM events WHERE seq = ?');
-    this.deleteRows = db.transaction((seqs: number[]) => {
-      for (const seq of seqs) {
-        deleteTags.run(seq);
-        deleteEvent.run(seq);
-      }
-    });
   }
 
   /** Opens or creates the database at `path` (parent directories too; ':memory:' allowed). */
   static open(path: string, options: OpenOptions): EventStore {
     const db = openDatabase(path, options);
     try {
-      return new EventStore(db);
+      return new EventStore(db, path, options);
     } catch (error) {
       db.close();
       throw error;
@@ -114,9 +113,7 @@ export class EventStore {
    * (on a later tick) while it returns `maxRows`.
    */
   deleteExpired(now: number, maxRows: number): number {
-    const seqs = this.expiredSeqs.all(now, maxRows);
-    if (seqs.length > 0) this.deleteRows.immediate(seqs);
-    return seqs.length;
+    return this.retention.deleteExpired(now, maxRows);
   }
 
   stats(): { events: number } {
