@@ -6,9 +6,10 @@
  * Prints events deleted per second, the longest event-loop block (perf_hooks.monitorEventLoopDelay
  * max / p99) and the longest ingest write (it waits for the pruner's write lock when they collide).
  *
- *   npx tsx bench/prune.ts [--events 1000000] [--batch 500] [--mode both|loop|worker] [--seconds N] [--no-cache]
+ *   npx tsx bench/prune.ts [--events 1000000] [--batch 500] [--mode both|all|none|loop|worker] [--seconds N] [--no-cache]
  *
- * --seconds N stops each pass after N seconds (pruner.stop(), as at shutdown) and reports that window.
+ * --seconds N stops each pass after N seconds (pruner.stop(), as at shutdown) and reports that window;
+ * --mode all adds a first row with no pruner at all (the ingest alone: the floor on this machine).
  *
  * The database is built once through the store's write path (fake signatures: the store does not
  * verify) and cached under bench/.cache/; each run prunes a fresh copy.
@@ -21,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import type { NostrEvent } from '../src/event/types.js';
 import { serialize } from '../src/event/validate.js';
-import { Pruner } from '../src/retention/pruner.js';
+import { Pruner, type PassResult } from '../src/retention/pruner.js';
 import { compileRetention } from '../src/retention/rules.js';
 import { EventStore } from '../src/store/index.js';
 import { SCHEMA_VERSION } from '../src/store/migrations.js';
@@ -90,7 +91,7 @@ const ms = (ns: number): string => (ns / 1e6).toFixed(1);
 const retention = compileRetention([{ kinds: ['*'], max_age: 70 * DAY }]);
 
 /** One pass on a fresh copy, with the main thread ingesting meanwhile. */
-async function measure(mode: 'loop' | 'worker'): Promise<string> {
+async function measure(mode: 'none' | 'loop' | 'worker'): Promise<string> {
   cleanup();
   copyFileSync(cached, work);
   const store = EventStore.open(work, { synchronous: 'normal' });
@@ -116,7 +117,8 @@ async function measure(mode: 'loop' | 'worker'): Promise<string> {
     delay.enable();
     const started = performance.now();
     const window = SECONDS > 0 ? setTimeout(() => void pruner.stop(), SECONDS * 1000) : undefined;
-    const result = await pruner.run();
+    // 'none': the ingest alone for the same window (the floor on this machine).
+    const result = mode === 'none' ? await new Promise<PassResult>((resolve) => setTimeout(() => resolve({ expired: 0, rules: [], longestStepMs: 0, steps: 0 }), SECONDS * 1000)) : await pruner.run();
     await pruner.stop();
     const seconds = (performance.now() - started) / 1000;
     delay.disable();
@@ -125,7 +127,7 @@ async function measure(mode: 'loop' | 'worker'): Promise<string> {
     const deleted = before + written - store.stats().events;
     writes.sort((a, b) => a - b);
     const p99 = writes[Math.floor(writes.length * 0.99)] ?? 0;
-    return `| ${mode === 'loop' ? 'event loop (old)' : 'worker thread'} | ${deleted} | ${seconds.toFixed(1)} s | ${Math.round(deleted / seconds)} | ${ms(delay.max)} / ${ms(delay.percentile(99))} / ${ms(delay.mean)} ms | ${longestWriteMs.toFixed(1)} / ${p99.toFixed(1)} ms | ${written} | ${result.steps}, longest ${result.longestStepMs.toFixed(1)} ms |`;
+    return `| ${{ none: 'none (ingest only)', loop: 'event loop (old)', worker: 'worker thread' }[mode]} | ${deleted} | ${seconds.toFixed(1)} s | ${Math.round(deleted / seconds)} | ${ms(delay.max)} / ${ms(delay.percentile(99))} / ${ms(delay.mean)} ms | ${longestWriteMs.toFixed(1)} / ${p99.toFixed(1)} ms | ${written} | ${result.steps}, longest ${result.longestStepMs.toFixed(1)} ms |`;
   } finally {
     store.close();
     cleanup();
@@ -139,4 +141,6 @@ info.close();
 console.log(`database: ${total} events (${(statSync(cached).size / 2 ** 20).toFixed(0)} MiB), at most ${BATCH} rows/step; ingest ${INGEST_BATCH} events every ${INGEST_EVERY_MS} ms`);
 console.log('| pruner | deleted | time | events/s | loop delay max / p99 / mean | ingest write max / p99 | ingested | steps |');
 console.log('|---|---|---|---|---|---|---|---|');
-for (const mode of MODE === 'both' ? (['loop', 'worker'] as const) : [MODE as 'loop' | 'worker']) console.log(await measure(mode));
+const modes = MODE === 'all' ? (['none', 'loop', 'worker'] as const) : MODE === 'both' ? (['loop', 'worker'] as const) : [MODE as 'none' | 'loop' | 'worker'];
+if ((modes as readonly string[]).includes('none') && SECONDS <= 0) throw new Error('--mode none|all needs --seconds');
+for (const mode of modes) console.log(await measure(mode));
