@@ -2,17 +2,22 @@
  * Deterministic benchmark dataset: N signed Nostr events derived from a seed.
  *
  * Everything except the signatures is a pure function of (seed, count, now): keys, kinds, tags,
- * content, created_at and therefore event ids. Schnorr signatures carry fresh auxiliary randomness
- * (nostr-tools `finalizeEvent`), so `sig` differs between generations; nothing else depends on it.
+ * content, created_at and therefore event ids. Schnorr signatures carry fresh auxiliary randomness,
+ * so `sig` differs between generations; nothing else depends on it.
  *
- * Signing is slow (~1k events/s in pure JS), so the signed dataset is cached as JSONL under
- * bench/.cache/, keyed by seed and count; the first line is a header recording `now`.
+ * Ids come from node:crypto's sha256 and signatures from libsecp256k1 (tiny-secp256k1, WASM), on worker
+ * threads (one per core) when the dataset is generated ahead with the command below; the signed dataset is still cached as JSONL under bench/.cache/, keyed
+ * by seed and count; the first line is a header recording `now`. Run this file directly to fill the
+ * cache ahead of time: `npx tsx bench/dataset.ts --count 1000000`.
  */
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { finalizeEvent, getPublicKey, type Event } from 'nostr-tools/pure';
+import type { Event } from 'nostr-tools/pure';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { signSchnorr, xOnlyPointFromScalar } from 'tiny-secp256k1';
 
 export type BenchEvent = Pick<Event, 'id' | 'pubkey' | 'created_at' | 'kind' | 'tags' | 'content' | 'sig'>;
 
@@ -291,7 +296,7 @@ export function deriveAuthors(seed: string, n = AUTHOR_COUNT): Author[] {
     for (let attempt = 0; attempt < 8; attempt++) {
       const sk = new Uint8Array(sha256(material));
       try {
-        authors.push({ sk, pubkey: getPublicKey(sk) });
+        authors.push({ sk, pubkey: Buffer.from(xOnlyPointFromScalar(sk)).toString('hex') });
         break;
       } catch {
         material = `${material}:again`;
@@ -544,42 +549,109 @@ function push<T>(list: T[], item: T): void {
   if (list.length > 4000) list.splice(0, 2000);
 }
 
+/** Generates and signs on this thread. */
 export function generateEvents(seed: string, count: number, now: number, log?: (line: string) => void): BenchEvent[] {
-  if (!Number.isInteger(count) || count < 1 || count > MAX_EVENTS) throw new Error(`count must be 1..${MAX_EVENTS}`);
-  const authors = deriveAuthors(seed);
-  const gen = new Generator(seed, authors, count, now);
-  const events: BenchEvent[] = [];
+  const { events, authors } = generateUnsignedWithIds(seed, count, now);
+  const keys = new Map(authors.map((a) => [a.pubkey, a.sk]));
   const t0 = Date.now();
   let lastLog = t0;
-  for (let i = 0; i < count; i++) {
-    // Every author publishes a profile first; afterwards activity follows a Zipf popularity curve.
-    const author = i < gen.profileCount ? (authors[i] as Author) : gen.author();
-    const t = gen.template(i, author);
-    const signed = finalizeEvent({ kind: t.kind, created_at: t.created_at, tags: t.tags, content: t.content }, author.sk);
-    const ev: BenchEvent = {
-      id: signed.id,
-      pubkey: signed.pubkey,
-      created_at: signed.created_at,
-      kind: signed.kind,
-      tags: signed.tags,
-      content: signed.content,
-      sig: signed.sig,
-    };
-    gen.remember(ev);
-    events.push(ev);
+  events.forEach((ev, i) => {
+    sign(ev, keys.get(ev.pubkey)!);
     const nowMs = Date.now();
     if (log && (nowMs - lastLog >= 1000 || i + 1 === count)) {
       lastLog = nowMs;
       const rate = (i + 1) / Math.max(0.001, (nowMs - t0) / 1000);
-      const eta = (count - i - 1) / rate;
-      log(`  signed ${i + 1}/${count} (${rate.toFixed(0)}/s, ~${eta.toFixed(0)}s left)`);
+      log(`  signed ${i + 1}/${count} (${rate.toFixed(0)}/s, ~${((count - i - 1) / rate).toFixed(0)}s left)`);
     }
-  }
+  });
   return events;
 }
 
+/** Everything but the signatures (sig ''), in order: templates depend on earlier ids, never on signatures. */
+function generateUnsignedWithIds(seed: string, count: number, now: number): { events: BenchEvent[]; authors: Author[] } {
+  if (!Number.isInteger(count) || count < 1 || count > MAX_EVENTS) throw new Error(`count must be 1..${MAX_EVENTS}`);
+  const authors = deriveAuthors(seed);
+  const gen = new Generator(seed, authors, count, now);
+  const events: BenchEvent[] = [];
+  for (let i = 0; i < count; i++) {
+    // Every author publishes a profile first; afterwards activity follows a Zipf popularity curve.
+    const author = i < gen.profileCount ? (authors[i] as Author) : gen.author();
+    const t = gen.template(i, author);
+    const ev = withId(t, author);
+    gen.remember(ev);
+    events.push(ev);
+  }
+  return { events, authors };
+}
+
+/** NIP-01 id: sha256 of the canonical serialisation. The signature is added separately (sig ''). */
+function withId(t: Template, author: Author): BenchEvent {
+  const hash = createHash('sha256')
+    .update(JSON.stringify([0, author.pubkey, t.created_at, t.kind, t.tags, t.content]))
+    .digest('hex');
+  return { id: hash, pubkey: author.pubkey, created_at: t.created_at, kind: t.kind, tags: t.tags, content: t.content, sig: '' };
+}
+
+/** BIP-340 signature over the id, with fresh auxiliary randomness (libsecp256k1 in WASM). */
+function sign(ev: BenchEvent, sk: Uint8Array): void {
+  ev.sig = Buffer.from(signSchnorr(Buffer.from(ev.id, 'hex'), sk, randomBytes(32))).toString('hex');
+}
+
+/** Worker body: signs batches of (id ‖ secret key) records; plain JS so it runs without tsx. */
+const SIGN_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { randomBytes } = require('node:crypto');
+import(workerData.secp).then(({ signSchnorr }) => {
+  parentPort.on('message', (records) => {
+    const count = records.length / 64;
+    const sigs = new Uint8Array(count * 64);
+    for (let i = 0; i < count; i++) {
+      sigs.set(signSchnorr(records.subarray(i * 64, i * 64 + 32), records.subarray(i * 64 + 32, i * 64 + 64), randomBytes(32)), i * 64);
+    }
+    parentPort.postMessage(sigs, [sigs.buffer]);
+  });
+});
+`;
+
+/** Signs `events` (ids already set) on `threads` worker threads, in batches; for the 1M-event cache. */
+export async function signInParallel(events: BenchEvent[], authors: Author[], threads: number, log?: (line: string) => void): Promise<void> {
+  const keys = new Map(authors.map((a) => [a.pubkey, a.sk]));
+  const BATCH = 2000;
+  let next = 0;
+  let done = 0;
+  const t0 = Date.now();
+  const run = async (): Promise<void> => {
+    const worker = new Worker(SIGN_WORKER, { eval: true, workerData: { secp: import.meta.resolve('tiny-secp256k1') } });
+    try {
+      while (next < events.length) {
+        const start = next;
+        const end = Math.min(events.length, start + BATCH);
+        next = end;
+        const records = new Uint8Array((end - start) * 64);
+        for (let i = start; i < end; i++) {
+          records.set(Buffer.from(events[i]!.id, 'hex'), (i - start) * 64);
+          records.set(keys.get(events[i]!.pubkey)!, (i - start) * 64 + 32);
+        }
+        const sigs = await new Promise<Uint8Array>((resolve, reject) => {
+          worker.once('message', resolve);
+          worker.once('error', reject);
+          worker.postMessage(records, [records.buffer]);
+        });
+        worker.removeAllListeners('error');
+        const bytes = Buffer.from(sigs.buffer, sigs.byteOffset, sigs.byteLength);
+        for (let i = start; i < end; i++) events[i]!.sig = bytes.toString('hex', (i - start) * 64, (i - start + 1) * 64);
+        done += end - start;
+        log?.(`  signed ${done}/${events.length} (${(done / Math.max(0.001, (Date.now() - t0) / 1000)).toFixed(0)}/s)`);
+      }
+    } finally {
+      await worker.terminate();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, threads) }, run));
+}
+
 // ---------------------------------------------------------------------------------------------
-// Cache
+// Cache (streamed line by line: 1M events is ~1 GB, more than one JS string may hold)
 
 export function cachePathFor(seed: string, count: number, cacheDir = CACHE_DIR): string {
   const key = sha256(seed).toString('hex').slice(0, 12);
@@ -589,8 +661,9 @@ export function cachePathFor(seed: string, count: number, cacheDir = CACHE_DIR):
 function readCache(path: string, seed: string, count: number): { now: number; events: BenchEvent[] } | undefined {
   if (!existsSync(path)) return undefined;
   try {
-    const lines = readFileSync(path, 'utf8').split('\n');
-    const header = JSON.parse(lines[0] ?? '') as CacheHeader;
+    const lines = readLines(path);
+    const first: IteratorResult<string> = lines.next();
+    const header = JSON.parse(first.done === true ? '' : first.value) as CacheHeader;
     if (
       header.format !== 'commons-bench-dataset' ||
       header.version !== GENERATOR_VERSION ||
@@ -600,8 +673,8 @@ function readCache(path: string, seed: string, count: number): { now: number; ev
       return undefined;
     }
     const events: BenchEvent[] = [];
-    for (let i = 1; i < lines.length && events.length < count; i++) {
-      const line = lines[i] as string;
+    for (const line of lines) {
+      if (events.length === count) break;
       if (line.length > 0) events.push(JSON.parse(line) as BenchEvent);
     }
     if (events.length !== count) return undefined;
@@ -611,11 +684,29 @@ function readCache(path: string, seed: string, count: number): { now: number; ev
   }
 }
 
+function* readLines(path: string): IterableIterator<string> {
+  const bytes = readFileSync(path);
+  let start = 0;
+  while (start < bytes.length) {
+    let end = bytes.indexOf(10, start);
+    if (end < 0) end = bytes.length;
+    yield bytes.toString('utf8', start, end);
+    start = end + 1;
+  }
+}
+
 function writeCache(path: string, header: CacheHeader, events: BenchEvent[]): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
-  const body = [JSON.stringify(header), ...events.map((e) => JSON.stringify(e))].join('\n') + '\n';
-  writeFileSync(tmp, body);
+  const fd = openSync(tmp, 'w');
+  try {
+    writeSync(fd, `${JSON.stringify(header)}\n`);
+    for (let i = 0; i < events.length; i += 10_000) {
+      writeSync(fd, events.slice(i, i + 10_000).map((e) => `${JSON.stringify(e)}\n`).join(''));
+    }
+  } finally {
+    closeSync(fd);
+  }
   renameSync(tmp, path);
 }
 
@@ -671,3 +762,32 @@ export function* generateUnsignedEvents(seed: string, count: number, now: number
     yield ev;
   }
 }
+
+/**
+ * `npx tsx bench/dataset.ts --count N [--seed S] [--now T]`: generates the dataset, signing on one worker
+ * thread per core, and writes the cache the other benches read (load.ts, import and start-up).
+ */
+async function fillCache(): Promise<void> {
+  const arg = (name: string): string | undefined => {
+    const at = process.argv.indexOf(`--${name}`);
+    return at < 0 ? undefined : process.argv[at + 1];
+  };
+  const seed = arg('seed') ?? 'commons-bench';
+  const count = Number(arg('count') ?? 20_000);
+  const now = arg('now') === undefined ? Math.floor(Date.now() / 1000) - 60 : Number(arg('now'));
+  const log = (line: string): void => void process.stderr.write(`${line}\n`);
+  const t0 = Date.now();
+  const { events, authors } = generateUnsignedWithIds(seed, count, now);
+  log(`dataset: ${count} events generated in ${((Date.now() - t0) / 1000).toFixed(1)} s; signing…`);
+  let lastLog = 0;
+  await signInParallel(events, authors, availableParallelism(), (line) => {
+    if (Date.now() - lastLog >= 2000) log(line);
+    lastLog = Date.now();
+  });
+  log(`dataset: signed in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  const path = cachePathFor(seed, count);
+  writeCache(path, { format: 'commons-bench-dataset', version: GENERATOR_VERSION, seed, count, now }, events);
+  process.stdout.write(`${path}\n`);
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) await fillCache();
