@@ -11,7 +11,8 @@ import { parseKindSelectors } from './kinds.js';
 import { parseKindLimitRules, parsePowRules, parsePubkeyList } from '../policy/config.js';
 import { parseKindList } from '../policy/read.js';
 import { memberFileProblem } from '../policy/membership.js';
-import { parseGeohashPrefixes } from '../policy/geohash.js';
+import { areaCoverProblem, parseGeohashPrefixes } from '../policy/geohash.js';
+import { parseGeoAreas } from '../policy/geoarea.js';
 
 /** Dotted paths of every leaf of `Config`, e.g. 'limits.created_at.max_future_seconds' (`hosts` is not a key: src/config/hosts.ts). */
 export type ConfigKey = Leaves<Omit<Config, 'hosts'>>;
@@ -283,6 +284,14 @@ const TABLE: Table = {
     type: 'parsed', parse: parseGeohashPrefixes, default: [], reloadable: true,
     description: 'Geohash cells the relay serves (e.g. [u4pru]); events with g tags need one value equal to or inside one of them ("blocked:"); [] = no scope.',
   },
+  'scopes.geohash.areas': {
+    type: 'parsed', parse: parseGeoAreas, default: [], reloadable: true,
+    description: 'GeoJSON areas written inline (Polygon, MultiPolygon, Feature, FeatureCollection; [longitude, latitude]); turned into geohash cells at load and served like prefixes.',
+  },
+  'scopes.geohash.area_precision': {
+    type: 'integer', min: 1, max: 12, default: 6, reloadable: true,
+    description: 'Length of the finest cells covering scopes.geohash.areas along their edges (6 ≈ 1.2 × 0.6 km); cells wholly inside stay coarser.',
+  },
   'scopes.geohash.require_for_kinds': {
     type: 'parsed', parse: parseKindSelectors, default: [], reloadable: true,
     description: 'Kinds refused without any g (geohash) tag, e.g. [20000] ("blocked: kind N needs a g (geohash) tag here").',
@@ -392,6 +401,11 @@ export const RULES: readonly CrossRule[] = [
     key: 'members.file',
     keys: ['members.file'],
     check: ({ members }) => memberFileProblem(members.file),
+  },
+  {
+    key: 'scopes.geohash.areas',
+    keys: ['scopes.geohash.areas', 'scopes.geohash.area_precision', 'scopes.geohash.prefixes'],
+    check: ({ scopes }) => areaCoverProblem(scopes.geohash),
   },
   {
     key: 'read.private',

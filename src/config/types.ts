@@ -4,6 +4,7 @@
  */
 import type { KindSelector } from './kinds.js';
 import type { KindLimitRule, PowRule } from '../policy/config.js';
+import type { AreaPolygon } from '../policy/geoarea.js';
 
 export interface Config {
   relay: {
@@ -105,6 +106,10 @@ export interface Config {
     geohash: {
       /** Geohash cells (lowercase) the relay serves; empty = no scope. */
       prefixes: readonly string[];
+      /** GeoJSON areas as polygons (outline, then holes; positions [longitude, latitude]), covered by cells at load. */
+      areas: readonly AreaPolygon[];
+      /** Length of the smallest cells covering `areas` (1–12). */
+      area_precision: number;
       /** Kinds refused without any `g` tag. */
       require_for_kinds: readonly KindSelector[];
     };

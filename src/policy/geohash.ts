@@ -6,13 +6,16 @@
  * tolerated next to an inside value — clients may tag several precisions of one location — but does
  * not count on its own: a whole-country cell alone says nothing about being here. Values outside are
  * ignored as long as one value is inside. Events without `g` tags pass, except kinds listed in
- * `scopes.geohash.require_for_kinds`. GeoJSON areas and virtual hosts by Host header are not built.
+ * `scopes.geohash.require_for_kinds`. GeoJSON areas (`scopes.geohash.areas`, geoarea.ts) are turned
+ * into cells when the config loads (geocover.ts) and merged with the prefixes. Virtual hosts by Host
+ * header are not built.
  */
 import { kindSet, type KindSelector } from '../config/kinds.js';
 import { describeValue } from '../config/check.js';
 import type { Config } from '../config/types.js';
 import type { Parser } from '../config/schema.js';
 import { reject } from '../protocol/prefixes.js';
+import { coverAreas, TooManyCells } from './geocover.js';
 import { policy, type Policy } from './pipeline.js';
 
 export const GEOHASH_ALPHABET = '0123456789bcdefghjkmnpqrstuvwxyz';
@@ -50,21 +53,72 @@ function geohashes(tags: readonly (readonly string[])[]): string[] {
 }
 
 /** Whether the scope refuses anything (NIP-11 restricted_writes). */
-export const restrictsByGeohash = (scope: Scope): boolean => scope.prefixes.length > 0 || scope.require_for_kinds.length > 0;
+export const restrictsByGeohash = (scope: Scope): boolean =>
+  scope.prefixes.length > 0 || scope.areas.length > 0 || scope.require_for_kinds.length > 0;
 
-/** The `scopes.geohash` rule; call only when restrictsByGeohash(scope). */
+/** Most cells the areas may turn into (a config error above it names scopes.geohash.areas). */
+export const MAX_AREA_CELLS = 10_000;
+
+/** Covers already computed, by the (frozen) areas list and the precision. */
+const covers = new WeakMap<Scope['areas'], Map<number, readonly string[]>>();
+
+function areaCells(areas: Scope['areas'], precision: number): readonly string[] {
+  if (areas.length === 0) return [];
+  const byPrecision = covers.get(areas) ?? new Map<number, readonly string[]>();
+  covers.set(areas, byPrecision);
+  let cells = byPrecision.get(precision);
+  if (cells === undefined) {
+    cells = coverAreas(areas, precision, MAX_AREA_CELLS);
+    byPrecision.set(precision, cells);
+  }
+  return cells;
+}
+
+/**
+ * The cells the scope serves: `prefixes` plus the cover of `areas` at `area_precision`, without cells
+ * that lie inside another one. Throws TooManyCells past MAX_AREA_CELLS (the config check refuses that).
+ */
+export function scopeCells(scope: Scope): readonly string[] {
+  const set = new Set([...scope.prefixes, ...areaCells(scope.areas, scope.area_precision)]);
+  const insideAnother = (cell: string): boolean => [...cell].some((_, i) => i > 0 && set.has(cell.slice(0, i)));
+  return [...set].filter((cell) => !insideAnother(cell));
+}
+
+/** Cross-rule of scopes.geohash.areas: the cover must stay under MAX_AREA_CELLS. */
+export function areaCoverProblem(scope: Scope): string | undefined {
+  try {
+    scopeCells(scope);
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof TooManyCells)) throw error;
+    return `the areas need more than ${MAX_AREA_CELLS} geohash cells at scopes.geohash.area_precision ${scope.area_precision}; lower the precision or simplify the areas`;
+  }
+}
+
+/** How the refusal names the scope: a few cells, then how many more. */
+function describeCells(cells: readonly string[]): string {
+  return cells.length <= 5 ? cells.join(', ') : `${cells.slice(0, 5).join(', ')} and ${cells.length - 5} more cells`;
+}
+
+/** All proper prefixes of a geohash ("u4p" → "u", "u4"). */
+const coarserThan = (cell: string): string[] => [...cell].map((_, i) => cell.slice(0, i)).filter((p) => p !== '');
+
+/** The `scopes.geohash` rule; call only when restrictsByGeohash(scope). `prefixes`: scopeCells(scope). */
 export function geohashScope(prefixes: readonly string[], requireForKinds: readonly KindSelector[]): Policy {
   const required = kindSet(requireForKinds);
-  const serves = prefixes.join(', ');
+  const serves = describeCells(prefixes);
+  const cells = new Set(prefixes);
+  const containing = new Set(prefixes.flatMap(coarserThan));
+  const inside = (value: string): boolean => [...value].some((_, i) => cells.has(value.slice(0, i + 1)));
   return policy('scopes.geohash', (event) => {
     const values = geohashes(event.tags);
     if (values.length === 0) {
       return required.has(event.kind) ? reject('blocked', `kind ${event.kind} needs a g (geohash) tag here`) : undefined;
     }
     if (prefixes.length === 0) return undefined;
-    if (values.some((value) => prefixes.some((prefix) => value.startsWith(prefix)))) return undefined;
+    if (values.some(inside)) return undefined;
     const listed = values.slice(0, 5).join(', ') + (values.length > 5 ? ', …' : '');
-    const coarseOnly = values.every((value) => prefixes.some((prefix) => prefix.startsWith(value)));
+    const coarseOnly = values.every((value) => containing.has(value));
     return reject(
       'blocked',
       coarseOnly

@@ -9,7 +9,7 @@ import type { Config, CreatedAtWindow } from '../config/types.js';
 import { kindClass, type KindClass } from '../event/kinds.js';
 import { reject } from '../protocol/prefixes.js';
 import type { KindLimitRule, PowRule } from './config.js';
-import { geohashScope, restrictsByGeohash } from './geohash.js';
+import { geohashScope, restrictsByGeohash, scopeCells } from './geohash.js';
 import { MemberSet, membership } from './membership.js';
 import { policy, type Pipeline, type Policy } from './pipeline.js';
 
@@ -128,7 +128,7 @@ export function writePolicies(config: Config, members?: Pick<MemberSet, 'has'>):
   if (!write.kinds.allow.includes('*')) pipeline.push(allowKinds(write.kinds.allow));
   if (write.kinds.deny.length > 0) pipeline.push(denyKinds(write.kinds.deny));
   const scope = config.scopes.geohash;
-  if (restrictsByGeohash(scope)) pipeline.push(geohashScope(scope.prefixes, scope.require_for_kinds));
+  if (restrictsByGeohash(scope)) pipeline.push(geohashScope(scopeCells(scope), scope.require_for_kinds));
   if (write.limits_by_kind.length > 0) pipeline.push(limitsByKind(write.limits_by_kind));
   if (hasWindow(write)) pipeline.push(createdAtByClass(write.created_at_by_class));
   if (write.min_pow > 0 || write.min_pow_by_kind.length > 0) pipeline.push(minPow(write.min_pow, write.min_pow_by_kind));

@@ -9,10 +9,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import ngeohash from 'ngeohash';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startRelay, type RunningRelay } from '../../src/app.js';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig, parseConfig } from '../../src/config/load.js';
 import { RawClient } from '../helpers/client.js';
 import { newKeys, signed } from '../helpers/events.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
@@ -108,7 +109,7 @@ describe('config/geohash.yaml', () => {
   beforeAll(async () => {
     const file = fileURLToPath(new URL('../../config/geohash.yaml', import.meta.url));
     const config = loadConfig(file, { port: 0, db: join(dir, 'geohash.sqlite'), host: '127.0.0.1' }, {});
-    expect(config.scopes.geohash).toEqual({ prefixes: ['u3but'], require_for_kinds: [20000] });
+    expect(config.scopes.geohash).toEqual({ prefixes: ['u3but'], areas: [], area_precision: 6, require_for_kinds: [20000] });
     running = await startRelay(config, { logger: pino({ level: 'silent' }) });
     url = running.localUrl;
   });
@@ -136,5 +137,44 @@ describe('config/geohash.yaml', () => {
     expect((await client.publish(untagged))[3]).toBe('blocked: kind 20000 needs a g (geohash) tag here');
     const note = signed(alice, { kind: 1 });
     expect(await client.publish(note)).toEqual(['OK', note.id, true, '']);
+  });
+});
+
+describe('a relay scoped by a GeoJSON area (inline in the YAML)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'commons-geoarea-'));
+  let running: RunningRelay;
+  // A triangle over Vesterbro, Copenhagen, with a square hole in its middle.
+  const area = {
+    type: 'Feature',
+    properties: { name: 'Vesterbro' },
+    geometry: {
+      type: 'Polygon',
+      coordinates: [
+        [[12.53, 55.65], [12.56, 55.65], [12.545, 55.675], [12.53, 55.65]],
+        [[12.543, 55.655], [12.547, 55.655], [12.547, 55.658], [12.543, 55.658], [12.543, 55.655]],
+      ],
+    },
+  };
+  beforeAll(async () => {
+    const yaml = `scopes:\n  geohash:\n    areas:\n      - ${JSON.stringify(area)}\n    area_precision: 7\n`;
+    const config = parseConfig(yaml, 'area.yaml', { port: 0, host: '127.0.0.1', db: join(dir, 'area.sqlite') });
+    running = await startRelay(config, { logger: pino({ level: 'silent' }) });
+  });
+  afterAll(async () => {
+    await running?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('accepts a g inside the area, refuses one outside or in the hole with the scope message', async () => {
+    const client = await connect(running.localUrl);
+    const inside = geo([ngeohash.encode(55.66, 12.545, 9)]);
+    expect(await client.publish(inside)).toEqual(['OK', inside.id, true, '']);
+    for (const [lat, lon] of [[55.676, 12.531], [55.6565, 12.545], [55.68, 12.6]] as const) {
+      const cell = ngeohash.encode(lat, lon, 9);
+      const outside = geo([cell]);
+      const ok = await client.publish(outside);
+      expect(ok.slice(0, 3)).toEqual(['OK', outside.id, false]);
+      expect(ok[3]).toMatch(new RegExp(`^blocked: this relay serves u3bu\\w+, .* and \\d+ more cells; the event's location \\(g tags ${cell}\\) is outside it$`));
+    }
   });
 });

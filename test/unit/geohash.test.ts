@@ -34,14 +34,14 @@ function problemLines(text: string): string[] {
 describe('scopes.geohash config', () => {
   it('defaults: no scope, nothing required, nothing in the pipeline', () => {
     const config = defaultConfig();
-    expect(config.scopes.geohash).toEqual({ prefixes: [], require_for_kinds: [] });
+    expect(config.scopes.geohash).toEqual({ prefixes: [], areas: [], area_precision: 6, require_for_kinds: [] });
     expect(restrictsByGeohash(config.scopes.geohash)).toBe(false);
     expect(writePolicies(config)).toEqual([]);
   });
 
   it('prefixes are lowercased and deduplicated; kinds take selectors', () => {
     const config = parseConfig('scopes:\n  geohash:\n    prefixes: [U3BUT, u3but, u4pru]\n    require_for_kinds: [20000, [1, 2]]\n', 'x');
-    expect(config.scopes.geohash).toEqual({ prefixes: ['u3but', 'u4pru'], require_for_kinds: [20000, [1, 2]] });
+    expect(config.scopes.geohash).toEqual({ prefixes: ['u3but', 'u4pru'], areas: [], area_precision: 6, require_for_kinds: [20000, [1, 2]] });
     expect(writePolicies(config).map((p) => p.name)).toEqual(['scopes.geohash']);
   });
 
