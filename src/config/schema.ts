@@ -278,6 +278,10 @@ const TABLE: Table = {
     type: 'parsed', parse: parseKindSelectors, default: [4, 1059, 14], reloadable: true,
     description: 'Kinds non-members may write when the event p-tags a member (DMs and gift wraps).',
   },
+  'members.exempt_from_pow': {
+    type: 'boolean', default: false, reloadable: true,
+    description: 'Members (members.pubkeys and members.file, even with members.enabled false) skip write.min_pow / min_pow_by_kind; only others pay proof of work.',
+  },
 
   // scopes (src/policy/geohash.ts) ---------------------------------------------------------------
   'scopes.geohash.prefixes': {

@@ -100,6 +100,8 @@ export interface Config {
     open_kinds: readonly KindSelector[];
     /** Kinds non-members may write when the event p-tags a member. */
     dm_kinds: readonly KindSelector[];
+    /** Members (pubkeys + file, whether or not `enabled`) skip NIP-13 proof of work. */
+    exempt_from_pow: boolean;
   };
   /** Scopes (src/policy/geohash.ts): a relay for a place. */
   scopes: {

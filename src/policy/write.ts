@@ -83,11 +83,13 @@ export function createdAtByClass(windows: Readonly<Record<KindClass, CreatedAtWi
 
 /**
  * NIP-13: the id's leading zero bits must reach the minimum (the first matching per-kind rule, else the
- * global one). The nonce tag's committed target (a MAY of the NIP) is not checked.
+ * global one), except for pubkeys in `exempt` (members.exempt_from_pow). The nonce tag's committed target
+ * (a MAY of the NIP) is not checked.
  */
-export function minPow(global: number, byKind: readonly PowRule[]): Policy {
+export function minPow(global: number, byKind: readonly PowRule[], exempt?: Pick<MemberSet, 'has'>): Policy {
   const ruleFor = firstMatch(byKind);
   return policy('write.min_pow', (event) => {
+    if (exempt?.has(event.pubkey)) return undefined;
     const required = ruleFor(event.kind)?.min_pow ?? global;
     if (required === 0) return undefined;
     const difficulty = getPow(event.id);
@@ -121,16 +123,14 @@ export function writePolicies(config: Config, members?: Pick<MemberSet, 'has'>):
   if (write.pubkeys.deny.length > 0) pipeline.push(denyPubkeys(write.pubkeys.deny));
   if (write.pubkeys.allow.length > 0) pipeline.push(allowPubkeys(write.pubkeys.allow, config.info.name, write.blocked_message));
   // Membership (src/policy/membership.ts): the relay passes its live set; others read the file once.
-  if (config.members.enabled) {
-    const set = members ?? new MemberSet(config.members.pubkeys, config.members.file);
-    pipeline.push(membership(config.members, set, config.info.name, write.blocked_message));
-  }
+  const memberSet = config.members.enabled || config.members.exempt_from_pow ? (members ?? new MemberSet(config.members.pubkeys, config.members.file)) : undefined;
+  if (config.members.enabled) pipeline.push(membership(config.members, memberSet!, config.info.name, write.blocked_message));
   if (!write.kinds.allow.includes('*')) pipeline.push(allowKinds(write.kinds.allow));
   if (write.kinds.deny.length > 0) pipeline.push(denyKinds(write.kinds.deny));
   const scope = config.scopes.geohash;
   if (restrictsByGeohash(scope)) pipeline.push(geohashScope(scopeCells(scope), scope.require_for_kinds));
   if (write.limits_by_kind.length > 0) pipeline.push(limitsByKind(write.limits_by_kind));
   if (hasWindow(write)) pipeline.push(createdAtByClass(write.created_at_by_class));
-  if (write.min_pow > 0 || write.min_pow_by_kind.length > 0) pipeline.push(minPow(write.min_pow, write.min_pow_by_kind));
+  if (write.min_pow > 0 || write.min_pow_by_kind.length > 0) pipeline.push(minPow(write.min_pow, write.min_pow_by_kind, config.members.exempt_from_pow ? memberSet : undefined));
   return Object.freeze(pipeline);
 }

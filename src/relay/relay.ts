@@ -96,7 +96,7 @@ export class Relay {
       }
     });
     this.readRules = readRules(config.read.auth_required_kinds);
-    this.members = config.members.enabled ? new MemberSet(config.members.pubkeys, config.members.file, log) : undefined;
+    this.members = config.members.enabled || config.members.exempt_from_pow ? new MemberSet(config.members.pubkeys, config.members.file, log) : undefined;
     this.members?.watch();
     this.ingestDeps = {
       limits: config.limits,
