@@ -44,7 +44,7 @@ export function openSite(config: Config, names: readonly string[], deps: SiteDep
     store.close();
     throw error;
   }
-  // NIP-11 is rebuilt only when an admin changes the name, description or icon.
+  // NIP-11 is rebuilt only when an admin changes the name, description, icon or a pubkey / kind list.
   const informationOf = (): string => JSON.stringify(relayInformation(management.effectiveConfig()));
   let information = informationOf();
   management.onInfoChanged = () => {

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import type { Argv } from 'yargs';
 import type { Config } from '../config/types.js';
 import { checkEventLimits } from '../event/limits.js';
@@ -10,23 +11,27 @@ import { writePolicies } from '../policy/write.js';
 import { noticeFrame, okFrame } from '../protocol/frames.js';
 import { rejectionMessage } from '../protocol/prefixes.js';
 import { ingestEvent, type IngestDeps, type IngestOutcome } from '../relay/ingest.js';
-import { DEFAULT_CONFIG_FILE, siteConfigOrExit, withHostOption } from './options.js';
+import { Management } from '../relay/management.js';
+import { ManagementTables } from '../store/management.js';
+import type { Pipeline } from '../policy/pipeline.js';
+import { siteConfigOrExit, withConfigOption, withHostOption } from './options.js';
 
 export const explainCommand = {
   command: 'explain <event>',
   describe: 'Show every write rule that looks at one event and the exact OK message the relay would send',
   builder: (yargs: Argv) =>
-    withHostOption(yargs)
+    withConfigOption(withHostOption(yargs))
       .positional('event', { type: 'string', demandOption: true, describe: 'File holding the event as JSON (or ["EVENT", {...}]); - reads stdin' })
-      .option('config', { alias: 'c', type: 'string', default: DEFAULT_CONFIG_FILE, describe: 'YAML config file' })
       .epilogue(
         'The event goes through the relay\'s own ingest path (limits, expiration, write rules, id, NIP-70, signature) as if sent ' +
-          'by a connection that has not authenticated. The database is NOT opened: the answer never says "duplicate:", and ' +
+          'by a connection that has not authenticated. When the database file (storage.path, or --db for the top level) exists, it is opened ' +
+          'read-only for the NIP-86 lists an admin persisted (banned events and pubkeys, allowed pubkeys and kinds), which apply ' +
+          'as on the relay; it is never created or written. Stored events are not looked at: the answer never says "duplicate:", and ' +
           'deletions (NIP-09) and newer stored versions of replaceable events are not known. With --host NAME the event is judged by ' +
           'that hosts: block\'s policy (as if sent with Host: NAME). Exit status: 0 accepted, 1 refused, 2 bad input.',
       ),
-  handler: async (args: { event: string; config: string; host?: string }): Promise<void> => {
-    const config = siteConfigOrExit(args.config, {}, args.host);
+  handler: async (args: { event: string; config: string; db?: string; host?: string }): Promise<void> => {
+    const config = siteConfigOrExit(args.config, { db: args.db }, args.host);
     let input: unknown;
     try {
       // yargs hands a lone `-` over as ''.
@@ -37,15 +42,56 @@ export const explainCommand = {
       process.exit(2);
     }
     if (Array.isArray(input) && input[0] === 'EVENT') input = input[input.length - 1];
-    const { text, accepted } = await explainEvent(config, input, Math.floor(Date.now() / 1000));
-    process.stdout.write(text);
+    const now = Math.floor(Date.now() / 1000);
+    const lists = persistedLists(config, now);
+    let result;
+    try {
+      result = await explainEvent(config, input, now, lists.management);
+    } finally {
+      lists.close();
+    }
+    const { text, accepted } = result;
+    process.stdout.write(lists.note + text);
     process.exitCode = accepted ? 0 : 1;
   },
 };
 
-/** The rules' verdicts and the frame, as printed by `commons explain`. */
-export async function explainEvent(config: Config, input: unknown, now: number): Promise<{ text: string; accepted: boolean; frame: string }> {
-  const pipeline = writePolicies(config);
+/**
+ * The NIP-86 lists persisted in the database, when its file exists: opened read-only (never created),
+ * read whole by the same Management class the relay uses. `note` says what was applied.
+ */
+function persistedLists(config: Config, now: number): { management?: Management; note: string; close: () => void } {
+  const path = config.storage.path;
+  if (path === ':memory:' || !existsSync(path)) return { note: `database ${path}: not found, no NIP-86 lists applied\n`, close: () => {} };
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    const management = new Management(config, new ManagementTables(db), new WasmVerifier(), () => now);
+    const counts = [
+      `${management.bannedPubkeys().length} banned pubkeys`,
+      `${management.allowedPubkeys().length} allowed pubkeys`,
+      `${management.allowedKinds().length} allowed kinds`,
+      `${management.bannedEvents().length} banned events`,
+    ];
+    const opened = db;
+    return { management, note: `database ${path} (read-only): NIP-86 lists applied: ${counts.join(', ')}\n`, close: () => opened.close() };
+  } catch (error) {
+    db?.close();
+    return { note: `database ${path}: cannot read the NIP-86 lists (${(error as Error).message}); none applied\n`, close: () => {} };
+  }
+}
+
+/**
+ * The rules' verdicts and the frame, as printed by `commons explain`; `management` (the persisted NIP-86
+ * lists) wraps the config's rules as on the relay.
+ */
+export async function explainEvent(
+  config: Config,
+  input: unknown,
+  now: number,
+  management?: Management,
+): Promise<{ text: string; accepted: boolean; frame: string }> {
+  const pipeline: Pipeline = management ? management.policies(writePolicies(config)) : writePolicies(config);
   const lines: string[] = ['rules, in order (the first refusal is the answer):'];
   const shape = validateShape(input);
   if (shape.ok) {
@@ -66,7 +112,7 @@ export async function explainEvent(config: Config, input: unknown, now: number):
     lines.push(`  shape  refused: ${shape.message}`);
   }
 
-  const outcome = await ingestEvent(input, explainDeps(config, now)).outcome;
+  const outcome = await ingestEvent(input, explainDeps(config, now, pipeline)).outcome;
   const frame = frameOf(outcome);
   lines.push('the relay would answer:', frame);
   return { text: `${lines.join('\n')}\n`, accepted: outcome.type === 'ok' && outcome.accepted, frame };
@@ -78,7 +124,7 @@ function verdictText(row: PolicyVerdict): string {
 }
 
 /** Ingest as a fresh, unauthenticated connection would see it, with an empty store that writes nothing. */
-function explainDeps(config: Config, now: number): IngestDeps {
+function explainDeps(config: Config, now: number, policies: Pipeline): IngestDeps {
   return {
     limits: config.limits,
     verifier: new WasmVerifier(),
@@ -86,7 +132,7 @@ function explainDeps(config: Config, now: number): IngestDeps {
     write: () => Promise.resolve({ status: 'stored' }),
     now: () => now,
     protectedEvents: config.auth.enabled ? { mode: 'author', authenticated: new Set() } : { mode: 'refuse' },
-    policies: writePolicies(config),
+    policies,
   };
 }
 

@@ -36,8 +36,12 @@ export class Management implements ManagementOps {
   private readonly admins: ReadonlySet<string>;
   /** Called after blockip with the normalised address: the server closes that IP's connections. */
   onIpBlocked: (ip: string) => void = () => {};
-  /** Called after a NIP-11 field changed: cached documents are rebuilt. */
+  /**
+   * Called after something NIP-11 shows changed — a name, description or icon, or a persisted pubkey or
+   * kind list (restricted_writes) —: cached documents are rebuilt.
+   */
   onInfoChanged: () => void = () => {};
+  private effective: Config | undefined;
 
   constructor(
     private readonly config: Config,
@@ -62,10 +66,20 @@ export class Management implements ManagementOps {
     return this.admins.size > 0;
   }
 
-  /** The config with the NIP-86 overrides of info.name / description / icon applied. */
+  /**
+   * The config as the relay enforces it: the NIP-86 overrides of info.name / description / icon applied,
+   * banned pubkeys added to write.pubkeys.deny, allowed pubkeys to write.pubkeys.allow and allowed kinds to
+   * write.kinds.allow (alone when the config allows "*"), the way policies() applies them — so NIP-11's
+   * restricted_writes and the page tell the truth. Banned events and blocked IPs have no place there.
+   */
   effectiveConfig(): Config {
-    if (Object.keys(this.overrides).length === 0) return this.config;
-    return { ...this.config, info: { ...this.config.info, ...this.overrides } };
+    return (this.effective ??= withLists(this.config, this.overrides, this.entries, this.kinds));
+  }
+
+  /** Drops the cached effective config and tells the listener. */
+  private changed(): void {
+    this.effective = undefined;
+    this.onInfoChanged();
   }
 
   isIpBlocked(ip: string): boolean {
@@ -116,11 +130,12 @@ export class Management implements ManagementOps {
   private put(name: ManagedList, key: string, reason: string): void {
     this.tables.put(name, key, reason, this.now());
     this.entries[name].set(key, reason);
+    if (SHOWN_LISTS.has(name)) this.changed();
   }
 
   private remove(name: ManagedList, key: string): void {
     this.tables.remove(name, key);
-    this.entries[name].delete(key);
+    if (this.entries[name].delete(key) && SHOWN_LISTS.has(name)) this.changed();
   }
 
   private listed(name: ManagedList): ListedEntry[] {
@@ -162,11 +177,13 @@ export class Management implements ManagementOps {
   allowKind(kind: number): void {
     this.tables.allowKind(kind);
     this.kinds.add(kind);
+    this.changed();
   }
 
   disallowKind(kind: number): void {
     this.tables.disallowKind(kind);
     this.kinds.delete(kind);
+    this.changed();
   }
 
   allowedKinds(): number[] {
@@ -189,7 +206,7 @@ export class Management implements ManagementOps {
   changeInfo(field: InfoField, value: string): void {
     this.tables.setInfo(field, value);
     this.overrides = { ...this.overrides, [field]: value };
-    this.onInfoChanged();
+    this.changed();
   }
 
   // HTTP ---------------------------------------------------------------------------------------------
@@ -211,6 +228,27 @@ export class Management implements ManagementOps {
     const response = handleRequest(Buffer.from(request.body).toString('utf8'), this);
     return { status: 200, body: JSON.stringify(response) };
   }
+}
+
+/** The lists the effective config (NIP-11, the page) shows. */
+const SHOWN_LISTS: ReadonlySet<ManagedList> = new Set(['banned_pubkeys', 'allowed_pubkeys']);
+
+function withLists(config: Config, overrides: Partial<Record<InfoField, string>>, entries: Record<ManagedList, Entries>, kinds: ReadonlySet<number>): Config {
+  const banned = entries.banned_pubkeys;
+  const allowed = entries.allowed_pubkeys;
+  if (Object.keys(overrides).length === 0 && banned.size === 0 && allowed.size === 0 && kinds.size === 0) return config;
+  const union = <T>(base: readonly T[], more: Iterable<T>): T[] => [...new Set([...base, ...more])];
+  const { write } = config;
+  const kindsOpen = write.kinds.allow.includes('*');
+  return {
+    ...config,
+    info: { ...config.info, ...overrides },
+    write: {
+      ...write,
+      pubkeys: { ...write.pubkeys, deny: union(write.pubkeys.deny, banned.keys()), allow: union(write.pubkeys.allow, allowed.keys()) },
+      kinds: { ...write.kinds, allow: kinds.size === 0 ? write.kinds.allow : kindsOpen ? [...kinds].sort((a, b) => a - b) : union(write.kinds.allow, kinds) },
+    },
+  };
 }
 
 function withReason<T extends object>(entry: T, reason: string): T & { reason?: string } {

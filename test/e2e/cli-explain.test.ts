@@ -2,9 +2,11 @@
  * `commons explain --config FILE EVENT.json` as a real process: every rule with its verdict, then the
  * exact OK frame the relay sends for the same event (checked against a running relay with the same config).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { getToken } from 'nostr-tools/nip98';
+import { finalizeEvent } from 'nostr-tools/pure';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { RawClient } from '../helpers/client.js';
@@ -120,6 +122,63 @@ describe('commons explain', () => {
     expect(shape.stdout).toContain('shape  refused:');
     const help = await runCommand(['explain', '--help']);
     expect(help.code).toBe(0);
-    expect(help.stdout).toMatch(/database is\s+NOT\s+opened/);
+    expect(help.stdout).toMatch(/opened\s+read-only/);
+    expect(help.stdout).toMatch(/never\s+created\s+or\s+written/);
   }, TIMEOUT);
+});
+
+describe('commons explain with the NIP-86 lists of the database', () => {
+  const admin = newKeys();
+  const banned = newKeys();
+
+  /** One authorised management call (NIP-98 token with the payload). */
+  async function call(url: string, method: string, params: unknown[]): Promise<void> {
+    const httpUrl = `${url.replace(/^ws/, 'http')}/`;
+    const request = { method, params };
+    const token = await getToken(httpUrl, 'POST', (t) => finalizeEvent(t, admin.secret), true, request);
+    const response = await fetch(httpUrl, {
+      method: 'POST',
+      body: JSON.stringify(request),
+      headers: { 'Content-Type': 'application/nostr+json+rpc', Authorization: token },
+    });
+    expect(((await response.json()) as { error: unknown }).error).toBeNull();
+  }
+
+  it('applies bans and allowed kinds persisted by a running relay (read-only), and says so', async () => {
+    const relay = await startTestRelay({ management: { admins: [admin.pubkey] } });
+    const plain = join(dir, 'plain.yaml');
+    writeFileSync(plain, 'info:\n  name: Plain\n');
+    try {
+      await call(relay.url, 'banpubkey', [banned.pubkey, 'spam']);
+      await call(relay.url, 'allowkind', [1]);
+      const client = await RawClient.connect(relay.url);
+      client.socket.on('error', () => {});
+      for (const [name, event] of [
+        ['banned', signed(banned, { kind: 1 })],
+        ['kind7', signed(member, { kind: 7 })],
+        ['kind1', signed(member, { kind: 1 })],
+      ] as const) {
+        const sent = await client.publish(event);
+        const run = await runCommand(['explain', '--config', plain, '--db', relay.dbPath, eventFile(`db-${name}.json`, event)]);
+        expect(run.stdout.split('\n')[0]).toBe(
+          `database ${relay.dbPath} (read-only): NIP-86 lists applied: 1 banned pubkeys, 0 allowed pubkeys, 1 allowed kinds, 0 banned events`,
+        );
+        expect(frameOf(run.stdout), name).toEqual(sent);
+        if (name === 'banned') {
+          expect(sent[3]).toBe('blocked: this pubkey is banned from this relay');
+          expect(run.stdout).toMatch(/\n {2}management\.banned_pubkeys\s+REFUSED {2}blocked: this pubkey is banned from this relay\n/);
+        }
+      }
+      client.socket.terminate();
+      // Without the database the same banned event is accepted, and no file is created.
+      const missing = join(dir, 'missing', 'relay.sqlite');
+      const run = await runCommand(['explain', '--config', plain, '--db', missing, eventFile('db-banned.json', signed(banned, { kind: 1 }))]);
+      expect(run.stdout.split('\n')[0]).toBe(`database ${missing}: not found, no NIP-86 lists applied`);
+      expect(run.code).toBe(0);
+      expect(existsSync(missing)).toBe(false);
+      expect(existsSync(join(dir, 'missing'))).toBe(false);
+    } finally {
+      await relay.cleanup();
+    }
+  }, 90_000);
 });

@@ -241,6 +241,36 @@ describe('methods', () => {
   });
 });
 
+describe('NIP-11 follows the persisted lists', () => {
+  it('restricted_writes turns on and off with allowkind / disallowkind and on with banpubkey', async () => {
+    const fresh = await startTestRelay({ management: { admins: [admin.pubkey] } });
+    const restricted = async (): Promise<unknown> => ((await info(fresh.url)).limitation as Record<string, unknown>).restricted_writes;
+    const change = async (method: string, params: unknown[]): Promise<void> => {
+      expect((await call(method, params, { url: fresh.url })).body.error).toBeNull();
+    };
+    try {
+      expect(await restricted()).toBe(false);
+      await change('allowkind', [1]);
+      expect(await restricted()).toBe(true);
+      await change('disallowkind', [1]);
+      expect(await restricted()).toBe(false);
+      await change('banpubkey', [stranger.pubkey, 'spam']);
+      expect(await restricted()).toBe(true);
+      // A ban survives a restart, and NIP-11 says so from the start.
+      await fresh.stop();
+      const again = await startRelay(fresh.config, { logger: pino({ level: 'silent' }) });
+      try {
+        expect(((await info(again.localUrl)).limitation as Record<string, unknown>).restricted_writes).toBe(true);
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      await fresh.stop();
+      rmSync(dirname(fresh.dbPath), { recursive: true, force: true });
+    }
+  });
+});
+
 describe('persistence', () => {
   it('everything survives a restart on the same database file', async () => {
     const first = await startTestRelay({ management: { admins: [admin.pubkey] } });
