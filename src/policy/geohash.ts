@@ -109,7 +109,11 @@ export function geohashScope(prefixes: readonly string[], requireForKinds: reado
   const serves = describeCells(prefixes);
   const cells = new Set(prefixes);
   const containing = new Set(prefixes.flatMap(coarserThan));
-  const inside = (value: string): boolean => [...value].some((_, i) => cells.has(value.slice(0, i + 1)));
+  // Only the first MAX_PRECISION characters can name a scope cell (a long g value costs no more).
+  const inside = (value: string): boolean => {
+    for (let length = 1; length <= Math.min(value.length, MAX_PRECISION); length++) if (cells.has(value.slice(0, length))) return true;
+    return false;
+  };
   return policy('scopes.geohash', (event) => {
     const values = geohashes(event.tags);
     if (values.length === 0) {

@@ -107,6 +107,9 @@ describe('scopes.geohash.areas in the config', () => {
     expect(outside?.prefix).toBe('blocked');
     expect(outside?.text).toMatch(/^this relay serves u3bu\w+, .* and \d+ more cells; the event's location \(g tags u3bu\w+\) is outside it$/);
     expect(relayInformation(config).limitation).toMatchObject({ restricted_writes: true });
+    // A very long g value is judged on its first 12 characters.
+    const long = { ...at(55.66, 12.545), tags: [['g', `${ngeohash.encode(55.66, 12.545, 12)}${'0'.repeat(100_000)}`]] };
+    expect(runPolicies(pipeline, long, ctx)).toBeUndefined();
   });
 
   it('problems name the key down to the position', () => {
