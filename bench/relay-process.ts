@@ -1,0 +1,54 @@
+/** Shared by bench/fanout.ts and bench/memory.ts: a relay process on this machine, read through /proc. */
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import WebSocket from 'ws';
+
+/** Workplace rule: benchmarks only talk to a relay on this machine. */
+export function assertLoopback(raw: string): void {
+  const host = new URL(raw).hostname.toLowerCase();
+  if (!(host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host))) {
+    throw new Error(`refusing non-loopback relay host "${host}": use 127.x.x.x, localhost or [::1]`);
+  }
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Retries a WebSocket connection for up to `ms` (the relay opens its database first). */
+export async function waitForRelay(url: string, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const ws = new WebSocket(url);
+      ws.on('open', () => (ws.close(), resolve(true)));
+      ws.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`relay at ${url} did not answer within ${ms} ms`);
+}
+
+/** VmRSS of a process, in KB. */
+export function rssKb(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+  return Number(line?.split(/\s+/)[1] ?? NaN);
+}
+
+/** User + system CPU seconds a process has used (clock ticks of 1/100 s). */
+export function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+export function percentile(sorted: number[], q: number): number | null {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
