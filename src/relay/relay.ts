@@ -68,6 +68,9 @@ export class Relay {
   /** Per connection, the ingest deps carrying its NIP-70 policy (its authenticated pubkeys). */
   private readonly connectionDeps = new WeakMap<Client, IngestDeps>();
   private closing = false;
+  /** Live frames not yet sent, per connection (see broadcast). */
+  private readonly outbox = new Map<Client, string[]>();
+  private outboxScheduled = false;
   /** NIP-77 sessions (NEG ids are their own namespace, apart from REQ ids). */
   private readonly negentropy: NegentropySessions;
   /** Read rules (issue 3): restricted kinds, applied to REQ, COUNT, NEG-OPEN and live delivery. */
@@ -346,12 +349,38 @@ export class Relay {
     this.counters.subscriptions--;
   }
 
-  /** One serialisation per event (the stored JSON), the subscription id spliced in per recipient. */
+  /**
+   * One serialisation per event (the stored JSON), the subscription id spliced in per recipient.
+   * Frames are queued per connection and sent in a microtask: every event of one write batch
+   * reaches a connection in one corked write (one syscall) instead of one write per event. The
+   * microtask runs before any further I/O callback, so no REQ or CLOSE falls in between, and
+   * each connection still gets its frames in commit order.
+   */
   private broadcast(item: EventToWrite): void {
     if (nip40.isExpired(item.event, this.now())) return;
     for (const subscription of this.live.matching(item.event)) {
       // Read rules: a restricted kind goes only to connections authenticated as its author or a recipient.
-      if (!subscription.client.closed && mayRead(item.event, this.readRules, subscription.client.authenticated)) subscription.client.send(`${subscription.framePrefix}${item.json}]`);
+      if (subscription.client.closed || !mayRead(item.event, this.readRules, subscription.client.authenticated)) continue;
+      const frame = `${subscription.framePrefix}${item.json}]`;
+      const queued = this.outbox.get(subscription.client);
+      if (queued) queued.push(frame);
+      else this.outbox.set(subscription.client, [frame]);
+    }
+    if (this.outbox.size > 0 && !this.outboxScheduled) {
+      this.outboxScheduled = true;
+      queueMicrotask(() => this.flushOutbox());
+    }
+  }
+
+  private flushOutbox(): void {
+    this.outboxScheduled = false;
+    const outbox = [...this.outbox];
+    this.outbox.clear();
+    for (const [client, frames] of outbox) {
+      if (frames.length === 1) client.send(frames[0]!);
+      else client.batch(() => {
+        for (const frame of frames) client.send(frame);
+      });
     }
   }
 

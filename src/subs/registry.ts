@@ -12,51 +12,66 @@ interface Entry<S> {
   filter: CompiledFilter;
 }
 
+/** Where a filter is filed: a field ('ids', 'authors', 'kinds' or a tag letter) and its values. */
+interface Key {
+  field: string;
+  values: Iterable<string | number>;
+}
+
 /**
  * Inverted index from ids, authors, tag values and kinds to the filters that name them, so a new
- * event is matched only against filters that could match it. Each filter is filed under one key,
- * its most selective condition; filters with none of those sit in `unindexed`.
+ * event is matched only against filters that could match it. Each filter is filed under one field,
+ * its most selective condition; filters with none of those sit in `unindexed`. Lookups are
+ * field → value → entries (no key strings are built per event).
  */
 export class SubscriptionIndex<S extends Indexable> {
-  private readonly byKey = new Map<string, Set<Entry<S>>>();
+  private readonly byKey = new Map<string, Map<string | number, Set<Entry<S>>>>();
   private readonly unindexed = new Set<Entry<S>>();
-  private readonly entries = new Map<S, { keys: string[]; entries: Entry<S>[] }>();
+  private readonly entries = new Map<S, { entry: Entry<S>; key: Key | undefined }[]>();
 
   get size(): number {
     return this.entries.size;
   }
 
   add(subscription: S): void {
-    const keys: string[] = [];
-    const entries: Entry<S>[] = [];
+    const filed: { entry: Entry<S>; key: Key | undefined }[] = [];
     for (const filter of subscription.filters) {
       const entry: Entry<S> = { subscription, filter };
-      entries.push(entry);
-      const filterKeys = indexKeys(filter);
-      if (filterKeys === undefined) {
+      const key = indexKey(filter);
+      filed.push({ entry, key });
+      if (key === undefined) {
         this.unindexed.add(entry);
         continue;
       }
-      for (const key of filterKeys) {
-        let set = this.byKey.get(key);
-        if (!set) this.byKey.set(key, (set = new Set()));
+      let byValue = this.byKey.get(key.field);
+      if (!byValue) this.byKey.set(key.field, (byValue = new Map()));
+      for (const value of key.values) {
+        let set = byValue.get(value);
+        if (!set) byValue.set(value, (set = new Set()));
         set.add(entry);
-        keys.push(key);
       }
     }
-    this.entries.set(subscription, { keys, entries });
+    this.entries.set(subscription, filed);
   }
 
   remove(subscription: S): void {
-    const record = this.entries.get(subscription);
-    if (!record) return;
+    const filed = this.entries.get(subscription);
+    if (!filed) return;
     this.entries.delete(subscription);
-    for (const entry of record.entries) this.unindexed.delete(entry);
-    for (const key of record.keys) {
-      const set = this.byKey.get(key);
-      if (!set) continue;
-      for (const entry of record.entries) set.delete(entry);
-      if (set.size === 0) this.byKey.delete(key);
+    for (const { entry, key } of filed) {
+      if (key === undefined) {
+        this.unindexed.delete(entry);
+        continue;
+      }
+      const byValue = this.byKey.get(key.field);
+      if (!byValue) continue;
+      for (const value of key.values) {
+        const set = byValue.get(value);
+        if (!set) continue;
+        set.delete(entry);
+        if (set.size === 0) byValue.delete(value);
+      }
+      if (byValue.size === 0) this.byKey.delete(key.field);
     }
   }
 
@@ -69,22 +84,23 @@ export class SubscriptionIndex<S extends Indexable> {
         if (!result.has(entry.subscription) && matchFilter(entry.filter, event)) result.add(entry.subscription);
       }
     };
-    consider(this.byKey.get(`i:${event.id}`));
-    consider(this.byKey.get(`a:${event.pubkey}`));
-    consider(this.byKey.get(`k:${event.kind}`));
+    consider(this.byKey.get('ids')?.get(event.id));
+    consider(this.byKey.get('authors')?.get(event.pubkey));
+    consider(this.byKey.get('kinds')?.get(event.kind));
     for (const tag of event.tags) {
-      if (tag[0] !== undefined && tag[0].length === 1 && tag[1] !== undefined) consider(this.byKey.get(`t:${tag[0]}:${tag[1]}`));
+      const name = tag[0];
+      if (name !== undefined && name.length === 1 && tag[1] !== undefined) consider(this.byKey.get(name)?.get(tag[1]));
     }
     consider(this.unindexed);
     return result;
   }
 }
 
-function indexKeys(filter: CompiledFilter): string[] | undefined {
-  if (filter.ids) return [...filter.ids].map((id) => `i:${id}`);
-  if (filter.authors) return [...filter.authors].map((pubkey) => `a:${pubkey}`);
+function indexKey(filter: CompiledFilter): Key | undefined {
+  if (filter.ids) return { field: 'ids', values: filter.ids };
+  if (filter.authors) return { field: 'authors', values: filter.authors };
   const firstTag = filter.tags[0];
-  if (firstTag) return [...firstTag[1]].map((value) => `t:${firstTag[0]}:${value}`);
-  if (filter.kinds) return [...filter.kinds].map((kind) => `k:${kind}`);
+  if (firstTag) return { field: firstTag[0], values: firstTag[1] };
+  if (filter.kinds) return { field: 'kinds', values: filter.kinds };
   return undefined;
 }
