@@ -11,7 +11,7 @@
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { matchFilter, type Filter } from 'nostr-tools/filter';
@@ -60,10 +60,10 @@ type ToChild =
   | { type: 'finish'; sent: [string, number][] };
 type FromChild =
   | { type: 'ready'; opened: number; failed: number }
-  | { type: 'result'; delivered: number; expected: number; missed: number; unexpected: number; duplicates: number; disconnected: number; latencies: number[]; cpuSeconds: number };
+  | { type: 'result'; delivered: number; expected: number; missed: number; unexpected: number; duplicates: number; disconnected: number; latencies: Float64Array; cpuSeconds: number };
 
 async function child(): Promise<void> {
-  const send = (m: FromChild): void => void process.send!(m);
+  const send = (m: FromChild, then?: () => void): void => void process.send!(m, undefined, {}, then);
   let filters: Filter[][] = [];
   let events: BenchEvent[] = [];
   const receivedSub: number[] = [];
@@ -129,8 +129,8 @@ async function child(): Promise<void> {
         }
       }
       for (const ws of sockets) ws.terminate();
-      send({ type: 'result', delivered, expected, missed, unexpected, duplicates, disconnected, latencies, cpuSeconds: (cpu.user + cpu.system) / 1e6 });
-      setTimeout(() => process.exit(0), 100);
+      const result: FromChild = { type: 'result', delivered, expected, missed, unexpected, duplicates, disconnected, latencies: Float64Array.from(latencies), cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+      send(result, () => process.exit(0));
     }
   });
 }
@@ -138,7 +138,7 @@ async function child(): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Parent: relay, subscriber processes, publishers, report.
 
-async function publish(url: string, events: BenchEvent[], rate: number, publishers: number): Promise<{ sent: [string, number][]; accepted: Set<string>; rejected: number; okLatencies: number[]; cpuSeconds: number }> {
+async function publish(url: string, events: BenchEvent[], rate: number, publishers: number): Promise<{ sent: [string, number][]; sendSeconds: number; accepted: Set<string>; rejected: number; okLatencies: number[]; cpuSeconds: number }> {
   const sockets = await Promise.all(
     Array.from({ length: publishers }, () => new Promise<WebSocket>((resolve, reject) => {
       const ws = new WebSocket(url, { perMessageDeflate: false });
@@ -177,11 +177,12 @@ async function publish(url: string, events: BenchEvent[], rate: number, publishe
       if (sent.length >= events.length) clearInterval(tick), resolve();
     }, 2);
   });
+  const sendSeconds = (performance.now() - start) / 1000;
   const deadline = performance.now() + 30_000;
   while (answered < sent.length && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   const cpu = process.cpuUsage(cpu0);
   for (const ws of sockets) ws.close();
-  return { sent, accepted, rejected, okLatencies: okLatencies.sort((a, b) => a - b), cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+  return { sent, sendSeconds, accepted, rejected, okLatencies: okLatencies.sort((a, b) => a - b), cpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }
 
 async function parent(): Promise<void> {
@@ -212,7 +213,7 @@ async function parent(): Promise<void> {
 
   try {
     const filters = subscriberFilters(dataset.events, subscribers, dataset.seed);
-    const children = Array.from({ length: procs }, () => fork(process.argv[1]!, ['--child'], { execArgv: process.execArgv }));
+    const children = Array.from({ length: procs }, () => fork(process.argv[1]!, ['--child'], { execArgv: process.execArgv, serialization: 'advanced' }));
     const next = (c: ChildProcess): Promise<FromChild> => new Promise((resolve) => c.once('message', (m: FromChild) => resolve(m)));
     const per = Math.ceil(subscribers / procs);
     const t0 = performance.now();
@@ -232,6 +233,7 @@ async function parent(): Promise<void> {
     const wall = (performance.now() - w0) / 1000;
     const relayCpu = relay ? cpuSeconds(relay.pid!) - relayCpu0 : NaN;
     const relayRss = relay ? rssKb(relay.pid!) : NaN;
+    log(`load average: ${loadavg().map((l) => l.toFixed(1)).join(' ')} (${cpus().length} cores)`);
     const accepted = pub.sent.filter(([id]) => pub.accepted.has(id));
     const results = await Promise.all(children.map((c) => {
       const reply = next(c);
@@ -240,14 +242,14 @@ async function parent(): Promise<void> {
     }));
     const sum = (k: 'delivered' | 'expected' | 'missed' | 'unexpected' | 'duplicates' | 'disconnected' | 'cpuSeconds'): number =>
       results.reduce((s, r) => s + (r.type === 'result' ? r[k] : 0), 0);
-    const latencies = results.flatMap((r) => (r.type === 'result' ? r.latencies : [])).sort((a, b) => a - b);
+    const latencies = Float64Array.from(results.flatMap((r) => (r.type === 'result' ? [...r.latencies] : []))).sort();
     const clientCpu = sum('cpuSeconds') + pub.cpuSeconds;
     const report = {
       subscribers: opened,
       published: pub.sent.length,
       accepted: accepted.length,
       rejected: pub.rejected,
-      rate: Math.round(pub.sent.length / publishSeconds),
+      rate: Math.round(pub.sent.length / pub.sendSeconds),
       expected: sum('expected'),
       delivered: sum('delivered'),
       missed: sum('missed'),
@@ -258,6 +260,8 @@ async function parent(): Promise<void> {
       okLatencyMs: { p50: percentile(pub.okLatencies, 0.5), p99: percentile(pub.okLatencies, 0.99) },
       latencyMs: { p50: percentile(latencies, 0.5), p90: percentile(latencies, 0.9), p99: percentile(latencies, 0.99), max: percentile(latencies, 1) },
       relayCpuPercent: Math.round((relayCpu / wall) * 100),
+      // Load-independent cost: the relay's CPU time (all threads) per delivered frame, ingest included.
+      relayCpuMicrosPerDelivery: +((relayCpu * 1e6) / Math.max(1, sum('delivered') + sum('unexpected'))).toFixed(1),
       clientCpuPercent: Math.round((clientCpu / wall) * 100),
       relayRssMb: Math.round(relayRss / 1024),
     };
@@ -265,10 +269,10 @@ async function parent(): Promise<void> {
     else {
       const l = report.latencyMs;
       process.stdout.write(
-        `subscribers ${report.subscribers}  published ${report.published} (${report.accepted} accepted) at ${report.rate}/s\n` +
-          `deliveries ${report.delivered}/${report.expected} expected (${report.deliveriesPerSecond}/s)  missed ${report.missed}  unexpected ${report.unexpected}  duplicates ${report.duplicates}  disconnected ${report.disconnected}\n` +
+        `subscribers ${report.subscribers}  published ${report.published} at ${report.rate}/s (${report.accepted} OK true before the deadline, ${report.rejected} OK false)\n` +
+          `deliveries ${report.delivered}/${report.expected} expected (${report.deliveriesPerSecond}/s)  missed ${report.missed}  delivered without an OK in time ${report.unexpected}  duplicates ${report.duplicates}  disconnected ${report.disconnected}\n` +
           `publish→receive ms  p50 ${l.p50?.toFixed(1)}  p90 ${l.p90?.toFixed(1)}  p99 ${l.p99?.toFixed(1)}  max ${l.max?.toFixed(1)}   (EVENT→OK p50 ${report.okLatencyMs.p50?.toFixed(1)} p99 ${report.okLatencyMs.p99?.toFixed(1)})\n` +
-          `cpu (% of one core over ${wall.toFixed(1)} s)  relay ${report.relayCpuPercent}  client ${report.clientCpuPercent}   relay RSS ${report.relayRssMb} MB\n`,
+          `cpu (% of one core over ${wall.toFixed(1)} s)  relay ${report.relayCpuPercent}  client ${report.clientCpuPercent}   relay RSS ${report.relayRssMb} MB   relay CPU per delivery ${report.relayCpuMicrosPerDelivery} µs\n`,
       );
     }
   } finally {

@@ -68,7 +68,7 @@ export class Relay {
   /** Per connection, the ingest deps carrying its NIP-70 policy (its authenticated pubkeys). */
   private readonly connectionDeps = new WeakMap<Client, IngestDeps>();
   private closing = false;
-  /** Live frames not yet sent, per connection (see broadcast). */
+  /** Live frames not yet sent, per connection, as (subscription prefix, event JSON) pairs (see broadcast). */
   private readonly outbox = new Map<Client, string[]>();
   private outboxScheduled = false;
   /** NIP-77 sessions (NEG ids are their own namespace, apart from REQ ids). */
@@ -361,10 +361,10 @@ export class Relay {
     for (const subscription of this.live.matching(item.event)) {
       // Read rules: a restricted kind goes only to connections authenticated as its author or a recipient.
       if (subscription.client.closed || !mayRead(item.event, this.readRules, subscription.client.authenticated)) continue;
-      const frame = `${subscription.framePrefix}${item.json}]`;
+      // Prefix and JSON are queued, not the frame: both already exist, so a queue costs no copies.
       const queued = this.outbox.get(subscription.client);
-      if (queued) queued.push(frame);
-      else this.outbox.set(subscription.client, [frame]);
+      if (queued) queued.push(subscription.framePrefix, item.json);
+      else this.outbox.set(subscription.client, [subscription.framePrefix, item.json]);
     }
     if (this.outbox.size > 0 && !this.outboxScheduled) {
       this.outboxScheduled = true;
@@ -376,10 +376,10 @@ export class Relay {
     this.outboxScheduled = false;
     const outbox = [...this.outbox];
     this.outbox.clear();
-    for (const [client, frames] of outbox) {
-      if (frames.length === 1) client.send(frames[0]!);
+    for (const [client, parts] of outbox) {
+      if (parts.length === 2) client.send(`${parts[0]}${parts[1]}]`);
       else client.batch(() => {
-        for (const frame of frames) client.send(frame);
+        for (let i = 0; i < parts.length; i += 2) client.send(`${parts[i]}${parts[i + 1]}]`);
       });
     }
   }
