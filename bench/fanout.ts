@@ -25,6 +25,7 @@ const { values: args } = parseArgs({
     url: { type: 'string' },
     config: { type: 'string' },
     relay: { type: 'string', default: 'dist/main.js' },
+    'node-args': { type: 'string', default: '' },
     'db-dir': { type: 'string', default: tmpdir() },
     subscribers: { type: 'string', default: '5000' },
     rate: { type: 'string', default: '1000' },
@@ -200,7 +201,7 @@ async function parent(): Promise<void> {
     dbDir = mkdtempSync(join(args['db-dir']!, 'commons-fanout-'));
     const port = await freePort();
     const extra = args.config ? ['--config', args.config] : [];
-    relay = spawn('node', [args.relay!, 'serve', ...extra, '--host', '127.0.0.1', '--port', String(port), '--db', join(dbDir, 'relay.sqlite'), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    relay = spawn('node', [...args['node-args']!.split(' ').filter(Boolean), args.relay!, 'serve', ...extra, '--host', '127.0.0.1', '--port', String(port), '--db', join(dbDir, 'relay.sqlite'), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
     url = `ws://127.0.0.1:${port}`;
     await waitForRelay(url);
   }
