@@ -6,10 +6,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
-import { checkValue, closest, describeValue } from './check.js';
-import { RULES, SCHEMA, SECTIONS, specFor, type ConfigKey, type KeySpec } from './schema.js';
+import { checkValue, describeValue } from './check.js';
+import { RULES, SCHEMA, specFor, type ConfigKey, type KeySpec } from './schema.js';
 import { checkHostNames, crossHostProblems, isProcessWide, PROCESS_WIDE_REASON, type IndexedHost } from './hosts.js';
 import type { Config, VirtualHost } from './types.js';
+import { isMapping, walk } from './walk.js';
 
 export interface ConfigProblem {
   /** The config file's name as given, or "environment", or "command line". */
@@ -208,49 +209,6 @@ function buildHosts(node: unknown, top: Values, file: string, problems: ConfigPr
   return hosts;
 }
 
-function walk(
-  node: Record<string, unknown>,
-  section: string,
-  onValue: (spec: KeySpec, value: unknown, path: string) => void,
-  onProblem: (key: string, reason: string) => void,
-): void {
-  for (const [name, value] of Object.entries(node)) {
-    const path = section === '' ? name : `${section}.${name}`;
-    const spec = specFor(path);
-    if (spec !== undefined) {
-      onValue(spec, value, path);
-    } else if (SECTIONS.has(path)) {
-      // A section left empty (`limits:` with every line commented out) means all defaults.
-      if (value === null) continue;
-      if (isMapping(value)) walk(value, path, onValue, onProblem);
-      else onProblem(path, `expected a mapping of keys (${childrenOf(path).join(', ')}), got ${describeValue(value)}`);
-    } else {
-      onProblem(path, unknownKeyReason(name, section));
-    }
-  }
-}
-
-/** Names directly inside a section ('' = the top level). */
-function childrenOf(section: string): string[] {
-  const prefix = section === '' ? '' : `${section}.`;
-  const names = [...SCHEMA.map((spec) => spec.key as string), ...SECTIONS]
-    .filter((path) => path.startsWith(prefix))
-    .map((path) => path.slice(prefix.length).split('.')[0]!);
-  return [...new Set(names)];
-}
-
-function unknownKeyReason(name: string, section: string): string {
-  const prefix = section === '' ? '' : `${section}.`;
-  const sibling = closest(name, childrenOf(section));
-  if (sibling !== undefined) return `unknown key (did you mean "${prefix}${sibling}"?)`;
-  // The right name in the wrong place: `port` at the top level → relay.port.
-  const everywhere = [...SCHEMA.map((spec) => spec.key as string), ...SECTIONS];
-  const byLastName = new Map(everywhere.map((path) => [path.split('.').pop()!, path]));
-  const elsewhere = closest(name, [...byLastName.keys()]);
-  if (elsewhere !== undefined) return `unknown key (did you mean "${byLastName.get(elsewhere)}"?)`;
-  return `unknown key; known keys here: ${childrenOf(section).join(', ')}`;
-}
-
 function envSettings(env: NodeJS.ProcessEnv): Setting[] {
   const settings: Setting[] = [];
   for (const spec of SCHEMA) {
@@ -297,9 +255,6 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-function isMapping(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
-}
 
 function typeName(spec: KeySpec): string {
   const base = spec.type === 'enum' ? (spec.values ?? []).join(' | ') : spec.type;

@@ -1,21 +1,24 @@
 /**
  * Virtual relays by Host header (hosts:) end to end: one process, one port, two hosts with different
  * geohash scopes and databases plus the default (top-level) relay, reached by real ws clients that set
- * the Host header, and NIP-11 over real HTTP with a Host header.
+ * the Host header, and NIP-11 and NIP-86 over real HTTP with a Host header.
  */
 import { request } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { getToken } from 'nostr-tools/nip98';
+import { finalizeEvent } from 'nostr-tools/pure';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startRelay, type RunningRelay } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
 import { EventStore } from '../../src/store/store.js';
 import { RawClient } from '../helpers/client.js';
-import { newKeys, signed } from '../helpers/events.js';
+import { newKeys, signed, type Keys } from '../helpers/events.js';
 
 const alice = newKeys();
+const admin = newKeys();
 const dir = mkdtempSync(join(tmpdir(), 'commons-hosts-'));
 const db = (name: string): string => join(dir, `${name}.sqlite`);
 let relay: RunningRelay;
@@ -28,6 +31,7 @@ scopes: { geohash: { require_for_kinds: [20000] } }
 hosts:
   - names: [a.example]
     info: { name: Skagen }
+    management: { admins: [${admin.pubkey}] }
     storage: { path: ${db('a')} }
     scopes: { geohash: { prefixes: [u4pru] } }
   - names: [B.Example, b2.example]
@@ -143,6 +147,33 @@ describe('two virtual hosts and the default on one port', () => {
     expect(page.type).toContain('text/html');
     expect(page.body).toContain('Vesterbro');
     expect(page.body).not.toContain('Skagen');
+  });
+
+  /** A NIP-86 call POSTed with a Host header and a NIP-98 token for http://<host>/. */
+  async function manage(host: string, keys: Keys, method: string, params: unknown[]): Promise<number> {
+    const body = JSON.stringify({ method, params });
+    const token = await getToken(`http://${host}/`, 'POST', (t) => finalizeEvent(t, keys.secret), true, { method, params });
+    return new Promise((resolve, reject) => {
+      const req = request(
+        { host: '127.0.0.1', port: relay.port, path: '/', method: 'POST', headers: { host, 'content-type': 'application/nostr+json+rpc', authorization: token } },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  it('each host has its own admins and ban list: a ban on A does not touch B', async () => {
+    const banned = newKeys();
+    expect(await manage('b.example', admin, 'banpubkey', [banned.pubkey, 'spam'])).toBe(401);
+    expect(await manage('a.example', admin, 'banpubkey', [banned.pubkey, 'spam'])).toBe(200);
+    const onA = signed(banned, { kind: 1, content: 'on A' });
+    const onB = signed(banned, { kind: 1, content: 'on B' });
+    expect((await (await connect('a.example')).publish(onA))[2]).toBe(false);
+    expect((await (await connect('b.example')).publish(onB))[2]).toBe(true);
   });
 
   it('stop drains and closes every site\'s database; each event is in its own host\'s file only', async () => {
