@@ -1,10 +1,8 @@
 import type Database from 'better-sqlite3';
 import type { CompiledFilter } from '../filter/compile.js';
-import { buildQuery, readsSeveralRanges, type Mode, type Param } from './sql.js';
+import { buildQuery, type Mode, type Param } from './sql.js';
 
 const MAX_CACHED_STATEMENTS = 256;
-/** The first time window (seconds back from `until` or now) tried for a filter reading several index ranges. */
-const FIRST_WINDOW_SECONDS = 3600;
 
 /** Row of a 'rows' statement in raw mode; search filters add their bm25 rank (lower is better). */
 type Row = [seq: number, createdAt: number, id: Buffer, json: string, rank?: number];
@@ -16,13 +14,7 @@ export class QueryRunner {
   /** Stored events already expired at `now`, not yet pruned (partial index events_expires). */
   private readonly countExpired: Database.Statement<[number], number>;
 
-  /** created_at of the oldest and newest stored event (two index seeks). */
-  private readonly span: Database.Statement<[], [number | null, number | null]>;
-
   constructor(private readonly db: Database.Database) {
-    this.span = db
-      .prepare<[], [number | null, number | null]>('SELECT (SELECT min(created_at) FROM events), (SELECT max(created_at) FROM events)')
-      .raw(true);
     this.countExpired = db
       .prepare<[number], number>('SELECT count(*) FROM events INDEXED BY events_expires WHERE expires_at <= ?')
       .pluck();
@@ -147,30 +139,10 @@ export class QueryRunner {
     return { sql, plan: rows.map((row) => row.detail) };
   }
 
-  /**
-   * The newest `limit` matches of one filter ('json' strings or 'rows'). A filter reading several index
-   * ranges (home feeds: many authors × kinds; several tag values or kinds) costs as many rows as ALL
-   * its matches, so it is first run with `since` raised to a recent bound: when that window alone
-   * holds `limit` matches they are exactly the newest `limit` (everything outside is older), else the
-   * window widens — by the density seen so far — until it covers the filter's own range.
-   */
+  /** The newest `limit` matches of one filter: 'json' strings or 'rows'. */
   private limited(filter: CompiledFilter, mode: 'json' | 'rows', now: number, slack: () => number): unknown[] {
-    const run = (f: CompiledFilter): unknown[] => {
-      const { statement, params } = this.prepare(f, mode, now, slack);
-      return mode === 'json' ? statement.pluck(true).all(...params) : statement.raw(true).all(...params);
-    };
-    if (!readsSeveralRanges(filter)) return run(filter);
-    const [oldest, newest] = this.span.get()!;
-    if (oldest === null || newest === null) return [];
-    const upper = Math.min(filter.until ?? newest, newest);
-    const lowest = Math.max(oldest, filter.since ?? oldest);
-    for (let window = FIRST_WINDOW_SECONDS; ; ) {
-      const since = upper - window;
-      if (since <= lowest) return run(filter);
-      const found = run({ ...filter, since });
-      if (found.length >= filter.limit) return found;
-      window *= Math.min(64, Math.max(4, Math.ceil((2 * filter.limit) / Math.max(found.length, 1))));
-    }
+    const { statement, params } = this.prepare(filter, mode, now, slack);
+    return mode === 'json' ? statement.pluck(true).all(...params) : statement.raw(true).all(...params);
   }
 
   /** The cached prepared statement for the filter's shape, and the values to bind. */

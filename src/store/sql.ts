@@ -230,20 +230,6 @@ function buildSearchQuery(filter: CompiledFilter, mode: Mode, now: number): Buil
   }
 }
 
-/**
- * Does a limited statement for this filter read several index ranges (several authors, kinds or tag
- * values) that SQLite must collect and sort before it can stop at the limit? Those cost grows with every
- * match in the table, not with the limit; the store first runs them on a recent time window
- * (src/store/query.ts). Not for ids, search, one range, or replaceable kinds by author (few rows).
- */
-export function readsSeveralRanges(filter: CompiledFilter): boolean {
-  if (filter.search || filter.ids) return false;
-  const driver = chooseDriver(filter);
-  if (driver.tag !== undefined) return driver.tag[1].size > 1 || (filter.kinds?.size ?? 1) > 1;
-  if (driver.index === 'events_pubkey_kind_created' && [...filter.kinds!].every((kind) => kindClass(kind) !== 'regular')) return false;
-  return (filter.authors?.size ?? 1) > 1 || (filter.kinds?.size ?? 1) > 1;
-}
-
 type Driver = { index: string; tag?: undefined } | { index?: undefined; tag: TagCondition };
 
 function chooseDriver(filter: CompiledFilter): Driver {

@@ -1,0 +1,75 @@
+/**
+ * The store's side of the REQ mix of bench/load.ts, in process: per shape, the time of
+ * `compileFilters` + `EventStore.query` on a database built by bench/query-db.ts (no sockets, no
+ * frames). Values are drawn from the database itself, the same way for every run.
+ *
+ *   npx tsx bench/query-shapes.ts [path=bench/.cache/query-1000000.sqlite] [per-shape=200]
+ */
+import Database from 'better-sqlite3';
+import { compileFilters, type CompiledFilter } from '../src/filter/compile.js';
+import { EventStore } from '../src/store/index.js';
+import { Rng } from './dataset.js';
+
+const path = process.argv[2] ?? 'bench/.cache/query-1000000.sqlite';
+const perShape = Number(process.argv[3] ?? 200);
+const LIMITS = { max_filter_values: 2000, max_limit: 500, default_limit: 100 };
+
+const raw = new Database(path, { readonly: true });
+const column = (sql: string): string[] => raw.prepare(sql).pluck().all() as string[];
+const authors = column("SELECT DISTINCT hex(pubkey) FROM events WHERE kind = 0").map((h) => h.toLowerCase());
+const sampleTags = (name: string, extra = ''): string[] =>
+  column(`SELECT value FROM tags WHERE name = '${name}'${extra} AND event_rowid % 97 = 0 LIMIT 20000`);
+const roots = sampleTags('e');
+const mentioned = sampleTags('p', ' AND kind != 3');
+const hashtags = sampleTags('t');
+const geohashes = sampleTags('g', ' AND length(value) = 5');
+const ids = column('SELECT lower(hex(id)) FROM events WHERE seq % 101 = 0 LIMIT 20000');
+const [minTs, maxTs] = raw.prepare('SELECT min(created_at), max(created_at) FROM events').raw().get() as [number, number];
+raw.close();
+
+const rng = new Rng('query-shapes');
+const pick = <T>(list: T[]): T => list[rng.int(0, list.length - 1)] as T;
+const sample = <T>(list: T[], k: number): T[] => [...new Set(Array.from({ length: k * 2 }, () => pick(list)))].slice(0, k);
+const SHAPES: Record<string, () => object> = {
+  home: () => ({ authors: sample(authors, 50), kinds: [1, 6], limit: 100 }),
+  profile: () => ({ kinds: [0], authors: [pick(authors)] }),
+  thread: () => ({ '#e': [pick(roots)] }),
+  notifications: () => ({ '#p': [pick(mentioned)], kinds: [1, 6, 7, 9735], limit: 100 }),
+  hashtag: () => ({ '#t': [pick(hashtags)], limit: 100 }),
+  geohash: () => ({ '#g': [pick(geohashes)], limit: 100 }),
+  ids: () => ({ ids: sample(ids, 20) }),
+  timerange: () => {
+    const width = rng.int(3600, 24 * 3600);
+    const since = minTs + Math.floor(rng.next() * Math.max(1, maxTs - minTs - width));
+    return { since, until: since + width, limit: 500 };
+  },
+};
+
+const store = EventStore.open(path, { synchronous: 'normal' });
+const now = Math.floor(Date.now() / 1000);
+const percentile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+console.log('shape          queries  p50 ms  p99 ms  max ms  mean ms  rows/q');
+let total = 0;
+let count = 0;
+for (const [shape, make] of Object.entries(SHAPES)) {
+  const inputs = Array.from({ length: perShape }, make);
+  store.query(compileFilters([inputs[0]!], LIMITS) as CompiledFilter[], now); // warm the statement
+  const times: number[] = [];
+  let rows = 0;
+  for (const input of inputs) {
+    const started = performance.now();
+    const filters = compileFilters([input], LIMITS) as CompiledFilter[];
+    rows += store.query(filters, now).length;
+    times.push(performance.now() - started);
+  }
+  times.sort((a, b) => a - b);
+  const sum = times.reduce((a, b) => a + b, 0);
+  total += sum;
+  count += times.length;
+  console.log(
+    `${shape.padEnd(14)} ${String(perShape).padStart(7)} ${percentile(times, 0.5).toFixed(2).padStart(7)} ${percentile(times, 0.99).toFixed(2).padStart(7)} ` +
+      `${times.at(-1)!.toFixed(2).padStart(7)} ${(sum / times.length).toFixed(2).padStart(8)} ${(rows / perShape).toFixed(1).padStart(7)}`,
+  );
+}
+console.log(`all shapes: mean ${(total / count).toFixed(2)} ms per query → at most ${Math.round((1000 * count) / total)} queries/s on one core`);
+store.close();
