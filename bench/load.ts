@@ -855,7 +855,7 @@ async function main(): Promise<number> {
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   } else {
     process.stdout.write(
-      `relay ${opts.url} (${label}); events=${opts.events} connections=${opts.connections} inflight=${opts.inflight} ` +
+      `relay ${opts.url} (${label}); events=${dataset.count} connections=${opts.connections} inflight=${opts.inflight} ` +
         `reqs=${opts.reqs} seconds=${opts.seconds}\n\n${renderTable(rows)}\n`,
     );
   }
