@@ -12,6 +12,8 @@ export interface RelayOptions {
   verifier?: Verifier;
   /** Clock in unix seconds, for tests that move time. */
   now?: () => number;
+  /** Clock in milliseconds (rate limits), for tests that move time. */
+  nowMs?: () => number;
 }
 
 export interface RunningRelay {
@@ -35,7 +37,7 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
   const ownVerifier = options.verifier ? undefined : verifier;
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
   let localUrl = '';
-  const deps = { verifier, log, now, localUrl: () => localUrl };
+  const deps = { verifier, log, now, nowMs: options.nowMs, localUrl: () => localUrl };
 
   const sites: Site[] = [];
   let server: RunningServer;

@@ -28,6 +28,8 @@ export interface SiteDeps {
   verifier: Verifier;
   log: Logger;
   now: () => number;
+  /** The clock in milliseconds, for rate limits; absent = Date.now. */
+  nowMs?: () => number;
   /** ws://host:port of the listener, once known (the page's URL when relay.url and the Host header are empty). */
   localUrl: () => string;
 }
@@ -39,7 +41,7 @@ export function openSite(config: Config, names: readonly string[], deps: SiteDep
   const management = new Management(config, store.management, deps.verifier, deps.now);
   let relay: Relay;
   try {
-    relay = new Relay(config, store, deps.verifier, log, deps.now, management);
+    relay = new Relay(config, store, deps.verifier, log, deps.now, management, deps.nowMs);
   } catch (error) {
     store.close();
     throw error;

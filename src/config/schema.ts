@@ -13,6 +13,8 @@ import { parseKindList } from '../policy/read.js';
 import { memberFileProblem } from '../policy/membership.js';
 import { areaCoverProblem, parseGeohashPrefixes } from '../policy/geohash.js';
 import { parseGeoAreas } from '../policy/geoarea.js';
+import { parseRate } from '../policy/rate-limit.js';
+import { parseAddressList } from '../server/client-ip.js';
 
 /** Dotted paths of every leaf of `Config`, e.g. 'limits.created_at.max_future_seconds' (`hosts` is not a key: src/config/hosts.ts). */
 export type ConfigKey = Leaves<Omit<Config, 'hosts'>>;
@@ -74,6 +76,10 @@ const TABLE: Table = {
   'relay.url': {
     type: 'string', format: 'ws-url', default: '', reloadable: false,
     description: 'Public ws:// or wss:// URL clients use (shown on the page, used for NIP-42); empty = ws://host:port.',
+  },
+  'relay.trusted_proxies': {
+    type: 'parsed', parse: parseAddressList, default: [], reloadable: false,
+    description: 'Reverse proxies (IPs or CIDR blocks, v4 or v6) trusted to name the client in X-Forwarded-For: from a trusted peer the client is the right-most address that is not itself trusted; [] = the header is ignored and the TCP peer is the client.',
   },
 
   // info (NIP-11) ----------------------------------------------------------------------------------
@@ -245,6 +251,44 @@ const TABLE: Table = {
   'auth.max_age_seconds': {
     type: 'integer', min: 1, default: 600, reloadable: true,
     description: "How far an AUTH event's created_at may lie from the relay's clock, either way, in seconds.",
+  },
+
+  // rate limits (src/policy/rate-limit.ts) -------------------------------------------------------
+  'rate_limits.events_per_ip': {
+    type: 'parsed', parse: parseRate, nullable: true, default: null, reloadable: true,
+    description: 'EVENTs from one IP (an IPv6 /64), counted before the signature check ("rate-limited: slow down: at most N events per P from one IP"); a rate "N/period" such as "20/10s" allows bursts of N; null = no limit.',
+  },
+  'rate_limits.events_per_pubkey.regular': {
+    type: 'parsed', parse: parseRate, nullable: true, default: null, reloadable: true,
+    description: 'Regular EVENTs by one author, counted after the signature check ("rate-limited: slow down: at most N regular events per P from one pubkey"); a rate "N/period" such as "20/10s" allows bursts of N; null = no limit.',
+  },
+  'rate_limits.events_per_pubkey.replaceable': {
+    type: 'parsed', parse: parseRate, nullable: true, default: null, reloadable: true,
+    description: 'Replaceable EVENTs by one author, counted after the signature check ("rate-limited: slow down: at most N replaceable events per P from one pubkey"); a rate "N/period" such as "20/10s" allows bursts of N; null = no limit.',
+  },
+  'rate_limits.events_per_pubkey.ephemeral': {
+    type: 'parsed', parse: parseRate, nullable: true, default: null, reloadable: true,
+    description: 'Ephemeral EVENTs by one author, counted after the signature check ("rate-limited: slow down: at most N ephemeral events per P from one pubkey"); a rate "N/period" such as "20/10s" allows bursts of N; null = no limit.',
+  },
+  'rate_limits.events_per_pubkey.addressable': {
+    type: 'parsed', parse: parseRate, nullable: true, default: null, reloadable: true,
+    description: 'Addressable EVENTs by one author, counted after the signature check ("rate-limited: slow down: at most N addressable events per P from one pubkey"); a rate "N/period" such as "20/10s" allows bursts of N; null = no limit.',
+  },
+  'rate_limits.queries_per_connection': {
+    type: 'parsed', parse: parseRate, nullable: true, default: null, reloadable: true,
+    description: 'REQ, COUNT and NEG-OPEN messages of one connection, together ("CLOSED rate-limited:"); a rate "N/period" such as "20/10s" allows bursts of N; null = no limit.',
+  },
+  'rate_limits.connections_per_ip': {
+    type: 'parsed', parse: parseRate, nullable: true, default: null, reloadable: true,
+    description: 'New connections from one IP (an IPv6 /64) ("HTTP 429 rate-limited:"); a rate "N/period" such as "20/10s" allows bursts of N; null = no limit.',
+  },
+  'rate_limits.max_connections_per_ip': {
+    type: 'integer', min: 1, nullable: true, default: null, reloadable: true,
+    description: 'Connections open at once from one IP (an IPv6 /64); more are refused with HTTP 429 "rate-limited:"; null = no limit.',
+  },
+  'rate_limits.exempt_ips': {
+    type: 'parsed', parse: parseAddressList, default: [], reloadable: true,
+    description: 'IPs or CIDR blocks the per-IP limits leave alone (e.g. the servers of a client service that posts for many users); per-pubkey limits still apply.',
   },
 
   // read rules (src/policy/read.ts) ---------------------------------------------------------------

@@ -5,6 +5,7 @@
 import type { KindSelector } from './kinds.js';
 import type { KindLimitRule, PowRule } from '../policy/config.js';
 import type { AreaPolygon } from '../policy/geoarea.js';
+import type { Rate } from '../policy/rate-limit.js';
 
 export interface Config {
   relay: {
@@ -12,6 +13,8 @@ export interface Config {
     port: number;
     /** Public URL clients use (wss://…); shown on the page and matched against NIP-42 AUTH relay tags. Empty = derived from host/port (AUTH: the Host header). */
     url: string;
+    /** Reverse proxies (IPs, CIDR blocks) whose X-Forwarded-For header names the client; empty = the header is ignored. */
+    trusted_proxies: readonly string[];
   };
   info: {
     name: string;
@@ -81,6 +84,26 @@ export interface Config {
     enabled: boolean;
     /** How far an AUTH event's created_at may lie from the relay's clock, either way. */
     max_age_seconds: number;
+  };
+  /** Token buckets (src/policy/rate-limit.ts, src/relay/rate-limits.ts); null = no limit. */
+  rate_limits: {
+    /** EVENTs from one IP (an IPv6 /64), counted before the signature check. */
+    events_per_ip: Rate | null;
+    /** EVENTs by one author, after the signature check, per kind class. */
+    events_per_pubkey: {
+      regular: Rate | null;
+      replaceable: Rate | null;
+      ephemeral: Rate | null;
+      addressable: Rate | null;
+    };
+    /** REQ, COUNT and NEG-OPEN messages of one connection. */
+    queries_per_connection: Rate | null;
+    /** New connections from one IP. */
+    connections_per_ip: Rate | null;
+    /** Open connections from one IP at once. */
+    max_connections_per_ip: number | null;
+    /** IPs and CIDR blocks the per-IP limits leave alone (e.g. a client service posting for many users); per-pubkey limits still apply. */
+    exempt_ips: readonly string[];
   };
   /** Who may read what (src/policy/read.ts). */
   read: {

@@ -10,6 +10,7 @@ import { ACCEPT_PROTECTED, checkProtected, type ProtectedPolicy } from '../nips/
 import { reason, type Prefix } from '../protocol/prefixes.js';
 import { runPolicies, type Pipeline } from '../policy/pipeline.js';
 import type { WriteOutcome, EventToWrite } from '../store/types.js';
+import type { EventRateLimits } from './rate-limits.js';
 
 export interface IngestDeps {
   limits: Pick<Limits, 'max_event_tags' | 'max_content_length' | 'created_at'>;
@@ -30,6 +31,8 @@ export interface IngestDeps {
   isThisRelay?: RelayMatcher;
   /** Write policies (src/policy/write.ts), run with the cheap checks before the id hash; absent = none. */
   policies?: Pipeline;
+  /** Rate limits (src/relay/rate-limits.ts): per IP on arrival, per author after the signature; absent = none. */
+  rateLimits?: EventRateLimits;
   /** Retention `keep`: seconds an ephemeral event of this kind is stored; undefined (or absent) = never stored. */
   keepEphemeral?(kind: number): number | undefined;
 }
@@ -76,7 +79,8 @@ const NO_RELAY: RelayMatcher = () => false;
 
 /**
  * The way every event enters the relay (socket and import alike), cheapest rejection first:
- * shape → limits → expiration (NIP-40) → write policies → id hash → already stored? → NIP-70 sender → signature → write.
+ * shape → IP rate → limits → expiration (NIP-40) → write policies → id hash → already stored? → NIP-70 sender →
+ * signature → author rate → write.
  *
  * Signatures are checked concurrently, but an event is decided only after `previous` (the event sent
  * before it on the same connection) has reached the writer or been answered. `placed` marks that
@@ -114,6 +118,9 @@ async function decide(input: unknown, deps: IngestDeps, previous: Promise<void>,
   if (!stored && verification === undefined) verification = deps.verifier.verify(event);
   if (stored && kind === 'regular') return duplicate(event.id, true, 'already have this event');
   if (verification && !(await verification)) return refuse(event.id, 'invalid', 'signature verification failed');
+  // After the signature: only a proven author's budget is spent.
+  const slowed = deps.rateLimits?.byAuthor(event);
+  if (slowed) return refuse(event.id, slowed.prefix, slowed.text);
 
   const item: EventToWrite = { event, json: serialize(event) };
   if (requestsVanish(event, deps.isThisRelay ?? NO_RELAY)) item.vanish = true;
@@ -151,6 +158,9 @@ function checkCheaply(input: unknown, deps: IngestDeps): IngestOutcome | { event
     return refuse(shape.id, 'invalid', shape.message);
   }
   const event = shape.event;
+  // First: every EVENT with a readable id spends its sender's IP budget, before any work is done for it.
+  const flooded = deps.rateLimits?.fromIp();
+  if (flooded) return refuse(event.id, flooded.prefix, flooded.text);
   const now = deps.now();
   const limited = checkEventLimits(event, deps.limits, now);
   if (limited) return refuse(event.id, limited.prefix, limited.text);

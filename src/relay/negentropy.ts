@@ -15,6 +15,8 @@ export interface NegentropyDeps {
    * `auth-required:` for a restricted-only filter). Called before the set is built. Absent = readable as is.
    */
   checkRead?(client: Client, filter: CompiledFilter): readonly CompiledFilter[] | Rejection;
+  /** Rate limits: a NEG-OPEN spends the connection's query budget. Absent = no limit. */
+  checkRate?(client: Client): Rejection | undefined;
   /** (created_at, id) of stored events matching the filter, oldest first, at most `max`. */
   keys(filter: CompiledFilter, now: number, max: number): [number, Uint8Array][];
   now(): number;
@@ -44,6 +46,8 @@ export class NegentropySessions {
     if (subId.length === 0 || subId.length > limits.max_subid_length) {
       return this.refuse(client, subId, 'invalid', `subscription id must be 1 to ${limits.max_subid_length} characters`);
     }
+    const limited = this.deps.checkRate?.(client);
+    if (limited) return this.refuse(client, subId, limited.prefix, limited.text);
     const open = this.sessions.get(client);
     if (open !== undefined && open.size >= negentropy.max_sessions) {
       return this.refuse(client, subId, 'rate-limited', `at most ${negentropy.max_sessions} open negentropy sessions per connection; close one first`);

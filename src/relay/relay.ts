@@ -21,6 +21,7 @@ import { SubscriptionIndex } from '../subs/registry.js';
 import type { Client, ClientSubscription } from './client.js';
 import { ingestEvent, type IngestDeps } from './ingest.js';
 import { NegentropySessions } from './negentropy.js';
+import { RateLimits } from './rate-limits.js';
 import { BatchWriter } from './writer.js';
 import type { Management } from './management.js';
 
@@ -79,6 +80,8 @@ export class Relay {
   readonly members: MemberSet | undefined;
   /** Retention and NIP-40: a pass every PRUNE_INTERVAL_MS, in small batches (src/retention/pruner.ts). */
   readonly pruner: Pruner;
+  /** rate_limits: read from this.config on every check; the server asks it about new connections. */
+  readonly rateLimits: RateLimits;
 
   constructor(
     private readonly config: Config,
@@ -88,7 +91,10 @@ export class Relay {
     private readonly now: () => number = () => Math.floor(Date.now() / 1000),
     /** NIP-86 state (src/relay/management.ts): its bans and allow lists join the write policies. */
     management?: Management,
+    /** The clock in milliseconds, for rate limits. */
+    nowMs: () => number = Date.now,
   ) {
+    this.rateLimits = new RateLimits(() => this.config.rate_limits, nowMs);
     this.writer = new BatchWriter(store, (item, outcome) => {
       if (outcome.status !== 'stored') return;
       this.counters.eventsStored++;
@@ -120,6 +126,7 @@ export class Relay {
         return Array.isArray(compiled) ? compiled[0]! : compiled;
       },
       checkRead: (client, filter) => this.checkRead(client, [filter]),
+      checkRate: (client) => this.rateLimits.query(client.id),
       keys: (filter, now, max) => store.negentropyKeys(filter, now, max),
       now,
       logRejection: (client, message) => this.logRejection(client, message),
@@ -134,7 +141,9 @@ export class Relay {
       : { mode: 'refuse' };
     // NIP-62: a kind 62 names this relay by relay.url, else by the Host this connection used.
     const isThisRelay = thisRelay(this.config.relay.url, client.host);
-    this.connectionDeps.set(client, { ...this.ingestDeps, protectedEvents, isThisRelay });
+    this.rateLimits.connectionOpened(client.ip);
+    const rateLimits = this.rateLimits.events(client.ip);
+    this.connectionDeps.set(client, { ...this.ingestDeps, protectedEvents, isThisRelay, rateLimits });
     if (this.config.auth.enabled) {
       client.challenge = newChallenge();
       client.send(authFrame(client.challenge));
@@ -145,6 +154,7 @@ export class Relay {
     this.counters.connections--;
     for (const subscription of client.subscriptions.values()) this.unsubscribe(subscription);
     this.negentropy.disconnect(client);
+    this.rateLimits.connectionClosed(client.ip, client.id);
     client.log[this.config.logging.connections]('connection closed');
   }
 
@@ -274,6 +284,8 @@ export class Relay {
   }
 
   private onReq(client: Client, subId: string, inputs: unknown[]): void {
+    const limited = this.rateLimits.query(client.id);
+    if (limited) return this.refuseQuery(client, subId, limited); // the open subscription with this id stays
     const existing = client.subscriptions.get(subId);
     if (existing) this.unsubscribe(existing);
     const filters = this.checkQuery(client, subId, inputs, existing === undefined);
@@ -291,6 +303,8 @@ export class Relay {
   }
 
   private onCount(client: Client, subId: string, inputs: unknown[]): void {
+    const limited = this.rateLimits.query(client.id);
+    if (limited) return this.refuseQuery(client, subId, limited);
     const filters = this.checkQuery(client, subId, inputs, false);
     if (!Array.isArray(filters)) return this.refuseQuery(client, subId, filters);
     const now = this.now();

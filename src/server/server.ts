@@ -5,6 +5,7 @@ import { noticeFrame } from '../protocol/frames.js';
 import { reason } from '../protocol/prefixes.js';
 import type { Client, ClientSubscription } from '../relay/client.js';
 import type { Relay } from '../relay/relay.js';
+import { AddressSet, resolveClientIp } from './client-ip.js';
 import { handleGet, handleOptions, handlePost, notFound, type HttpPages, type PostHandler } from './http.js';
 
 interface SocketData {
@@ -89,6 +90,7 @@ export interface Sites {
 /** `config`: the process-wide keys (relay.host, relay.port); each site's own limits apply to its connections. */
 export function startServer(sites: Sites, config: Config, log: Logger): Promise<RunningServer> {
   const sockets = new Set<SocketClient>();
+  const trustedProxies = new AddressSet(config.relay.trusted_proxies);
   let nextId = 1;
   const largest = (key: 'max_message_bytes' | 'max_outbound_bytes'): number => Math.max(...sites.all.map((site) => site.limits[key]));
 
@@ -101,12 +103,19 @@ export function startServer(sites: Sites, config: Config, log: Logger): Promise<
     idleTimeout: 120,
     sendPingsAutomatically: true,
     upgrade: (res, req, context) => {
-      const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
+      const peer = Buffer.from(res.getRemoteAddressAsText()).toString();
+      const ip = resolveClientIp(peer, req.getHeader('x-forwarded-for'), trustedProxies);
       const host = req.getHeader('host');
       const site = sites.pick(host);
       if (site.management?.isIpBlocked(ip)) {
         log.info({ ip }, 'refused a connection from a blocked IP');
         res.writeStatus('403 Forbidden').writeHeader('Content-Type', 'text/plain').end('blocked: your IP address is blocked on this relay\n');
+        return;
+      }
+      const limited = site.relay.rateLimits.admitConnection(ip);
+      if (limited) {
+        log[config.logging.rejections]({ ip, reason: limited.text }, 'refused a connection: rate-limited');
+        res.writeStatus('429 Too Many Requests').writeHeader('Content-Type', 'text/plain').end(`${reason(limited.prefix, limited.text)}\n`);
         return;
       }
       res.upgrade<SocketData>(

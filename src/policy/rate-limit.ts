@@ -1,0 +1,97 @@
+/**
+ * Token buckets for rate limits. A rate `N/period` ("20/10s") is a bucket of N tokens (the burst)
+ * refilled at N per period; each action takes one token, and an empty bucket refuses.
+ *
+ * Pure: the clock (milliseconds) is passed in, and memory is bounded — at most `maxBuckets` buckets,
+ * the least recently used evicted first, so a client rotating IPs or pubkeys cannot grow the map.
+ * An evicted bucket had gone unused longer than every kept one; it comes back full, which is what an
+ * idle bucket refills to anyway.
+ */
+import { formatDuration, parseDuration } from '../config/duration.js';
+import type { Parser } from '../config/schema.js';
+
+export interface Rate {
+  /** Tokens a full bucket holds: the most actions allowed in a burst. */
+  readonly count: number;
+  /** Seconds in which an empty bucket refills completely. */
+  readonly seconds: number;
+}
+
+const RATE = /^(\d+)\s*\/\s*(\d*)\s*([smhdwy])$/;
+
+/** A schema `Parser` for a rate: "20/10s", "5/1s", "30/m" (the period's number may be left out); null (no limit) is the loader's. */
+export const parseRate: Parser<Rate> = (value) => {
+  const example = 'write a count and a period, e.g. "20/10s" or "60/1m", or null for no limit';
+  if (typeof value !== 'string') return { ok: false, reason: `expected a rate such as "20/10s", got ${JSON.stringify(value)}: ${example}` };
+  const match = RATE.exec(value.trim());
+  if (!match) return { ok: false, reason: `"${value}" is not a rate: ${example}` };
+  const count = Number(match[1]);
+  const period = parseDuration(`${match[2] || '1'}${match[3]}`);
+  if (!period.ok || period.value === 0) return { ok: false, reason: `"${value}": the period must be longer than 0 seconds` };
+  if (count < 1) return { ok: false, reason: `"${value}": the count must be at least 1 (use null for no limit, or block the kind instead)` };
+  return { ok: true, value: { count, seconds: period.value } };
+};
+
+/** "20 events per 10 s" — for refusals a person can act on. */
+export function describeRate(rate: Rate, what: string): string {
+  const period = formatDuration(rate.seconds).replace(/^(\d+)/, '$1 ');
+  return `${rate.count} ${what} per ${period}`;
+}
+
+interface Bucket {
+  tokens: number;
+  /** When `tokens` was last brought up to date (ms). */
+  at: number;
+}
+
+export const DEFAULT_MAX_BUCKETS = 100_000;
+
+/** Buckets by key (an IP, a pubkey, …). The rate is given on each take, so a reloaded config applies at once. */
+export class TokenBuckets {
+  /** Insertion order = least recently used first (a take moves its key to the end). */
+  private readonly buckets = new Map<string, Bucket>();
+
+  constructor(private readonly maxBuckets: number = DEFAULT_MAX_BUCKETS) {
+    if (!(maxBuckets >= 1)) throw new Error('maxBuckets must be at least 1');
+  }
+
+  /** Takes one token from `key`'s bucket; false = the bucket is empty (the action is refused, nothing taken). */
+  take(key: string, rate: Rate, nowMs: number): boolean {
+    const bucket = this.refilled(key, rate, nowMs);
+    this.buckets.delete(key);
+    this.buckets.set(key, bucket);
+    if (this.buckets.size > this.maxBuckets) this.buckets.delete(this.buckets.keys().next().value!);
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
+  }
+
+  /** Tokens left in `key`'s bucket now (a full bucket for an unknown key). */
+  tokens(key: string, rate: Rate, nowMs: number): number {
+    const bucket = this.buckets.get(key);
+    return bucket === undefined ? rate.count : refill(bucket, rate, nowMs);
+  }
+
+  /** Drops `key`'s bucket (its owner is gone). */
+  forget(key: string): void {
+    this.buckets.delete(key);
+  }
+
+  get size(): number {
+    return this.buckets.size;
+  }
+
+  private refilled(key: string, rate: Rate, nowMs: number): Bucket {
+    const bucket = this.buckets.get(key);
+    if (bucket === undefined) return { tokens: rate.count, at: nowMs };
+    bucket.tokens = refill(bucket, rate, nowMs);
+    bucket.at = Math.max(bucket.at, nowMs);
+    return bucket;
+  }
+}
+
+function refill(bucket: Bucket, rate: Rate, nowMs: number): number {
+  const elapsed = Math.max(0, nowMs - bucket.at);
+  // min: a bucket never holds more than its burst, also after the rate was lowered by a reload.
+  return Math.min(rate.count, bucket.tokens + (elapsed * rate.count) / (rate.seconds * 1000));
+}
