@@ -1,5 +1,6 @@
 /**
- * The example configs (config/community.yaml, config/private.yaml, config/geohash-multi.yaml) loaded with
+ * The example configs (config/community.yaml, config/private.yaml, config/public.yaml,
+ * config/geohash-multi.yaml) loaded with
  * loadConfig, port and databases overridden, the member list replaced by test keys, and their promises
  * checked with real clients: raw sockets (with a Host header for the virtual hosts) and nostr-tools'
  * Relay answering AUTH through `onauth`.
@@ -30,21 +31,28 @@ const dir = mkdtempSync(join(tmpdir(), 'commons-examples-'));
 const [member, friend, outsider] = [newKeys(), newKeys(), newKeys()];
 
 /** The example as an operator would run it, on port 0 with a fresh database and our test members. */
-async function start(name: string): Promise<RunningRelay & { url: string; config: Config }> {
+async function start(name: string, nowMs?: () => number): Promise<RunningRelay & { url: string; config: Config }> {
   const loaded = loadConfig(configFile(name), { port: 0, db: join(dir, `${name}.sqlite`), host: '127.0.0.1' }, {});
   const config: Config = { ...loaded, members: { ...loaded.members, pubkeys: [member.pubkey, friend.pubkey] } };
-  const running = await startRelay(config, { logger: pino({ level: 'silent' }) });
+  const running = await startRelay(config, { logger: pino({ level: 'silent' }), nowMs });
   return { ...running, url: running.localUrl, config };
 }
 
 let community: Awaited<ReturnType<typeof start>>;
 let privateRelay: Awaited<ReturnType<typeof start>>;
+let publicRelay: Awaited<ReturnType<typeof start>>;
+/** The public relay's rate-limit clock: still unless a test moves it. */
+let publicClock = 1_700_000_000_000;
 
 beforeAll(async () => {
-  [community, privateRelay] = await Promise.all([start('community.yaml'), start('private.yaml')]);
+  [community, privateRelay, publicRelay] = await Promise.all([
+    start('community.yaml'),
+    start('private.yaml'),
+    start('public.yaml', () => publicClock),
+  ]);
 });
 afterAll(async () => {
-  await Promise.all([community?.stop(), privateRelay?.stop()]);
+  await Promise.all([community?.stop(), privateRelay?.stop(), publicRelay?.stop()]);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -225,5 +233,46 @@ describe('config/geohash-multi.yaml', () => {
     }
     const berlin = geoChat('u33db');
     expect((await (await connect(multi.localUrl)).publish(berlin))[2]).toBe(true);
+
+describe('config/public.yaml', () => {
+  it('NIP-11: open for reading and writing', async () => {
+    const response = await fetch(publicRelay.url.replace('ws', 'http'), { headers: { Accept: 'application/nostr+json' } });
+    const info = (await response.json()) as { name: string; limitation: Record<string, unknown> };
+    expect(info.name).toBe('Example Public Relay');
+    expect(info.limitation).toMatchObject({ restricted_writes: false, auth_required: false });
+  });
+
+  it('anyone posts, up to 20 notes per 10 s per author; other authors and kind classes are unaffected', async () => {
+    const client = await connect(publicRelay.url);
+    const author = newKeys();
+    for (let i = 0; i < 20; i++) expect((await client.publish(signed(author, { content: `note ${i}` })))[2]).toBe(true);
+    const extra = signed(author, { content: 'one too many' });
+    expect((await client.publish(extra))[3]).toBe('rate-limited: slow down: at most 20 regular events per 10 s from one pubkey');
+    expect((await client.publish(signed(author, { kind: 20000, tags: [['g', 'u3but']], content: 'chat' })))[2]).toBe(true);
+    expect((await client.publish(signed(outsider, { content: 'someone else' })))[2]).toBe(true);
+    publicClock += 500; // 2 notes a second come back
+    expect((await client.publish(extra))[2]).toBe(true);
+  });
+
+  it('a burst over 50 events per 10 s from one IP is refused; the connection stays open', async () => {
+    publicClock += 10_000;
+    const client = await connect(publicRelay.url);
+    const answers: string[] = [];
+    for (let i = 0; i < 51; i++) answers.push(String((await client.publish(signed(newKeys(), { content: `burst ${i}` })))[3]));
+    expect(answers.filter((message) => message === '')).toHaveLength(50);
+    expect(answers[50]).toBe('rate-limited: slow down: at most 50 events per 10 s from one IP');
+    expect((await client.req('open', { kinds: [1], limit: 1 })).events).toHaveLength(1);
+    publicClock += 10_000;
+  });
+
+  it('DMs are readable only by their parties', async () => {
+    const client = await connect(publicRelay.url);
+    const dm = signed(outsider, { kind: 4, tags: [['p', member.pubkey]], content: 'hello' });
+    expect((await client.publish(dm))[2]).toBe(true);
+    expect((await client.req('all', { authors: [outsider.pubkey] })).events.some((e) => e.kind === 4)).toBe(false);
+    expect((await client.req('dms', { kinds: [4] })).closed?.[2]).toMatch(/^auth-required: /);
+    expect(await toolsQuery(publicRelay.url, member, { kinds: [4] })).toEqual([dm.id]);
+    expect(await toolsQuery(publicRelay.url, outsider, { kinds: [4] })).toEqual([dm.id]);
+    expect(await toolsQuery(publicRelay.url, friend, { kinds: [4] })).toEqual([]);
   });
 });
