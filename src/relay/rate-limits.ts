@@ -81,7 +81,8 @@ export class RateLimits {
     };
   }
 
-  private eventFromIp(ip: string): Rejection | undefined {
+  /** An EVENT (or an AUTH: both cost a signature check) from `ip`. */
+  eventFromIp(ip: string): Rejection | undefined {
     const rate = this.settings().events_per_ip;
     if (rate === null || this.isExempt(ip) || this.ipEvents.take(rateKeyOf(ip), rate, this.nowMs())) return undefined;
     return slowDown(rate, 'events', 'IP');

@@ -255,6 +255,13 @@ export class Relay {
       this.logRejection(client, message, id);
       return client.send(id === undefined ? noticeFrame(message) : okFrame(id, false, message));
     }
+    // An AUTH costs a signature check like an EVENT, so it spends the same IP budget.
+    const flooded = this.rateLimits.eventFromIp(client.ip);
+    if (flooded) {
+      const message = reason(flooded.prefix, flooded.text);
+      this.logRejection(client, message, id);
+      return client.send(id === undefined ? noticeFrame(message) : okFrame(id, false, message));
+    }
     const context = {
       challenge: client.challenge,
       relayUrl: this.config.relay.url,

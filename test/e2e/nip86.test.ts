@@ -21,7 +21,8 @@ let relay: TestRelay;
 let off: TestRelay;
 
 beforeAll(async () => {
-  [relay, off] = await Promise.all([startTestRelay({ management: { admins: [admin.pubkey] } }), startTestRelay()]);
+  // Trusting 127.0.0.1 as a proxy: a client without X-Forwarded-For is still 127.0.0.1.
+  [relay, off] = await Promise.all([startTestRelay({ management: { admins: [admin.pubkey] }, relay: { trusted_proxies: ['127.0.0.1'] } }), startTestRelay()]);
 });
 afterAll(async () => {
   await Promise.all([relay?.cleanup(), off?.cleanup()]);
@@ -32,8 +33,8 @@ afterEach(() => {
   for (const client of opened.splice(0)) client.socket.terminate();
 });
 
-async function connect(url = relay.url): Promise<RawClient> {
-  const client = await RawClient.connect(url);
+async function connect(url = relay.url, options?: WebSocket.ClientOptions): Promise<RawClient> {
+  const client = await RawClient.connect(url, options);
   client.socket.on('error', () => {});
   opened.push(client);
   return client;
@@ -228,6 +229,25 @@ describe('methods', () => {
     expect(await ok('listblockedips')).toEqual([]);
     const client = await connect();
     expect((await client.publish(signed(newKeys())))[2]).toBe(true);
+  });
+
+  it('blockip applies to the address a trusted proxy names in X-Forwarded-For', async () => {
+    const via = (ip: string): WebSocket.ClientOptions => ({ headers: { 'X-Forwarded-For': ip } });
+    const existing = await connect(relay.url, via('192.0.2.77'));
+    const neighbour = await connect(relay.url, via('192.0.2.78'));
+    expect(await ok('blockip', ['192.0.2.77', 'behind the proxy'])).toBe(true);
+    expect(await existing.closed()).toBe(1008);
+    const status = await new Promise<number | string>((resolve) => {
+      const socket = new WebSocket(relay.url, via('192.0.2.77'));
+      socket.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      socket.on('open', () => resolve('opened'));
+      socket.on('error', () => {});
+    });
+    expect(status).toBe(403);
+    // The proxy's own address and the other client behind it are not blocked.
+    expect((await neighbour.publish(signed(newKeys())))[2]).toBe(true);
+    expect((await (await connect()).publish(signed(newKeys())))[2]).toBe(true);
+    expect(await ok('unblockip', ['192.0.2.77'])).toBe(true);
   });
 
   it('changerelayname / description / icon show in NIP-11 and the page at once', async () => {

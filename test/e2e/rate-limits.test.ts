@@ -87,6 +87,15 @@ describe('events per IP', () => {
     expect((await client.publish(note()))[3]).toMatch(/^rate-limited: /);
   });
 
+  it('an AUTH spends the same budget (it costs a signature check too)', async () => {
+    const client = await connectAs('198.51.100.3');
+    for (let i = 0; i < 3; i++) expect((await client.publish(note()))[2]).toBe(true);
+    const challenge = (await client.next((f) => f[0] === 'AUTH'))[1] as string;
+    const auth = signed(newKeys(), { kind: 22242, tags: [['relay', proxied.url], ['challenge', challenge]], content: '' });
+    client.send(['AUTH', auth]);
+    expect((await client.next((f) => f[0] === 'OK' && f[1] === auth.id))[3]).toBe('rate-limited: slow down: at most 3 events per 10 s from one IP');
+  });
+
   it('X-Forwarded-For is ignored when the peer is not a trusted proxy', async () => {
     const first = await connectAs('203.0.113.1', direct);
     const second = await connectAs('203.0.113.2', direct);
