@@ -33,8 +33,8 @@ afterEach(() => {
   for (const client of opened.splice(0)) client.socket.terminate();
 });
 
-async function connect(url = relay.url, options?: WebSocket.ClientOptions): Promise<RawClient> {
-  const client = await RawClient.connect(url, options);
+async function connect(url = relay.url, headers?: Record<string, string>): Promise<RawClient> {
+  const client = await RawClient.connect(url, headers);
   client.socket.on('error', () => {});
   opened.push(client);
   return client;
@@ -232,13 +232,13 @@ describe('methods', () => {
   });
 
   it('blockip applies to the address a trusted proxy names in X-Forwarded-For', async () => {
-    const via = (ip: string): WebSocket.ClientOptions => ({ headers: { 'X-Forwarded-For': ip } });
+    const via = (ip: string): Record<string, string> => ({ 'X-Forwarded-For': ip });
     const existing = await connect(relay.url, via('192.0.2.77'));
     const neighbour = await connect(relay.url, via('192.0.2.78'));
     expect(await ok('blockip', ['192.0.2.77', 'behind the proxy'])).toBe(true);
     expect(await existing.closed()).toBe(1008);
     const status = await new Promise<number | string>((resolve) => {
-      const socket = new WebSocket(relay.url, via('192.0.2.77'));
+      const socket = new WebSocket(relay.url, { headers: via('192.0.2.77') });
       socket.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
       socket.on('open', () => resolve('opened'));
       socket.on('error', () => {});
