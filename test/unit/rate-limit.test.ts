@@ -60,7 +60,7 @@ describe('token buckets', () => {
       buckets.take(`rotating-${i}`, r, 0);
       if (i % 50 === 0) expect(buckets.take('kept', r, 0)).toBe(false); // used often: never evicted, stays empty
     }
-    expect(buckets.size).toBe(100);
+    expect(buckets.size).toBeLessThanOrEqual(110); // swept back to 100 once 10% over
     expect(buckets.tokens('rotating-0', r, 0)).toBe(1); // evicted long ago: a full bucket again
     expect(buckets.tokens('rotating-9999', r, 0)).toBe(0);
   });
