@@ -234,8 +234,8 @@ function overrideSettings(overrides: ConfigOverrides | undefined): Setting[] {
   return settings;
 }
 
-/** Flat key → value map (and the host blocks) to the nested, deep-frozen Config. */
-function assemble(values: ReadonlyMap<ConfigKey, unknown>, hosts: readonly VirtualHost[]): Config {
+/** Flat key → value map (and the host blocks) to the nested, deep-frozen Config (the map must hold every key). */
+export function assemble(values: ReadonlyMap<ConfigKey, unknown>, hosts: readonly VirtualHost[]): Config {
   const root: Record<string, unknown> = {};
   for (const [key, value] of values) {
     const parts = key.split('.');

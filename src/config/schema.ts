@@ -130,7 +130,7 @@ const TABLE: Table = {
 
   // limits -----------------------------------------------------------------------------------------
   'limits.max_message_bytes': {
-    type: 'integer', min: 1024, default: 131072, reloadable: true,
+    type: 'integer', min: 1024, default: 131072, reloadable: false,
     description: 'Largest WebSocket message accepted from a client, in bytes (NIP-11 max_message_length).',
   },
   'limits.max_subscriptions': {
@@ -174,7 +174,7 @@ const TABLE: Table = {
     description: "Seconds an event's created_at may lie behind the relay's clock; null = no limit (NIP-11 created_at_lower_limit).",
   },
   'limits.max_outbound_bytes': {
-    type: 'integer', min: 1024, default: 4194304, reloadable: true,
+    type: 'integer', min: 1024, default: 4194304, reloadable: false,
     description: 'A connection whose unsent outbound data grows past this many bytes is closed (slow reader).',
   },
 
@@ -347,7 +347,7 @@ const TABLE: Table = {
 
   // search (NIP-50) -------------------------------------------------------------------------------
   'search.enabled': {
-    type: 'boolean', default: true, reloadable: false,
+    type: 'boolean', default: true, reloadable: true,
     description: "NIP-50: answer 'search' filters from the full-text index (kept up to date either way); false = refused with unsupported:, 50 not advertised.",
   },
 
@@ -391,6 +391,12 @@ const TABLE: Table = {
   'logging.format': {
     type: 'enum', values: ['auto', 'json', 'pretty'], default: 'auto', reloadable: false,
     description: 'auto = readable lines on a terminal, JSON lines otherwise; json; pretty.',
+  },
+
+  // reload ----------------------------------------------------------------------------------------
+  'reload.watch': {
+    type: 'boolean', default: true, reloadable: true,
+    description: "serve reloads this file when it changes (as on SIGHUP); false = only on SIGHUP.",
   },
 
   // retention --------------------------------------------------------------------------------------

@@ -164,6 +164,10 @@ export interface Config {
     /** auto = readable lines on a terminal, JSON lines otherwise. */
     format: 'auto' | 'json' | 'pretty';
   };
+  /** Hot reload of the config file by `serve` (SIGHUP always reloads). */
+  reload: {
+    watch: boolean;
+  };
   /** Per-kind retention (src/retention/): the first rule whose kinds match an event's kind decides. */
   retention: readonly RetentionRule[];
   /**

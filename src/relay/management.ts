@@ -44,7 +44,7 @@ export class Management implements ManagementOps {
   private effective: Config | undefined;
 
   constructor(
-    private readonly config: Config,
+    private config: Config,
     private readonly tables: ManagementTables,
     private readonly verifier: Verifier,
     private readonly now: () => number,
@@ -59,6 +59,14 @@ export class Management implements ManagementOps {
     };
     this.kinds = new Set(tables.allowedKinds());
     this.overrides = tables.infoOverrides();
+  }
+
+  /**
+   * Hot reload (Relay.reconfigure): later policies() and effectiveConfig() follow `config`.
+   * management.admins is restart-only, so the admin set stays.
+   */
+  reconfigure(config: Config): void {
+    this.config = config;
   }
 
   /** Whether the API is on (management.admins non-empty). */
@@ -102,7 +110,9 @@ export class Management implements ManagementOps {
     const configKinds = configKindsOpen ? new Set<number>() : kindSet(config.write.kinds.allow);
     const blockedText = (): string => {
       const howToJoin = config.write.blocked_message;
-      return `only members of ${this.effectiveConfig().info.name} can post here${howToJoin === '' ? '' : ` — ${howToJoin}`}`;
+      // The name as overridden by an admin now, else the one of the config these policies were built from.
+      const name = this.overrides.name ?? config.info.name;
+      return `only members of ${name} can post here${howToJoin === '' ? '' : ` — ${howToJoin}`}`;
     };
     const rules: Policy[] = [
       policy('management.banned_events', (event) =>

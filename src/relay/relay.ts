@@ -5,16 +5,15 @@ import { compileFilters, type CompiledFilter } from '../filter/compile.js';
 import * as nip40 from '../nips/nip40.js';
 import * as nip45 from '../nips/nip45.js';
 import { verifyAuthEvent, newChallenge } from '../nips/nip42.js';
-import { thisRelay } from '../nips/nip62.js';
+import { thisRelay, type RelayMatcher } from '../nips/nip62.js';
 import type { ProtectedPolicy } from '../nips/nip70.js';
 import { authFrame, closedFrame, countFrame, eoseFrame, eventFramePrefix, noticeFrame, okFrame } from '../protocol/frames.js';
 import { parseClientMessage } from '../protocol/parse.js';
-import { writePolicies } from '../policy/write.js';
-import { MemberSet } from '../policy/membership.js';
-import { mayRead, readRules, restrictFilters, type ReadRules } from '../policy/read.js';
+import type { MemberSet } from '../policy/membership.js';
+import { mayRead, restrictFilters } from '../policy/read.js';
 import { reason, type Rejection } from '../protocol/prefixes.js';
 import { Pruner, type PruneStatements } from '../retention/pruner.js';
-import { compileRetention } from '../retention/rules.js';
+import { planReload, type ReloadPlan } from '../config/reload.js';
 import type { EventToWrite, WriteOutcome } from '../store/types.js';
 import type { StoreLocation } from '../store/store.js';
 import { SubscriptionIndex } from '../subs/registry.js';
@@ -24,6 +23,7 @@ import { NegentropySessions } from './negentropy.js';
 import { RateLimits } from './rate-limits.js';
 import { BatchWriter } from './writer.js';
 import type { Management } from './management.js';
+import { buildPolicyState, retiredMembers, type PolicyParts, type PolicyState } from './policy-state.js';
 
 /** What the relay needs from storage. */
 export interface RelayStore {
@@ -46,6 +46,15 @@ export interface RelayStore {
   close(): void;
 }
 
+/** A connection's own ingest parts and the deps last built from them. */
+interface ConnectionDeps {
+  readonly protectedEvents: ProtectedPolicy;
+  readonly isThisRelay: RelayMatcher;
+  readonly rateLimits: IngestDeps['rateLimits'];
+  state: PolicyState;
+  deps: IngestDeps;
+}
+
 export interface RelayCounters {
   connections: number;
   subscriptions: number;
@@ -65,32 +74,30 @@ export class Relay {
   private readonly inflight = new Set<Promise<void>>();
   /** Per connection, the last event's `placed` promise: events are decided in the order sent. */
   private readonly eventOrder = new WeakMap<Client, Promise<void>>();
-  private readonly ingestDeps: IngestDeps;
-  /** Per connection, the ingest deps carrying its NIP-70 policy (its authenticated pubkeys). */
-  private readonly connectionDeps = new WeakMap<Client, IngestDeps>();
+  /** Everything derived from the config; replaced whole by reconfigure(). */
+  private state: PolicyState;
+  private readonly parts: PolicyParts;
+  /** Per connection: its NIP-70 and NIP-62 parts, and the ingest deps last built from them (and which state). */
+  private readonly connectionDeps = new WeakMap<Client, ConnectionDeps>();
   private closing = false;
   /** Live frames not yet sent, per connection, as (subscription prefix, event JSON) pairs (see broadcast). */
   private readonly outbox = new Map<Client, string[]>();
   private outboxScheduled = false;
   /** NIP-77 sessions (NEG ids are their own namespace, apart from REQ ids). */
   private readonly negentropy: NegentropySessions;
-  /** Read rules (issue 3): restricted kinds, applied to REQ, COUNT, NEG-OPEN and live delivery. */
-  private readonly readRules: ReadRules;
-  /** members.enabled: the live member set (the file re-read when it changes). */
-  readonly members: MemberSet | undefined;
   /** Retention and NIP-40: a pass every PRUNE_INTERVAL_MS, in small batches (src/retention/pruner.ts). */
   readonly pruner: Pruner;
   /** rate_limits: read from this.config on every check; the server asks it about new connections. */
   readonly rateLimits: RateLimits;
 
   constructor(
-    private readonly config: Config,
+    config: Config,
     readonly store: RelayStore,
     private readonly verifier: Verifier,
     private readonly log: Logger,
     private readonly now: () => number = () => Math.floor(Date.now() / 1000),
     /** NIP-86 state (src/relay/management.ts): its bans and allow lists join the write policies. */
-    management?: Management,
+    private readonly management?: Management,
     /** The clock in milliseconds, for rate limits. */
     nowMs: () => number = Date.now,
   ) {
@@ -104,25 +111,25 @@ export class Relay {
         this.log.error({ err: error, id: item.event.id }, 'error while delivering an event live');
       }
     });
-    this.readRules = readRules(config.read.auth_required_kinds);
-    this.members = config.members.enabled || config.members.exempt_from_pow ? new MemberSet(config.members.pubkeys, config.members.file, log) : undefined;
-    this.members?.watch();
-    this.ingestDeps = {
-      limits: config.limits,
+    this.parts = {
       verifier,
       isStored: (id) => store.has(id),
       write: (item) => this.writer.write(item),
       now,
-      policies: management ? management.policies(writePolicies(config, this.members)) : writePolicies(config, this.members),
-      keepEphemeral: (kind) => retention.keepFor(kind),
+      log,
+      management,
     };
-    const retention = compileRetention(config.retention);
-    this.pruner = new Pruner(store, () => retention, now, log, nip40.PRUNE_INTERVAL_MS);
+    this.state = buildPolicyState(config, this.parts);
+    this.pruner = new Pruner(store, () => this.state.retention, now, log, nip40.PRUNE_INTERVAL_MS);
     this.pruner.start();
+    const relay = this;
     this.negentropy = new NegentropySessions({
-      config,
+      get config() {
+        return relay.state.config;
+      },
       compile: (input) => {
-        const compiled = compileFilters([input], config.limits, { search: config.search.enabled });
+        const { limits, search } = this.state.config;
+        const compiled = compileFilters([input], limits, { search: search.enabled });
         return Array.isArray(compiled) ? compiled[0]! : compiled;
       },
       checkRead: (client, filter) => this.checkRead(client, [filter]),
@@ -133,18 +140,45 @@ export class Relay {
     });
   }
 
+  /** The config the relay runs with (after reloads: the reloadable keys of the last one applied). */
+  get config(): Config {
+    return this.state.config;
+  }
+
+  /** members.enabled: the live member set (the file re-read when it changes). */
+  get members(): MemberSet | undefined {
+    return this.state.members;
+  }
+
+  /**
+   * Hot reload: applies the changed reloadable keys of `next` in one swap (connections stay open and
+   * judge their next event by the new policy); changed restart-only keys keep their running value.
+   * A plan with conflicts is not applied.
+   */
+  reconfigure(next: Config): ReloadPlan {
+    const previous = this.state;
+    const plan = planReload(previous.config, next);
+    if (plan.conflicts.length > 0 || plan.config === previous.config) return plan;
+    this.management?.reconfigure(plan.config);
+    this.state = buildPolicyState(plan.config, this.parts, previous);
+    retiredMembers(previous, this.state)?.stop();
+    return plan;
+  }
+
   connect(client: Client): void {
     this.counters.connections++;
-    client.log[this.config.logging.connections]('connection opened');
-    const protectedEvents: ProtectedPolicy = this.config.auth.enabled
+    const config = this.state.config;
+    client.log[config.logging.connections]('connection opened');
+    // auth.enabled and relay.url are restart-only, so these parts hold for the connection's lifetime.
+    const protectedEvents: ProtectedPolicy = config.auth.enabled
       ? { mode: 'author', authenticated: client.authenticated }
       : { mode: 'refuse' };
     // NIP-62: a kind 62 names this relay by relay.url, else by the Host this connection used.
-    const isThisRelay = thisRelay(this.config.relay.url, client.host);
+    const isThisRelay = thisRelay(config.relay.url, client.host);
     this.rateLimits.connectionOpened(client.ip);
     const rateLimits = this.rateLimits.events(client.ip);
-    this.connectionDeps.set(client, { ...this.ingestDeps, protectedEvents, isThisRelay, rateLimits });
-    if (this.config.auth.enabled) {
+    this.connectionDeps.set(client, { protectedEvents, isThisRelay, rateLimits, state: this.state, deps: { ...this.state.ingest, protectedEvents, isThisRelay, rateLimits } });
+    if (config.auth.enabled) {
       client.challenge = newChallenge();
       client.send(authFrame(client.challenge));
     }
@@ -219,7 +253,7 @@ export class Relay {
       if (typeof id === 'string') client.send(okFrame(id, false, reason('error', 'relay is shutting down; try again shortly')));
       return;
     }
-    const deps = this.connectionDeps.get(client) ?? this.ingestDeps;
+    const deps = this.ingestDepsFor(client);
     const { outcome, placed } = ingestEvent(input, deps, this.eventOrder.get(client));
     this.eventOrder.set(client, placed);
     const task = outcome
@@ -241,6 +275,17 @@ export class Relay {
       })
       .finally(() => this.inflight.delete(task));
     this.inflight.add(task);
+  }
+
+  /** The connection's ingest deps under the current state (rebuilt once after a reload). */
+  private ingestDepsFor(client: Client): IngestDeps {
+    const own = this.connectionDeps.get(client);
+    if (own === undefined) return this.state.ingest;
+    if (own.state !== this.state) {
+      own.state = this.state;
+      own.deps = { ...this.state.ingest, protectedEvents: own.protectedEvents, isThisRelay: own.isThisRelay, rateLimits: own.rateLimits };
+    }
+    return own.deps;
   }
 
   /**
@@ -324,7 +369,7 @@ export class Relay {
 
   /** The checks REQ and COUNT share: subscription id, number of filters, and each filter. */
   private checkQuery(client: Client, subId: string, inputs: unknown[], opensSubscription: boolean): CompiledFilter[] | Rejection {
-    const limits = this.config.limits;
+    const { limits, search } = this.state.config;
     if (subId.length === 0 || subId.length > limits.max_subid_length) {
       return { prefix: 'invalid', text: `subscription id must be 1 to ${limits.max_subid_length} characters` };
     }
@@ -335,23 +380,24 @@ export class Relay {
     if (opensSubscription && client.subscriptions.size >= limits.max_subscriptions) {
       return { prefix: 'rate-limited', text: `at most ${limits.max_subscriptions} open subscriptions per connection; close one first` };
     }
-    const compiled = compileFilters(inputs, limits, { search: this.config.search.enabled });
+    const compiled = compileFilters(inputs, limits, { search: search.enabled });
     return Array.isArray(compiled) ? this.checkRead(client, compiled) : compiled;
   }
 
   /** Private mode and read rules (src/policy/read.ts): the filters this connection may run, or why not. */
   private checkRead(client: Client, filters: CompiledFilter[]): CompiledFilter[] | Rejection {
     const readers = client.authenticated;
-    if (this.config.read.private) {
-      if (readers.size === 0) return { prefix: 'auth-required', text: `${this.config.info.name} is private: authenticate as a member to read` };
-      if (![...readers].some((pubkey) => this.members?.has(pubkey))) {
-        return { prefix: 'restricted', text: `only members of ${this.config.info.name} can read here` };
+    const { config, members, readRules } = this.state;
+    if (config.read.private) {
+      if (readers.size === 0) return { prefix: 'auth-required', text: `${config.info.name} is private: authenticate as a member to read` };
+      if (![...readers].some((pubkey) => members?.has(pubkey))) {
+        return { prefix: 'restricted', text: `only members of ${config.info.name} can read here` };
       }
     }
-    const readable = restrictFilters(filters, this.readRules, readers);
+    const readable = restrictFilters(filters, readRules, readers);
     if (readable !== 'auth-required') return readable;
-    const kinds = [...this.readRules.restricted].join(', ');
-    return this.config.auth.enabled
+    const kinds = [...readRules.restricted].join(', ');
+    return config.auth.enabled
       ? { prefix: 'auth-required', text: `kinds ${kinds} are readable only by their author and p-tagged recipients; authenticate first` }
       : { prefix: 'restricted', text: `kinds ${kinds} are readable only by their author and p-tagged recipients, after AUTH, which this relay does not offer` };
   }
@@ -379,9 +425,10 @@ export class Relay {
    */
   private broadcast(item: EventToWrite): void {
     if (nip40.isExpired(item.event, this.now())) return;
+    const readRules = this.state.readRules;
     for (const subscription of this.live.matching(item.event)) {
       // Read rules: a restricted kind goes only to connections authenticated as its author or a recipient.
-      if (subscription.client.closed || !mayRead(item.event, this.readRules, subscription.client.authenticated)) continue;
+      if (subscription.client.closed || !mayRead(item.event, readRules, subscription.client.authenticated)) continue;
       // Prefix and JSON are queued, not the frame: both already exist, so a queue costs no copies.
       const queued = this.outbox.get(subscription.client);
       if (queued) queued.push(subscription.framePrefix, item.json);
@@ -406,6 +453,6 @@ export class Relay {
   }
 
   private logRejection(client: Client, message: string, id?: string): void {
-    client.log[this.config.logging.rejections]({ id, reason: message }, 'rejected');
+    client.log[this.state.config.logging.rejections]({ id, reason: message }, 'rejected');
   }
 }
