@@ -122,10 +122,10 @@ export class Relay {
     this.state = buildPolicyState(config, this.parts);
     this.pruner = new Pruner(store, () => this.state.retention, now, log, nip40.PRUNE_INTERVAL_MS);
     this.pruner.start();
-    const relay = this;
+    const current = (): PolicyState => this.state;
     this.negentropy = new NegentropySessions({
       get config() {
-        return relay.state.config;
+        return current().config;
       },
       compile: (input) => {
         const { limits, search } = this.state.config;
@@ -160,7 +160,12 @@ export class Relay {
     const plan = planReload(previous.config, next);
     if (plan.conflicts.length > 0 || plan.config === previous.config) return plan;
     this.management?.reconfigure(plan.config);
-    this.state = buildPolicyState(plan.config, this.parts, previous);
+    try {
+      this.state = buildPolicyState(plan.config, this.parts, previous);
+    } catch (error) {
+      this.management?.reconfigure(previous.config);
+      throw error;
+    }
     retiredMembers(previous, this.state)?.stop();
     return plan;
   }
