@@ -1,4 +1,5 @@
 import { hostKey } from './config/hosts.js';
+import { planReload, type ReloadPlan } from './config/reload.js';
 import type { Config } from './config/types.js';
 import type { Verifier } from './event/verify.js';
 import { createVerifier } from './event/verify-pool.js';
@@ -24,6 +25,13 @@ export interface RunningRelay {
   readonly port: number;
   /** The URL clients connect to on this machine (ws://host:port). */
   readonly localUrl: string;
+  /**
+   * Hot reload: applies the changed reloadable keys of `next` to every site (the default from the top
+   * level, each host from its block) without dropping connections; restart-only keys keep their running
+   * value. A site whose plan has conflicts is left unchanged. Host keys are reported as `hosts[i].key`;
+   * adding, removing or renaming a host block is reported as `hosts` (restart required).
+   */
+  reload(next: Config): ReloadPlan;
   /** Graceful stop: stop listening, answer events under way, close sockets with 1001, close every database. */
   stop(): Promise<void>;
 }
@@ -67,12 +75,40 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
     await ownVerifier?.close?.();
     log.info('relay stopped');
   };
+  const reload = (next: Config): ReloadPlan => {
+    const sameHosts = next.hosts.length === sites.length - 1 && next.hosts.every((host, i) => host.names.join() === sites[i + 1]!.names.join());
+    const targets: [Site, Config, string][] = [[sites[0]!, next, ''], ...(sameHosts ? next.hosts.map((host, i): [Site, Config, string] => [sites[i + 1]!, host.config, `hosts[${i}].`]) : [])];
+    // All or nothing: every site's plan is checked before any is applied.
+    const dryRun = targets.map(([site, config, prefix]) => prefixed(planReload(site.config, config), prefix));
+    const refused = dryRun.some((plan) => plan.conflicts.length > 0);
+    const plans = refused ? dryRun : targets.map(([site, config, prefix]) => prefixed(site.reload(config), prefix));
+    if (!refused) log.level = sites[0]!.config.logging.level;
+    const all = <T>(pick: (plan: ReloadPlan) => readonly T[]): T[] => plans.flatMap(pick);
+    return {
+      config: sites[0]!.config,
+      applied: refused ? [] : all((plan) => plan.applied),
+      restartRequired: [...all((plan) => plan.restartRequired), ...(sameHosts ? [] : ['hosts'])],
+      conflicts: all((plan) => plan.conflicts),
+    };
+  };
   return {
     relay: sites[0]!.relay,
     sites,
     port: server.port,
     localUrl,
+    reload,
     stop: () => (stopping ??= stop()),
+  };
+}
+
+/** A host site's plan with its keys named as in the file (hosts[i].info.name). */
+function prefixed(plan: ReloadPlan, prefix: string): ReloadPlan {
+  const name = (key: string): string => `${prefix}${key}`;
+  return {
+    config: plan.config,
+    applied: plan.applied.map(name),
+    restartRequired: plan.restartRequired.map(name),
+    conflicts: plan.conflicts.map(({ key, reason }) => ({ key: name(key), reason })),
   };
 }
 

@@ -3,6 +3,7 @@
  * pruner) and NIP-11 document and page. startRelay opens one for the top-level config and one per
  * `hosts:` block; they share the listener, the verifier pool and the log.
  */
+import type { ReloadPlan } from './config/reload.js';
 import type { Config } from './config/types.js';
 import type { Verifier } from './event/verify.js';
 import type { Logger } from './log.js';
@@ -16,12 +17,15 @@ import { EventStore } from './store/store.js';
 export interface Site {
   /** Host header names it serves; [] = the default site (the top-level config). */
   readonly names: readonly string[];
+  /** The config it runs with (after a reload: the reloadable keys of the last one applied). */
   readonly config: Config;
   readonly store: EventStore;
   readonly relay: Relay;
   readonly management: Management;
   /** What the listener needs of it. */
   readonly served: ServerSite;
+  /** Hot reload of this site (Relay.reconfigure), then its NIP-11 document is rebuilt. */
+  reload(next: Config): ReloadPlan;
 }
 
 export interface SiteDeps {
@@ -46,7 +50,7 @@ export function openSite(config: Config, names: readonly string[], deps: SiteDep
     store.close();
     throw error;
   }
-  // NIP-11 is rebuilt only when an admin changes the name, description, icon or a pubkey / kind list.
+  // NIP-11 is rebuilt when an admin changes the name, description, icon or a pubkey / kind list, and on a reload.
   const informationOf = (): string => JSON.stringify(relayInformation(management.effectiveConfig()));
   let information = informationOf();
   management.onInfoChanged = () => {
@@ -55,7 +59,14 @@ export function openSite(config: Config, names: readonly string[], deps: SiteDep
   const storedEvents = cachedFor(5000, () => store.stats().events);
   return {
     names,
-    config,
+    get config() {
+      return relay.config;
+    },
+    reload: (next) => {
+      const plan = relay.reconfigure(next);
+      if (plan.conflicts.length === 0 && plan.applied.length > 0) information = informationOf();
+      return plan;
+    },
     store,
     relay,
     management,

@@ -12,14 +12,14 @@ export interface ReloadPlan {
   /** The config to run with: `next` for reloadable keys, `current` for restart-only ones. */
   readonly config: Config;
   /** Changed keys that take effect now. */
-  readonly applied: readonly ConfigKey[];
+  readonly applied: readonly string[];
   /** Changed keys that keep their running value until the relay restarts. */
-  readonly restartRequired: readonly ConfigKey[];
+  readonly restartRequired: readonly string[];
   /**
    * Cross-key rules the merged config breaks (a reloadable key that needs a restart-only one changed
    * too, e.g. read.private without the running auth.enabled); non-empty = refuse the reload.
    */
-  readonly conflicts: readonly { key: ConfigKey; reason: string }[];
+  readonly conflicts: readonly { key: string; reason: string }[];
 }
 
 /** The value `config` holds at a dotted key. */
