@@ -67,6 +67,7 @@ export class Management implements ManagementOps {
    */
   reconfigure(config: Config): void {
     this.config = config;
+    this.effective = undefined;
   }
 
   /** Whether the API is on (management.admins non-empty). */
