@@ -5,9 +5,11 @@
  *
  *   npx tsx bench/verify.ts [--file bench/.cache/<dataset>.jsonl] [--count 2000] [--workers <n>]
  *
+ * The native row needs the addon (npm install builds it when libsecp256k1-dev is present).
+ *
  * Every implementation must accept every event of the dataset (they are all validly signed).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,6 +18,7 @@ import { computeId } from '../src/event/validate.js';
 import type { NostrEvent } from '../src/event/types.js';
 import { NobleVerifier, WasmVerifier } from '../src/event/verify.js';
 import { VerifierPool } from '../src/event/verify-pool.js';
+import { loadNative, NativeVerifier } from '../src/event/verify-native.js';
 
 const { values } = parseArgs({
   options: {
@@ -25,7 +28,10 @@ const { values } = parseArgs({
   },
 });
 const cacheDir = join(import.meta.dirname, '.cache');
-const file = values.file ?? join(cacheDir, readdirSync(cacheDir).find((name) => name.endsWith('.jsonl')) ?? '');
+// The smallest cached dataset: only the first --count events are read, and a large file does not fit in a string.
+const datasets = readdirSync(cacheDir).filter((name) => name.endsWith('.jsonl'));
+datasets.sort((a, b) => statSync(join(cacheDir, a)).size - statSync(join(cacheDir, b)).size);
+const file = values.file ?? join(cacheDir, datasets[0] ?? '');
 const count = Number(values.count);
 const events = readFileSync(file, 'utf8').split('\n').filter(Boolean).slice(1, count + 1).map((line) => JSON.parse(line) as NostrEvent);
 
@@ -49,6 +55,14 @@ rows.push(['@noble/curves schnorr (reference, JS)', await rate('noble', (event) 
 const tiny = new WasmVerifier();
 rows.push(['tiny-secp256k1 verifySchnorr (WASM)', await rate('tiny-secp256k1', (event) => tiny.verifySync(event))]);
 
+const native = loadNative();
+if (native.ok) {
+  const addon = new NativeVerifier();
+  rows.push(['libsecp256k1 native addon (system library)', await rate('native', (event) => addon.verifySync(event))]);
+} else {
+  process.stdout.write(`native verifier not available: ${native.reason}\n`);
+}
+
 try {
   const nw = await initNostrWasm();
   rows.push([
@@ -68,19 +82,21 @@ try {
 
 // The pool as the relay uses it: many verify() calls in flight, batched per tick across workers.
 const workers = Math.max(1, Number(values.workers));
-const pool = new VerifierPool({ size: workers });
-try {
-  await pool.verify(events[0]!); // workers started
-  let best = 0;
-  for (let round = 0; round < 3; round++) {
-    const start = performance.now();
-    const results = await Promise.all(events.map((event) => pool.verify(event)));
-    if (results.some((ok) => !ok)) throw new Error('pool rejected a valid event');
-    best = Math.max(best, events.length / ((performance.now() - start) / 1000));
+for (const implementation of native.ok ? (['wasm', 'native'] as const) : (['wasm'] as const)) {
+  const pool = new VerifierPool({ size: workers, implementation });
+  try {
+    await pool.verify(events[0]!); // workers started
+    let best = 0;
+    for (let round = 0; round < 3; round++) {
+      const start = performance.now();
+      const results = await Promise.all(events.map((event) => pool.verify(event)));
+      if (results.some((ok) => !ok)) throw new Error('pool rejected a valid event');
+      best = Math.max(best, events.length / ((performance.now() - start) / 1000));
+    }
+    rows.push([`VerifierPool (${implementation}), ${workers} worker(s), all in flight`, best]);
+  } finally {
+    await pool.close();
   }
-  rows.push([`VerifierPool, ${workers} worker(s), all in flight`, best]);
-} finally {
-  await pool.close();
 }
 
 const width = Math.max(...rows.map(([name]) => name.length));

@@ -41,7 +41,7 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
   const log = options.logger ?? createLogger(config.logging);
   // One verifier pool for every site. A verifier passed in belongs to the caller; the one built from
   // verify.workers is closed on stop.
-  const verifier = options.verifier ?? createVerifier(config.verify.workers);
+  const verifier = options.verifier ?? createVerifier(config.verify.workers, config.verify.implementation);
   const ownVerifier = options.verifier ? undefined : verifier;
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
   let localUrl = '';

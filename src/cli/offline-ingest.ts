@@ -18,7 +18,7 @@ export interface OfflineIngest {
 export function openOfflineIngest(config: Config, batchSize = 1000): OfflineIngest {
   const store = EventStore.open(config.storage.path, { synchronous: config.storage.synchronous });
   const writer = new BatchWriter(store, () => {}, batchSize);
-  const verifier = createVerifier(config.verify.workers);
+  const verifier = createVerifier(config.verify.workers, config.verify.implementation);
   const deps: IngestDeps = {
     limits: config.limits,
     verifier,

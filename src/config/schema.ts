@@ -15,6 +15,7 @@ import { areaCoverProblem, parseGeohashPrefixes } from '../policy/geohash.js';
 import { parseGeoAreas } from '../policy/geoarea.js';
 import { parseRate } from '../policy/rate-limit.js';
 import { parseAddressList } from '../server/client-ip.js';
+import { parseVerifyImplementation } from '../event/verify-native.js';
 
 /** Dotted paths of every leaf of `Config`, e.g. 'limits.created_at.max_future_seconds' (`hosts` is not a key: src/config/hosts.ts). */
 export type ConfigKey = Leaves<Omit<Config, 'hosts'>>;
@@ -126,6 +127,10 @@ const TABLE: Table = {
   'verify.workers': {
     type: 'integer', min: 0, max: 64, default: 2, reloadable: false,
     description: 'Worker threads that check signatures (WASM libsecp256k1); 0 = check on the main thread. 2 suits a 2-core server; use the CPU count on a larger one.',
+  },
+  'verify.implementation': {
+    type: 'parsed', parse: parseVerifyImplementation, default: 'auto', reloadable: false,
+    description: 'Signature checker: auto = native libsecp256k1 (the addon npm install builds when libsecp256k1-dev is present, ~6x faster) if it loads, else WASM; native = require the addon (an error at start without it); wasm = always WASM.',
   },
 
   // limits -----------------------------------------------------------------------------------------

@@ -30,8 +30,10 @@ export interface Config {
     synchronous: 'full' | 'normal';
   };
   verify: {
-    /** Signature-verification worker threads; 0 = verify on the main thread (WASM). */
+    /** Signature-verification worker threads; 0 = verify on the main thread. */
     workers: number;
+    /** auto = native libsecp256k1 when its addon loads, else WASM; native = the addon is required; wasm. */
+    implementation: 'auto' | 'native' | 'wasm';
   };
   limits: {
     max_message_bytes: number;

@@ -4,13 +4,16 @@ import { startWorker } from '../worker/start.js';
 import type { NostrEvent } from './types.js';
 import { WasmVerifier, type Verifier } from './verify.js';
 import { PACKED_BYTES, packSignature } from './verify-wasm.js';
-import type { BatchReply, BatchRequest } from './verify-worker.js';
+import { NativeVerifier, resolveImplementation, type VerifyImplementation } from './verify-native.js';
+import type { BatchReply, BatchRequest, VerifyWorkerData } from './verify-worker.js';
 
 export interface VerifierPoolOptions {
   /** Worker threads; default = number of CPUs; at least 1. */
   size?: number;
   /** Most records posted to one worker in one message (larger batches are split). Default 256. */
   maxBatch?: number;
+  /** What the workers run: native libsecp256k1 (the addon must load) or WASM. Default 'wasm'. */
+  implementation?: 'native' | 'wasm';
 }
 
 interface Request {
@@ -33,8 +36,8 @@ interface Slot {
 const MAX_EARLY_DEATHS = 5;
 
 /**
- * Signature verification off the main thread: a pool of worker_threads, each running the WASM
- * verifier (verify-worker.ts). verify() calls made within one tick are packed into one transferable
+ * Signature verification off the main thread: a pool of worker_threads, each running the native or
+ * the WASM verifier (verify-worker.ts). verify() calls made within one tick are packed into one transferable
  * buffer per worker (least-loaded first) and posted together; the replies resolve the promises.
  *
  * A worker that crashes rejects the promises it held with an Error and is replaced. close() terminates
@@ -42,6 +45,7 @@ const MAX_EARLY_DEATHS = 5;
  */
 export class VerifierPool implements Verifier {
   readonly size: number;
+  readonly implementation: 'native' | 'wasm';
   private readonly maxBatch: number;
   private readonly slots: Slot[] = [];
   private queue: Request[] = [];
@@ -54,6 +58,7 @@ export class VerifierPool implements Verifier {
   constructor(options: VerifierPoolOptions = {}) {
     this.size = Math.max(1, Math.floor(options.size ?? availableParallelism()));
     this.maxBatch = Math.max(1, options.maxBatch ?? 256);
+    this.implementation = options.implementation ?? 'wasm';
     for (let i = 0; i < this.size; i++) this.slots.push(this.spawn(i));
   }
 
@@ -121,7 +126,7 @@ export class VerifierPool implements Verifier {
   }
 
   private spawn(index: number): Slot {
-    const worker = spawnVerifyWorker(`verify-${index}`);
+    const worker = spawnVerifyWorker(`verify-${index}`, { implementation: this.implementation });
     worker.unref();
     const slot: Slot = { worker, pending: new Map(), load: 0, online: false, dead: false };
     worker.on('online', () => {
@@ -163,11 +168,16 @@ export class VerifierPool implements Verifier {
   }
 }
 
-function spawnVerifyWorker(name: string): Worker {
-  return startWorker('verify-worker', import.meta.url, { name });
+function spawnVerifyWorker(name: string, workerData: VerifyWorkerData): Worker {
+  return startWorker('verify-worker', import.meta.url, { name, workerData });
 }
 
-/** The verifier for `verify.workers`: a pool of that many threads, or the WASM verifier on this thread for 0. */
-export function createVerifier(workers: number): Verifier {
-  return workers > 0 ? new VerifierPool({ size: workers }) : new WasmVerifier();
+/**
+ * The verifier for `verify.workers` and `verify.implementation`: a pool of that many threads, or a
+ * verifier on this thread for 0; native libsecp256k1 when chosen or (auto) when its addon loads, else WASM.
+ */
+export function createVerifier(workers: number, implementation: VerifyImplementation = 'auto'): Verifier {
+  const resolved = resolveImplementation(implementation);
+  if (workers > 0) return new VerifierPool({ size: workers, implementation: resolved });
+  return resolved === 'native' ? new NativeVerifier() : new WasmVerifier();
 }

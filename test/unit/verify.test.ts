@@ -6,6 +6,7 @@ import type { NostrEvent } from '../../src/event/types.js';
 import { computeId } from '../../src/event/validate.js';
 import { NobleVerifier, WasmVerifier, type Verifier } from '../../src/event/verify.js';
 import { createVerifier, VerifierPool } from '../../src/event/verify-pool.js';
+import { implementationParser, loadNative, NativeVerifier, resolveImplementation } from '../../src/event/verify-native.js';
 import { newKeys, signed } from '../helpers/events.js';
 
 // --- fixtures ---------------------------------------------------------------------------------------
@@ -109,6 +110,25 @@ describe('verifiers agree with @noble/curves', () => {
     });
   }
 
+  // The same vectors through the native addon (built by npm install when libsecp256k1-dev is present).
+  // Skipped without it; the fallback tests below always run.
+  const native: [string, () => Promise<(e: NostrEvent) => Promise<boolean>>][] = [
+    ['NativeVerifier (libsecp256k1)', async () => { const v = new NativeVerifier(); return (e) => v.verify(e); }],
+    ['VerifierPool (native workers)', async () => { const p = new VerifierPool({ size: 2, implementation: 'native' }); pools.push(p); return (e) => p.verify(e); }],
+    ["createVerifier(0, 'native')", async () => { const v = createVerifier(0, 'native'); return (e) => v.verify(e); }],
+  ];
+  for (const [name, make] of native) {
+    it.skipIf(!loadNative().ok)(name, async () => {
+      const verify = await make();
+      for (const kind of CASES) {
+        for (let i = 0; i < 8; i++) {
+          const e = variant(i, kind);
+          expect(await verify(e), `${name} on ${kind} #${i}`).toBe(reference(e));
+        }
+      }
+    });
+  }
+
   it('an event signed by nostr-tools verifies everywhere', async () => {
     const e = signed(newKeys());
     expect(reference(e)).toBe(true);
@@ -181,5 +201,38 @@ describe('VerifierPool', () => {
     expect(p.workers[0]).not.toBe(victim);
     const again = mixed.slice(0, 500);
     expect(await Promise.all(again.map(({ event }) => p.verify(event)))).toEqual(again.map(({ expected }) => expected));
+  });
+});
+
+describe('choosing the implementation (verify.implementation)', () => {
+  const missing = '/nonexistent/commons_secp256k1.node';
+
+  it('auto falls back to WASM when the addon is missing; wasm is always WASM', () => {
+    expect(loadNative(missing)).toMatchObject({ ok: false, reason: expect.stringMatching(/not built/) });
+    expect(resolveImplementation('auto', missing)).toBe('wasm');
+    expect(resolveImplementation('wasm')).toBe('wasm');
+  });
+
+  it('auto picks native exactly when the addon loads', () => {
+    expect(resolveImplementation('auto')).toBe(loadNative().ok ? 'native' : 'wasm');
+  });
+
+  it('native without the addon is refused, naming the key and the reason', () => {
+    expect(() => resolveImplementation('native', missing)).toThrow(/verify\.implementation: native: .*not built/);
+    expect(implementationParser(missing)('native')).toMatchObject({ ok: false, reason: expect.stringMatching(/^native: .*libsecp256k1-dev/) });
+    expect(implementationParser(missing)('auto')).toEqual({ ok: true, value: 'auto' });
+    expect(implementationParser(missing)('fast')).toMatchObject({ ok: false, reason: 'must be one of auto | native | wasm' });
+  });
+
+  it('a file that is not a loadable addon falls back too', () => {
+    expect(loadNative(import.meta.filename)).toMatchObject({ ok: false });
+    expect(resolveImplementation('auto', import.meta.filename)).toBe('wasm');
+  });
+
+  it('a pool of WASM workers still verifies when the addon is absent (the default)', async () => {
+    const p = pool(1);
+    expect(p.implementation).toBe('wasm');
+    expect(await p.verify(event(9))).toBe(true);
+    expect(await p.verify(variant(9, 'tampered sig'))).toBe(false);
   });
 });
