@@ -133,6 +133,16 @@ const TABLE: Table = {
     description: 'Signature checker: auto = native libsecp256k1 (the addon npm install builds when libsecp256k1-dev is present, ~6x faster) if it loads, else WASM; native = require the addon (an error at start without it); wasm = always WASM.',
   },
 
+  // query ------------------------------------------------------------------------------------------
+  'query.readers': {
+    type: 'integer', min: 0, max: 64, default: 1, reloadable: false,
+    description: 'Reader threads, each with its own read-only connection, that run NIP-50 searches, COUNTs, NEG-OPEN sets and large-limit REQs off the event loop; 0 = every query on the main thread (always so for an in-memory store).',
+  },
+  'query.reader_min_limit': {
+    type: 'integer', min: 1, default: 500, reloadable: true,
+    description: 'A REQ goes to a reader thread when the limits of its filters add up to at least this many events (or when it searches); cheaper REQs are answered on the main thread.',
+  },
+
   // limits -----------------------------------------------------------------------------------------
   'limits.max_message_bytes': {
     type: 'integer', min: 1024, default: 131072, reloadable: false,

@@ -35,6 +35,12 @@ export interface Config {
     /** auto = native libsecp256k1 when its addon loads, else WASM; native = the addon is required; wasm. */
     implementation: 'auto' | 'native' | 'wasm';
   };
+  query: {
+    /** Reader threads with read-only connections for long queries; 0 = all on the main thread. */
+    readers: number;
+    /** A REQ whose filters' limits add up to at least this goes to a reader (searches always do). */
+    reader_min_limit: number;
+  };
   limits: {
     max_message_bytes: number;
     max_subscriptions: number;

@@ -8,6 +8,11 @@ export interface ClientSubscription {
   readonly filters: readonly CompiledFilter[];
   /** `["EVENT","<subId>",` built once, spliced in front of each event's stored JSON. */
   readonly framePrefix: string;
+  /**
+   * While the stored answer is computed on a reader thread: the live events (stored JSON) matched
+   * meanwhile, sent after EOSE (src/relay/queries.ts). Undefined once the answer is sent.
+   */
+  held?: string[] | undefined;
 }
 
 /** What the relay needs from a connection; the transport (src/server) provides it. */

@@ -17,12 +17,16 @@ export interface NegentropyDeps {
   checkRead?(client: Client, filter: CompiledFilter): readonly CompiledFilter[] | Rejection;
   /** Rate limits: a NEG-OPEN spends the connection's query budget. Absent = no limit. */
   checkRate?(client: Client): Rejection | undefined;
-  /** (created_at, id) of stored events matching the filter, oldest first, at most `max`. */
-  keys(filter: CompiledFilter, now: number, max: number): [number, Uint8Array][];
+  /** (created_at, id) of stored events matching the filter, oldest first, at most `max` (from a reader thread: later). */
+  keys(filter: CompiledFilter, now: number, max: number): Rows | Promise<Rows>;
+  /** Counts a NEG-OPEN whose set is being read elsewhere among the work drain() waits for. */
+  track?(task: Promise<void>): void;
   now(): number;
   /** Logs a refusal the way the relay logs every other one. */
   logRejection(client: Client, message: string): void;
 }
+
+type Rows = [number, Uint8Array][];
 
 interface Session {
   storage: nip77.NegStorage;
@@ -36,6 +40,8 @@ interface Session {
  */
 export class NegentropySessions {
   private readonly sessions = new WeakMap<Client, Map<string, Session>>();
+  /** NEG-OPENs whose set is still being read (on a reader thread): a token per id, dropped by close. */
+  private readonly opening = new WeakMap<Client, Map<string, object>>();
 
   constructor(private readonly deps: NegentropyDeps) {}
 
@@ -49,7 +55,7 @@ export class NegentropySessions {
     const limited = this.deps.checkRate?.(client);
     if (limited) return this.refuse(client, subId, limited.prefix, limited.text);
     const open = this.sessions.get(client);
-    if (open !== undefined && open.size >= negentropy.max_sessions) {
+    if ((open?.size ?? 0) + (this.opening.get(client)?.size ?? 0) >= negentropy.max_sessions) {
       return this.refuse(client, subId, 'rate-limited', `at most ${negentropy.max_sessions} open negentropy sessions per connection; close one first`);
     }
     if (typeof message !== 'string') return this.refuse(client, subId, 'invalid', 'NEG-OPEN needs a filter and a hex message');
@@ -58,11 +64,31 @@ export class NegentropySessions {
     const readable = this.deps.checkRead ? this.deps.checkRead(client, filter) : [filter];
     if ('prefix' in readable) return this.refuse(client, subId, readable.prefix, readable.text);
     const rows = this.keysOf(readable, negentropy.max_records + 1);
-    if (rows.length > negentropy.max_records) {
-      return this.refuse(client, subId, 'blocked', `too many records (max ${negentropy.max_records})`);
-    }
+    if (!(rows instanceof Promise)) return this.start(client, subId, rows, message);
+    // Read on a reader thread: the session starts when the keys arrive, unless closed or replaced meanwhile.
+    const token = {};
+    let opening = this.opening.get(client);
+    if (opening === undefined) this.opening.set(client, (opening = new Map()));
+    opening.set(subId, token);
+    const current = (): boolean => !client.closed && this.opening.get(client)?.get(subId) === token;
+    const task = rows.then(
+      (rows) => {
+        if (!current()) return;
+        this.opening.get(client)!.delete(subId);
+        this.start(client, subId, rows, message);
+      },
+      () => {
+        if (current()) this.refuse(client, subId, 'error', 'could not read the set');
+      },
+    );
+    this.deps.track?.(task);
+  }
+
+  private start(client: Client, subId: string, rows: Rows, message: string): void {
+    const { max_records } = this.deps.config.negentropy;
+    if (rows.length > max_records) return this.refuse(client, subId, 'blocked', `too many records (max ${max_records})`);
     const session: Session = { storage: nip77.NegStorage.fromRows(rows), timer: this.idleTimer(client, subId) };
-    let map = open;
+    let map = this.sessions.get(client);
     if (map === undefined) this.sessions.set(client, (map = new Map()));
     map.set(subId, session);
     this.answer(client, subId, session, message);
@@ -82,6 +108,7 @@ export class NegentropySessions {
   }
 
   disconnect(client: Client): void {
+    this.opening.delete(client);
     const map = this.sessions.get(client);
     if (map === undefined) return;
     for (const session of map.values()) clearTimeout(session.timer);
@@ -111,14 +138,12 @@ export class NegentropySessions {
   }
 
   /** Keys of the union of the (read-rule) parts, oldest first, each id once. */
-  private keysOf(filters: readonly CompiledFilter[], max: number): [number, Uint8Array][] {
+  private keysOf(filters: readonly CompiledFilter[], max: number): Rows | Promise<Rows> {
     const now = this.deps.now();
     if (filters.length === 1) return this.deps.keys(filters[0]!, now, max);
-    const byId = new Map<string, [number, Uint8Array]>();
-    for (const filter of filters) {
-      for (const row of this.deps.keys(filter, now, max)) byId.set(Buffer.from(row[1]).toString('hex'), row);
-    }
-    return [...byId.values()].sort((a, b) => a[0] - b[0] || Buffer.compare(a[1], b[1])).slice(0, max);
+    const parts = filters.map((filter) => this.deps.keys(filter, now, max));
+    if (parts.some((part) => part instanceof Promise)) return Promise.all(parts).then((all) => union(all, max));
+    return union(parts as Rows[], max);
   }
 
   /** Answers NEG-ERR and closes the session (if open). */
@@ -132,6 +157,7 @@ export class NegentropySessions {
   }
 
   private close(client: Client, subId: string): boolean {
+    if (this.opening.get(client)?.delete(subId)) return true;
     const map = this.sessions.get(client);
     const session = map?.get(subId);
     if (map === undefined || session === undefined) return false;
@@ -139,4 +165,10 @@ export class NegentropySessions {
     map.delete(subId);
     return true;
   }
+}
+
+function union(parts: readonly Rows[], max: number): Rows {
+  const byId = new Map<string, [number, Uint8Array]>();
+  for (const rows of parts) for (const row of rows) byId.set(Buffer.from(row[1]).toString('hex'), row);
+  return [...byId.values()].sort((a, b) => a[0] - b[0] || Buffer.compare(a[1], b[1])).slice(0, max);
 }

@@ -7,7 +7,7 @@ import * as nip45 from '../nips/nip45.js';
 import { verifyAuthEvent, newChallenge } from '../nips/nip42.js';
 import { thisRelay, type RelayMatcher } from '../nips/nip62.js';
 import type { ProtectedPolicy } from '../nips/nip70.js';
-import { authFrame, closedFrame, countFrame, eoseFrame, eventFramePrefix, noticeFrame, okFrame } from '../protocol/frames.js';
+import { authFrame, closedFrame, eventFramePrefix, noticeFrame, okFrame } from '../protocol/frames.js';
 import { parseClientMessage } from '../protocol/parse.js';
 import type { MemberSet } from '../policy/membership.js';
 import { mayRead, restrictFilters } from '../policy/read.js';
@@ -20,6 +20,7 @@ import { SubscriptionIndex } from '../subs/registry.js';
 import type { Client, ClientSubscription } from './client.js';
 import { ingestEvent, type IngestDeps } from './ingest.js';
 import { NegentropySessions } from './negentropy.js';
+import { Queries } from './queries.js';
 import { RateLimits } from './rate-limits.js';
 import { BatchWriter } from './writer.js';
 import type { Management } from './management.js';
@@ -89,6 +90,8 @@ export class Relay {
   readonly pruner: Pruner;
   /** rate_limits: read from this.config on every check; the server asks it about new connections. */
   readonly rateLimits: RateLimits;
+  /** Stored answers of REQ, COUNT and NEG-OPEN: inline, or on reader threads for the long ones. */
+  private readonly queries: Queries;
 
   constructor(
     config: Config,
@@ -123,6 +126,14 @@ export class Relay {
     this.pruner = new Pruner(store, () => this.state.retention, now, log, nip40.PRUNE_INTERVAL_MS);
     this.pruner.start();
     const current = (): PolicyState => this.state;
+    this.queries = new Queries({
+      store,
+      readers: config.query.readers,
+      minLimit: () => this.state.config.query.reader_min_limit,
+      now,
+      unsubscribe: (subscription) => this.unsubscribe(subscription),
+      log,
+    });
     this.negentropy = new NegentropySessions({
       get config() {
         return current().config;
@@ -134,7 +145,8 @@ export class Relay {
       },
       checkRead: (client, filter) => this.checkRead(client, [filter]),
       checkRate: (client) => this.rateLimits.query(client.id),
-      keys: (filter, now, max) => store.negentropyKeys(filter, now, max),
+      keys: (filter, now, max) => this.queries.keys(filter, now, max),
+      track: (task) => this.queries.track(task),
       now,
       logRejection: (client, message) => this.logRejection(client, message),
     });
@@ -214,6 +226,7 @@ export class Relay {
     this.members?.stop();
     while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
     await this.writer.drain();
+    await this.queries.drain();
   }
 
   /** After drain(): closes the store. */
@@ -348,15 +361,13 @@ export class Relay {
     const filters = this.checkQuery(client, subId, inputs, existing === undefined);
     if (!Array.isArray(filters)) return this.refuseQuery(client, subId, filters);
 
+    // Registered live before the stored answer is read: an answer from a reader thread comes later,
+    // and the live events matched meanwhile wait on the subscription (src/relay/queries.ts).
     const subscription: ClientSubscription = { client, subId, filters, framePrefix: eventFramePrefix(subId) };
-    const stored = this.store.query(filters, this.now());
-    client.batch(() => {
-      for (const json of stored) client.send(`${subscription.framePrefix}${json}]`);
-      client.send(eoseFrame(subId));
-    });
     client.subscriptions.set(subId, subscription);
     this.live.add(subscription);
     this.counters.subscriptions++;
+    this.queries.answerReq(subscription);
   }
 
   private onCount(client: Client, subId: string, inputs: unknown[]): void {
@@ -364,12 +375,8 @@ export class Relay {
     if (limited) return this.refuseQuery(client, subId, limited);
     const filters = this.checkQuery(client, subId, inputs, false);
     if (!Array.isArray(filters)) return this.refuseQuery(client, subId, filters);
-    const now = this.now();
-    const count = this.store.count(filters, now);
     // NIP-45 hll: when the first filter has a tag attribute, over the pubkeys of every counted event.
-    const offset = nip45.hllOffset(inputs[0]);
-    const hll = offset === undefined ? undefined : nip45.hllHex(this.store.pubkeys(filters, now), offset);
-    client.send(countFrame(subId, count, hll));
+    this.queries.answerCount(client, subId, filters, nip45.hllOffset(inputs[0]));
   }
 
   /** The checks REQ and COUNT share: subscription id, number of filters, and each filter. */
@@ -434,6 +441,11 @@ export class Relay {
     for (const subscription of this.live.matching(item.event)) {
       // Read rules: a restricted kind goes only to connections authenticated as its author or a recipient.
       if (subscription.client.closed || !mayRead(item.event, readRules, subscription.client.authenticated)) continue;
+      // A stored answer still being read on a reader thread: held, sent after its EOSE.
+      if (subscription.held !== undefined) {
+        subscription.held.push(item.json);
+        continue;
+      }
       // Prefix and JSON are queued, not the frame: both already exist, so a queue costs no copies.
       const queued = this.outbox.get(subscription.client);
       if (queued) queued.push(subscription.framePrefix, item.json);

@@ -41,3 +41,17 @@ export function openDatabase(path: string, options: OpenOptions): Database.Datab
   db.pragma('journal_size_limit = 67108864');
   return db;
 }
+
+/**
+ * A READ-ONLY connection to a relay database another connection writes (a query reader thread). WAL lets
+ * it read a consistent snapshot per statement while the writer commits; only read-side pragmas are set
+ * (journal mode and page size belong to the writer).
+ */
+export function openReadOnly(path: string): Database.Database {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  db.pragma('temp_store = MEMORY');
+  db.pragma('cache_size = -65536');
+  db.pragma('mmap_size = 268435456');
+  db.pragma('busy_timeout = 5000');
+  return db;
+}

@@ -282,7 +282,9 @@ describe('differential fuzz: relay vs nostr-tools oracle', () => {
   const limits = { default_limit: 0, max_limit: 0 };
 
   beforeAll(async () => {
-    relay = await startTestRelay();
+    // Query readers (query.readers, default 1): every COUNT, and each REQ whose limits add up to 150 or
+    // more (e.g. two filters at default_limit, or limit 1000), is answered by a reader thread; the rest inline.
+    relay = await startTestRelay({ query: { readers: 1, reader_min_limit: 150 } });
     limits.default_limit = relay.config.limits.default_limit;
     limits.max_limit = relay.config.limits.max_limit;
     publisher = await RawClient.connect(relay.url);

@@ -43,6 +43,17 @@ export class RawClient {
     this.socket.send(typeof message === 'string' ? message : JSON.stringify(message));
   }
 
+  /**
+   * Sends the messages in ONE write (the socket corked): they reach the relay in one read, so it handles
+   * them one after another before anything else (a reader thread's answer included) can run.
+   */
+  sendTogether(...messages: unknown[]): void {
+    const socket = (this.socket as unknown as { _socket: { cork(): void; uncork(): void } })._socket;
+    socket.cork();
+    for (const message of messages) this.send(message);
+    socket.uncork();
+  }
+
   /** The first frame (already received or coming) that satisfies the predicate. */
   next(predicate: (frame: Frame) => boolean, timeoutMs = 5000): Promise<Frame> {
     const seen = this.frames.find(predicate);

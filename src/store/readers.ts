@@ -1,0 +1,118 @@
+import type { Worker } from 'node:worker_threads';
+import type { CompiledFilter } from '../filter/compile.js';
+import { startWorker } from '../worker/start.js';
+
+/** One request to a reader thread (reader-worker.ts); `filters` cross by structured clone (Sets included). */
+export type ReaderRequest = {
+  seq: number;
+  op: 'query' | 'count' | 'pubkeys' | 'keys';
+  filters: readonly CompiledFilter[];
+  now: number;
+  /** keys: at most this many rows. */
+  max?: number;
+};
+export type ReaderReply = { seq: number; result: unknown } | { seq: number; error: string };
+
+interface Waiting {
+  resolve(result: unknown): void;
+  reject(error: Error): void;
+  reader: Reader;
+}
+
+interface Reader {
+  worker: Worker;
+  /** Requests sent and not answered yet. */
+  busy: number;
+}
+
+/**
+ * A few reader threads, each with its own read-only connection to the database file (WAL: readers and
+ * the writer never block each other). Each request goes to the least busy reader; a reader answers its
+ * requests in order. The same QueryRunner as the store's own, so answers are identical to inline ones.
+ */
+export class ReaderPool {
+  private readonly readers: Reader[] = [];
+  private readonly waiting = new Map<number, Waiting>();
+  private seq = 0;
+  private closed = false;
+
+  constructor(private readonly path: string, size: number) {
+    for (let i = 0; i < size; i++) this.readers.push(this.spawn());
+  }
+
+  /** Requests sent and not yet answered, over all readers. */
+  get pending(): number {
+    return this.waiting.size;
+  }
+
+  query(filters: readonly CompiledFilter[], now: number): Promise<string[]> {
+    return this.send({ op: 'query', filters, now }) as Promise<string[]>;
+  }
+
+  count(filters: readonly CompiledFilter[], now: number): Promise<number> {
+    return this.send({ op: 'count', filters, now }) as Promise<number>;
+  }
+
+  async pubkeys(filters: readonly CompiledFilter[], now: number): Promise<Set<string>> {
+    return new Set((await this.send({ op: 'pubkeys', filters, now })) as string[]);
+  }
+
+  keys(filter: CompiledFilter, now: number, max: number): Promise<[number, Uint8Array][]> {
+    return this.send({ op: 'keys', filters: [filter], now, max }) as Promise<[number, Uint8Array][]>;
+  }
+
+  /** Stops every reader once its queue is answered; resolves when all have exited. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(
+      this.readers.map(({ worker }) => {
+        const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+        worker.postMessage({ op: 'stop' });
+        return exited;
+      }),
+    );
+  }
+
+  private send(request: Omit<ReaderRequest, 'seq'>): Promise<unknown> {
+    if (this.closed) return Promise.reject(new Error('the query readers are closed'));
+    const reader = this.readers.reduce((best, next) => (next.busy < best.busy ? next : best));
+    const seq = ++this.seq;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(seq, { resolve, reject, reader });
+      reader.busy++;
+      reader.worker.postMessage({ ...request, seq } satisfies ReaderRequest);
+    });
+  }
+
+  private spawn(): Reader {
+    const worker = startWorker('reader-worker', import.meta.url, { name: 'query-reader', workerData: { path: this.path } });
+    worker.unref();
+    const reader: Reader = { worker, busy: 0 };
+    worker.on('message', (reply: ReaderReply) => {
+      const waiting = this.waiting.get(reply.seq);
+      if (waiting === undefined) return;
+      this.waiting.delete(reply.seq);
+      reader.busy--;
+      if ('error' in reply) waiting.reject(new Error(`query reader: ${reply.error}`));
+      else waiting.resolve(reply.result);
+    });
+    const fail = (error: Error): void => {
+      for (const [seq, waiting] of this.waiting) {
+        if (waiting.reader !== reader) continue;
+        this.waiting.delete(seq);
+        waiting.reject(error);
+      }
+      reader.busy = 0;
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => {
+      fail(new Error(`query reader exited (code ${code})`));
+      if (this.closed) return;
+      // A crash: a fresh reader takes its place.
+      const index = this.readers.indexOf(reader);
+      if (index >= 0) this.readers[index] = this.spawn();
+    });
+    return reader;
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Query readers: the routing predicate, and a ReaderPool over a real SQLite file giving exactly the
+ * answers of the store's own connection (same QueryRunner), while the main connection keeps writing.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NostrEvent } from '../../src/event/types.js';
+import { serialize } from '../../src/event/validate.js';
+import { compileFilter, type CompiledFilter } from '../../src/filter/compile.js';
+import { needsReader } from '../../src/relay/queries.js';
+import { EventStore } from '../../src/store/index.js';
+import { ReaderPool } from '../../src/store/readers.js';
+
+const limits = { max_filter_values: 100, max_limit: 500, default_limit: 100 };
+const compile = (input: object): CompiledFilter => compileFilter(input, limits, { search: true }) as CompiledFilter;
+const hex = (bytes: number): string => randomBytes(bytes).toString('hex');
+const T0 = 1_700_000_000;
+const authors = [hex(32), hex(32), hex(32)];
+const note = (i: number): NostrEvent => ({
+  id: hex(32), pubkey: authors[i % 3]!, created_at: T0 - i, kind: i % 2, content: i % 5 === 0 ? 'purple rain' : 'grey', sig: hex(64), tags: [['t', `t${i % 4}`]],
+});
+
+describe('needsReader', () => {
+  it('searches always; otherwise when the limits add up to the threshold (ids count one row each)', () => {
+    expect(needsReader([compile({ search: 'x', limit: 1 })], 500)).toBe(true);
+    expect(needsReader([compile({ kinds: [1] })], 500)).toBe(false);
+    expect(needsReader([compile({ kinds: [1], limit: 500 })], 500)).toBe(true);
+    expect(needsReader([compile({ kinds: [1], limit: 300 }), compile({ kinds: [0], limit: 200 })], 500)).toBe(true);
+    expect(needsReader([compile({ ids: [hex(32), hex(32)], limit: 500 })], 500)).toBe(false);
+    expect(needsReader([compile({ kinds: [1], limit: 0 })], 1)).toBe(false);
+  });
+});
+
+describe('ReaderPool', () => {
+  let dir: string;
+  let store: EventStore;
+  let pool: ReaderPool;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'commons-readers-'));
+    const path = join(dir, 'relay.sqlite');
+    store = EventStore.open(path, { synchronous: 'normal' });
+    store.writeBatch(Array.from({ length: 400 }, (_, i) => note(i)).map((event) => ({ event, json: serialize(event) })));
+    pool = new ReaderPool(path, 2);
+  });
+  afterAll(async () => {
+    await pool?.close();
+    store?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const shapes = [
+    [{ kinds: [1], limit: 50 }],
+    [{ authors: [authors[0]], limit: 500 }, { '#t': ['t1'], limit: 20 }],
+    [{ search: 'purple', limit: 30 }],
+    [{ since: T0 - 100, until: T0 - 10 }],
+  ];
+
+  it('query, count, pubkeys and keys agree with the store’s own connection', async () => {
+    for (const inputs of shapes) {
+      const filters = inputs.map(compile);
+      expect(await pool.query(filters, T0)).toEqual(store.query(filters, T0));
+      expect(await pool.count(filters, T0)).toBe(store.count(filters, T0));
+      expect(await pool.pubkeys(filters, T0)).toEqual(store.pubkeys(filters, T0));
+      const keys = await pool.keys(filters[0]!, T0, 1000);
+      expect(keys.map(([at, id]) => [at, Buffer.from(id).toString('hex')])).toEqual(
+        store.negentropyKeys(filters[0]!, T0, 1000).map(([at, id]) => [at, id.toString('hex')]),
+      );
+    }
+  });
+
+  it('sees what the main connection committed before the request', async () => {
+    const filters = [compile({ kinds: [7] })];
+    expect(await pool.count(filters, T0)).toBe(0);
+    const event = { ...note(1), kind: 7 };
+    store.writeBatch([{ event, json: serialize(event) }]);
+    expect(await pool.query(filters, T0)).toEqual([serialize(event)]);
+  });
+
+  it('a failing query rejects its promise and the reader keeps serving', async () => {
+    const broken = { ...compile({ kinds: [1] }), search: { fts: '"unterminated', phrases: [['x']] } };
+    await expect(pool.query([broken], T0)).rejects.toThrow(/query reader/);
+    expect(await pool.count([compile({ kinds: [1] })], T0)).toBe(store.count([compile({ kinds: [1] })], T0));
+  });
+});
