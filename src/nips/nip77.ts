@@ -23,6 +23,12 @@ export const MIN_FRAME_SIZE = 4096;
 
 type Emit = (bytes: number, write: (w: Writer) => void) => void;
 
+export interface NegStorageParts {
+  timestamps: Float64Array;
+  ids: Uint8Array;
+  prefix: Uint32Array;
+}
+
 interface Bound {
   timestamp: number;
   id: Uint8Array;
@@ -38,11 +44,17 @@ export class NegStorage {
   /** prefix[i] = sum of ids[0..i) mod 2^256, 8 little-endian u32 lanes each. */
   private readonly prefix: Uint32Array;
 
-  constructor(timestamps: ArrayLike<number>, ids: Uint8Array) {
+  /** `prefix` only from parts() of another set (moved between threads): then nothing is recomputed. */
+  constructor(timestamps: ArrayLike<number>, ids: Uint8Array, prefix?: Uint32Array) {
     this.size = timestamps.length;
     if (ids.length !== this.size * ID_SIZE) throw new Error('ids must hold 32 bytes per timestamp');
-    this.timestamps = Float64Array.from(timestamps);
+    this.timestamps = timestamps instanceof Float64Array && prefix ? timestamps : Float64Array.from(timestamps);
     this.ids = ids;
+    if (prefix) {
+      if (prefix.length !== (this.size + 1) * 8) throw new Error('prefix must hold 8 lanes per item, plus one');
+      this.prefix = prefix;
+      return;
+    }
     this.prefix = new Uint32Array((this.size + 1) * 8);
     const view = new DataView(ids.buffer, ids.byteOffset, ids.byteLength);
     const p = this.prefix;
@@ -65,6 +77,15 @@ export class NegStorage {
       ids.set(id, i * ID_SIZE);
     });
     return new NegStorage(timestamps, ids);
+  }
+
+  /** The arrays behind the set, to move it to another thread (their buffers may be transferred). */
+  parts(): NegStorageParts {
+    return { timestamps: this.timestamps, ids: this.ids, prefix: this.prefix };
+  }
+
+  static fromParts(parts: NegStorageParts): NegStorage {
+    return new NegStorage(parts.timestamps, parts.ids, parts.prefix);
   }
 
   timestamp(i: number): number {

@@ -17,16 +17,14 @@ export interface NegentropyDeps {
   checkRead?(client: Client, filter: CompiledFilter): readonly CompiledFilter[] | Rejection;
   /** Rate limits: a NEG-OPEN spends the connection's query budget. Absent = no limit. */
   checkRate?(client: Client): Rejection | undefined;
-  /** (created_at, id) of stored events matching the filter, oldest first, at most `max` (from a reader thread: later). */
-  keys(filter: CompiledFilter, now: number, max: number): Rows | Promise<Rows>;
+  /** The set of (created_at, id) of stored events matching the filter, at most `max` (from a reader thread: later). */
+  keys(filter: CompiledFilter, now: number, max: number): nip77.NegStorage | Promise<nip77.NegStorage>;
   /** Counts a NEG-OPEN whose set is being read elsewhere among the work drain() waits for. */
   track?(task: Promise<void>): void;
   now(): number;
   /** Logs a refusal the way the relay logs every other one. */
   logRejection(client: Client, message: string): void;
 }
-
-type Rows = [number, Uint8Array][];
 
 interface Session {
   storage: nip77.NegStorage;
@@ -63,19 +61,19 @@ export class NegentropySessions {
     if ('prefix' in filter) return this.refuse(client, subId, filter.prefix, filter.text);
     const readable = this.deps.checkRead ? this.deps.checkRead(client, filter) : [filter];
     if ('prefix' in readable) return this.refuse(client, subId, readable.prefix, readable.text);
-    const rows = this.keysOf(readable, negentropy.max_records + 1);
-    if (!(rows instanceof Promise)) return this.start(client, subId, rows, message);
+    const set = this.keysOf(readable, negentropy.max_records + 1);
+    if (!(set instanceof Promise)) return this.start(client, subId, set, message);
     // Read on a reader thread: the session starts when the keys arrive, unless closed or replaced meanwhile.
     const token = {};
     let opening = this.opening.get(client);
     if (opening === undefined) this.opening.set(client, (opening = new Map()));
     opening.set(subId, token);
     const current = (): boolean => !client.closed && this.opening.get(client)?.get(subId) === token;
-    const task = rows.then(
-      (rows) => {
+    const task = set.then(
+      (set) => {
         if (!current()) return;
         this.opening.get(client)!.delete(subId);
-        this.start(client, subId, rows, message);
+        this.start(client, subId, set, message);
       },
       () => {
         if (current()) this.refuse(client, subId, 'error', 'could not read the set');
@@ -84,10 +82,10 @@ export class NegentropySessions {
     this.deps.track?.(task);
   }
 
-  private start(client: Client, subId: string, rows: Rows, message: string): void {
+  private start(client: Client, subId: string, storage: nip77.NegStorage, message: string): void {
     const { max_records } = this.deps.config.negentropy;
-    if (rows.length > max_records) return this.refuse(client, subId, 'blocked', `too many records (max ${max_records})`);
-    const session: Session = { storage: nip77.NegStorage.fromRows(rows), timer: this.idleTimer(client, subId) };
+    if (storage.size > max_records) return this.refuse(client, subId, 'blocked', `too many records (max ${max_records})`);
+    const session: Session = { storage, timer: this.idleTimer(client, subId) };
     let map = this.sessions.get(client);
     if (map === undefined) this.sessions.set(client, (map = new Map()));
     map.set(subId, session);
@@ -138,12 +136,12 @@ export class NegentropySessions {
   }
 
   /** Keys of the union of the (read-rule) parts, oldest first, each id once. */
-  private keysOf(filters: readonly CompiledFilter[], max: number): Rows | Promise<Rows> {
+  private keysOf(filters: readonly CompiledFilter[], max: number): nip77.NegStorage | Promise<nip77.NegStorage> {
     const now = this.deps.now();
     if (filters.length === 1) return this.deps.keys(filters[0]!, now, max);
     const parts = filters.map((filter) => this.deps.keys(filter, now, max));
     if (parts.some((part) => part instanceof Promise)) return Promise.all(parts).then((all) => union(all, max));
-    return union(parts as Rows[], max);
+    return union(parts as nip77.NegStorage[], max);
   }
 
   /** Answers NEG-ERR and closes the session (if open). */
@@ -167,8 +165,10 @@ export class NegentropySessions {
   }
 }
 
-function union(parts: readonly Rows[], max: number): Rows {
+function union(parts: readonly nip77.NegStorage[], max: number): nip77.NegStorage {
   const byId = new Map<string, [number, Uint8Array]>();
-  for (const rows of parts) for (const row of rows) byId.set(Buffer.from(row[1]).toString('hex'), row);
-  return [...byId.values()].sort((a, b) => a[0] - b[0] || Buffer.compare(a[1], b[1])).slice(0, max);
+  for (const part of parts) {
+    for (let i = 0; i < part.size; i++) byId.set(Buffer.from(part.id(i)).toString('hex'), [part.timestamp(i), part.id(i)]);
+  }
+  return nip77.NegStorage.fromRows([...byId.values()].sort((a, b) => a[0] - b[0] || Buffer.compare(a[1], b[1])).slice(0, max));
 }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { CompiledFilter } from '../filter/compile.js';
 import * as nip45 from '../nips/nip45.js';
+import { NegStorage } from '../nips/nip77.js';
 import { closedFrame, countFrame, eoseFrame } from '../protocol/frames.js';
 import { reason } from '../protocol/prefixes.js';
 import { ReaderPool } from '../store/readers.js';
@@ -105,9 +106,9 @@ export class Queries {
     );
   }
 
-  /** NIP-77 NEG-OPEN: the set's keys, on a reader thread when there is one. */
-  keys(filter: CompiledFilter, now: number, max: number): [number, Uint8Array][] | Promise<[number, Uint8Array][]> {
-    return this.pool ? this.pool.keys(filter, now, max) : this.deps.store.negentropyKeys(filter, now, max);
+  /** NIP-77 NEG-OPEN: the set, built on a reader thread when there is one. */
+  keys(filter: CompiledFilter, now: number, max: number): NegStorage | Promise<NegStorage> {
+    return this.pool ? this.pool.keys(filter, now, max) : NegStorage.fromRows(this.deps.store.negentropyKeys(filter, now, max));
   }
 
   /** Counts `task` among the queries under way (drain waits for it). */

@@ -3,7 +3,8 @@
  * WAL database, answering with the store's own QueryRunner (same SQL builder, same statement cache), so
  * a long query never holds the relay's event loop.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData, type TransferListItem } from 'node:worker_threads';
+import { NegStorage } from '../nips/nip77.js';
 import { openReadOnly } from './open.js';
 import { QueryRunner } from './query.js';
 import type { ReaderRequest, ReaderReply } from './readers.js';
@@ -22,7 +23,8 @@ function run(request: ReaderRequest): unknown {
     case 'pubkeys':
       return [...runner.pubkeys(request.filters, request.now)];
     case 'keys':
-      return runner.keys(request.filters[0]!, request.now, request.max ?? Number.MAX_SAFE_INTEGER);
+      // The NIP-77 set is built here, prefix sums included, and its arrays moved (not copied) to the relay.
+      return NegStorage.fromRows(runner.keys(request.filters[0]!, request.now, request.max ?? Number.MAX_SAFE_INTEGER)).parts();
   }
 }
 
@@ -33,10 +35,16 @@ port.on('message', (request: ReaderRequest | { op: 'stop' }) => {
     return;
   }
   let reply: ReaderReply;
+  let transfer: TransferListItem[] = [];
   try {
-    reply = { seq: request.seq, result: run(request) };
+    const result = run(request);
+    reply = { seq: request.seq, result };
+    if (request.op === 'keys') {
+      const { timestamps, ids, prefix } = result as ReturnType<NegStorage['parts']>;
+      transfer = [timestamps.buffer, ids.buffer, prefix.buffer] as ArrayBuffer[]; // each its own buffer (fromRows)
+    }
   } catch (error) {
     reply = { seq: request.seq, error: (error as Error).message };
   }
-  port.postMessage(reply);
+  port.postMessage(reply, transfer);
 });

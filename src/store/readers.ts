@@ -1,5 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import type { CompiledFilter } from '../filter/compile.js';
+import { NegStorage, type NegStorageParts } from '../nips/nip77.js';
 import { startWorker } from '../worker/start.js';
 
 /** One request to a reader thread (reader-worker.ts); `filters` cross by structured clone (Sets included). */
@@ -57,8 +58,9 @@ export class ReaderPool {
     return new Set((await this.send({ op: 'pubkeys', filters, now })) as string[]);
   }
 
-  keys(filter: CompiledFilter, now: number, max: number): Promise<[number, Uint8Array][]> {
-    return this.send({ op: 'keys', filters: [filter], now, max }) as Promise<[number, Uint8Array][]>;
+  /** NIP-77: the set of (created_at, id) matching `filter`, at most `max`, built on the reader thread. */
+  async keys(filter: CompiledFilter, now: number, max: number): Promise<NegStorage> {
+    return NegStorage.fromParts((await this.send({ op: 'keys', filters: [filter], now, max })) as NegStorageParts);
   }
 
   /** Stops every reader once its queue is answered; resolves when all have exited. */
