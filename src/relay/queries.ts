@@ -119,6 +119,12 @@ export class Queries {
     this.underway.add(tracked);
   }
 
+  /** Stops the readers now (after drain(), or when the relay could not start). */
+  close(): void {
+    void this.pool?.close();
+    this.pool = undefined;
+  }
+
   /** Waits for the queries under way, then stops the readers; later queries run inline. */
   async drain(): Promise<void> {
     while (this.underway.size > 0) await Promise.allSettled([...this.underway]);

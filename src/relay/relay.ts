@@ -233,6 +233,7 @@ export class Relay {
   close(): void {
     void this.pruner.stop();
     this.members?.stop();
+    this.queries.close();
     this.store.close();
   }
 

@@ -28,8 +28,8 @@ interface Reader {
 
 /**
  * A few reader threads, each with its own read-only connection to the database file (WAL: readers and
- * the writer never block each other). Each request goes to the least busy reader; a reader answers its
- * requests in order. The same QueryRunner as the store's own, so answers are identical to inline ones.
+ * the writer never block each other). Each request goes to the least busy reader (a new one while some
+ * are not started yet); a reader answers its requests in order. The same QueryRunner as the store's own, so answers are identical to inline ones.
  */
 export class ReaderPool {
   private readonly readers: Reader[] = [];
@@ -37,9 +37,8 @@ export class ReaderPool {
   private seq = 0;
   private closed = false;
 
-  constructor(private readonly path: string, size: number) {
-    for (let i = 0; i < size; i++) this.readers.push(this.spawn());
-  }
+  /** Readers start on demand: another one only when every running reader is busy, up to `size`. */
+  constructor(private readonly path: string, private readonly size: number) {}
 
   /** Requests sent and not yet answered, over all readers. */
   get pending(): number {
@@ -78,7 +77,8 @@ export class ReaderPool {
 
   private send(request: Omit<ReaderRequest, 'seq'>): Promise<unknown> {
     if (this.closed) return Promise.reject(new Error('the query readers are closed'));
-    const reader = this.readers.reduce((best, next) => (next.busy < best.busy ? next : best));
+    let reader = this.readers.reduce<Reader | undefined>((best, next) => (best === undefined || next.busy < best.busy ? next : best), undefined);
+    if (reader === undefined || (reader.busy > 0 && this.readers.length < this.size)) this.readers.push((reader = this.spawn()));
     const seq = ++this.seq;
     return new Promise((resolve, reject) => {
       this.waiting.set(seq, { resolve, reject, reader });
