@@ -26,7 +26,9 @@ const clients: RawClient[] = [];
 const sockets: Socket[] = [];
 
 beforeAll(async () => {
-  relay = await startTestRelay({ limits: { max_outbound_bytes: MAX_OUTBOUND_BYTES } });
+  // A distinct subscription per REQ (so max_subscriptions above REQS): a REQ replacing one whose answer
+  // is still on a reader thread (limit 500 → query.readers) drops that answer, so each REQ needs its own id.
+  relay = await startTestRelay({ limits: { max_outbound_bytes: MAX_OUTBOUND_BYTES, max_subscriptions: REQS + 10 } });
   const keys = newKeys();
   const base = now() - 1000;
   stored = Array.from({ length: EVENTS }, (_, i) =>
@@ -140,8 +142,7 @@ describe('limits.max_outbound_bytes', () => {
     const slow = await slowReader(relay.port);
     await until(() => relay.relay.counters.connections === 2, TIMEOUT_MS, 'slow reader counted');
 
-    // Same subscription id each time: a REQ replaces the subscription, so max_subscriptions is never hit.
-    for (let i = 0; i < REQS; i++) slow.send(JSON.stringify(['REQ', 'all', { limit: 500 }]));
+    for (let i = 0; i < REQS; i++) slow.send(JSON.stringify(['REQ', `all${i}`, { limit: 500 }]));
 
     // The relay gives up on the slow reader by itself (its close handler has run: one connection left) …
     await until(() => relay.relay.counters.connections === 1, TIMEOUT_MS, 'relay closes the slow reader');
