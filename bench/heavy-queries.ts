@@ -4,7 +4,8 @@
  * query.readers 1 (heavy queries on a reader thread), and query.readers 1 with reader_min_limit 1
  * (every REQ through the reader, to price the round trip). Per run:
  *
- *   - idle: latency of cheap REQs (one author's profile, kind 0) sent one after another;
+ *   - idle: latency of cheap REQs (one author's profile, kind 0) sent one after another, then of
+ *     large-limit REQs (a 6-hour time range, limit 500: what reader_min_limit sends to a reader);
  *   - heavy: while one connection sends heavy queries back to back (NIP-50 common word + author,
  *     COUNT of a common word, NEG-OPEN of all kind 7), another sends a cheap REQ every 20 ms and
  *     measures send → EOSE.
@@ -26,6 +27,7 @@ const heavySeconds = Number(process.argv[3] ?? 20);
 
 const raw = new Database(source, { readonly: true });
 const authors = (raw.prepare('SELECT DISTINCT lower(hex(pubkey)) FROM events WHERE kind = 0 LIMIT 50').pluck().all() as string[]);
+const [minTs, maxTs] = raw.prepare('SELECT min(created_at), max(created_at) FROM events').raw().get() as [number, number];
 raw.close();
 
 const HEAVY: [name: string, message: (i: number) => unknown[], done: (frame: unknown[]) => boolean][] = [
@@ -69,6 +71,11 @@ class Conn {
 }
 
 const cheap = (i: number): unknown[] => ['REQ', `c${i}`, { kinds: [0], authors: [authors[i % authors.length]] }];
+/** The large-limit shape of query-shapes.ts: a time range of a few hours, 500 events (~1.5 KB each). */
+const timeRange = (i: number): unknown[] => {
+  const since = minTs + ((i * 7919 * 3600) % Math.max(1, maxTs - minTs - 6 * 3600));
+  return ['REQ', `t${i}`, { since, until: since + 6 * 3600, limit: 500 }];
+};
 const ms = (start: number): number => performance.now() - start;
 const summary = (values: number[]): string => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -93,6 +100,13 @@ async function run(dir: string, db: string, name: string, readers: number, minLi
       idle.push(ms(start));
     }
     console.log(`${name}: idle cheap REQ ${summary(idle)}`);
+    const large: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      const start = performance.now();
+      await probe.ask(timeRange(i));
+      large.push(ms(start));
+    }
+    console.log(`${name}: idle time-range REQ (limit 500), send → EOSE ${summary(large)}`);
 
     const heavyConn = await Conn.open(url);
     const heavyTimes = new Map<string, number[]>(HEAVY.map(([label]) => [label, []]));
