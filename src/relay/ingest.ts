@@ -49,23 +49,28 @@ export type IngestOutcome =
       outcome: 'stored' | 'ephemeral' | 'duplicate' | Prefix;
       /** Set for an ephemeral event that passed every check: the caller delivers it live. */
       ephemeral?: EventToWrite;
+      /** Set for a regular event now stored (by this or an earlier frame): the caller may remember it (known-events.ts). */
+      stored?: NostrEvent;
     };
 
-const ok = (id: string, outcome: 'stored' | 'ephemeral', ephemeral?: EventToWrite): IngestOutcome => ({
+const ok = (id: string, outcome: 'stored' | 'ephemeral', ephemeral?: EventToWrite, stored?: NostrEvent): IngestOutcome => ({
   type: 'ok',
   id,
   accepted: true,
   message: '',
   outcome,
   ephemeral,
+  stored,
 });
-const duplicate = (id: string, accepted: boolean, text: string): IngestOutcome => ({
+const duplicate = (id: string, accepted: boolean, text: string, stored?: NostrEvent): IngestOutcome => ({
   type: 'ok',
   id,
   accepted,
   message: reason('duplicate', text),
   outcome: 'duplicate',
+  stored,
 });
+const ALREADY_HAVE = 'already have this event';
 const refuse = (id: string, prefix: Prefix, text: string): IngestOutcome => ({
   type: 'ok',
   id,
@@ -90,15 +95,38 @@ export function ingestEvent(
   input: unknown,
   deps: IngestDeps,
   previous: Promise<void> = SETTLED,
+  /** `input` is an event that already passed validateShape and the id hash (a KnownEvents entry). */
+  validated = false,
 ): { outcome: Promise<IngestOutcome>; placed: Promise<void> } {
   let markPlaced!: () => void;
   const placed = new Promise<void>((resolve) => (markPlaced = resolve));
-  const outcome = decide(input, deps, previous, markPlaced).finally(markPlaced);
+  const outcome = decide(input, deps, previous, markPlaced, validated).finally(markPlaced);
   return { outcome, placed };
 }
 
-async function decide(input: unknown, deps: IngestDeps, previous: Promise<void>, markPlaced: () => void): Promise<IngestOutcome> {
-  const checked = checkCheaply(input, deps);
+/**
+ * The duplicate fast path, synchronous: `event` passed shape and id checks before (KnownEvents), and
+ * nothing earlier on its connection is waiting for an answer. Runs the same checks as ingestEvent in
+ * the same order (store, IP rate, limits, expiration, policies, NIP-70) and answers a stored regular
+ * event as a duplicate. undefined = no longer stored (deleted, pruned): take the full path.
+ */
+export function decideKnown(event: NostrEvent, deps: IngestDeps): IngestOutcome | undefined {
+  if (!deps.isStored(event.id)) return undefined;
+  const refused = checkPolicies(event, deps);
+  if (refused) return refused;
+  const guarded = checkProtected(event, deps.protectedEvents ?? ACCEPT_PROTECTED);
+  if (guarded) return refuse(event.id, guarded.prefix, guarded.text);
+  return duplicate(event.id, true, ALREADY_HAVE, event);
+}
+
+async function decide(
+  input: unknown,
+  deps: IngestDeps,
+  previous: Promise<void>,
+  markPlaced: () => void,
+  validated: boolean,
+): Promise<IngestOutcome> {
+  const checked = validated ? (checkPolicies(input as NostrEvent, deps) ?? { event: input as NostrEvent }) : checkCheaply(input, deps);
   if (!('event' in checked)) {
     await previous;
     return checked;
@@ -116,7 +144,7 @@ async function decide(input: unknown, deps: IngestDeps, previous: Promise<void>,
   const guarded = checkProtected(event, policy);
   if (guarded) return refuse(event.id, guarded.prefix, guarded.text);
   if (!stored && verification === undefined) verification = deps.verifier.verify(event);
-  if (stored && kind === 'regular') return duplicate(event.id, true, 'already have this event');
+  if (stored && kind === 'regular') return duplicate(event.id, true, ALREADY_HAVE, event);
   if (verification && !(await verification)) return refuse(event.id, 'invalid', 'signature verification failed');
   // After the signature: only a proven author's budget is spent.
   const slowed = deps.rateLimits?.byAuthor(event);
@@ -136,11 +164,12 @@ async function decide(input: unknown, deps: IngestDeps, previous: Promise<void>,
   const pending = deps.write(item);
   markPlaced();
   const written = await pending;
+  const regular = kind === 'regular' ? event : undefined;
   switch (written.status) {
     case 'stored':
-      return ok(event.id, 'stored');
+      return ok(event.id, 'stored', undefined, regular);
     case 'duplicate':
-      return duplicate(event.id, true, 'already have this event');
+      return duplicate(event.id, true, ALREADY_HAVE, regular);
     case 'older':
       return duplicate(event.id, false, 'a newer version is already stored');
     case 'deleted':
@@ -158,6 +187,14 @@ function checkCheaply(input: unknown, deps: IngestDeps): IngestOutcome | { event
     return refuse(shape.id, 'invalid', shape.message);
   }
   const event = shape.event;
+  const refused = checkPolicies(event, deps);
+  if (refused) return refused;
+  if (computeId(event) !== event.id) return refuse(event.id, 'invalid', 'id is not the sha256 of the serialised event');
+  return { event };
+}
+
+/** IP rate, limits, expiration and write policies of a well-formed event: what may change between two sends of it. */
+function checkPolicies(event: NostrEvent, deps: IngestDeps): IngestOutcome | undefined {
   // First: every EVENT with a readable id spends its sender's IP budget, before any work is done for it.
   const flooded = deps.rateLimits?.fromIp();
   if (flooded) return refuse(event.id, flooded.prefix, flooded.text);
@@ -168,6 +205,5 @@ function checkCheaply(input: unknown, deps: IngestDeps): IngestOutcome | { event
   // Before the id hash: a policy refusal of a forged event is as right as an invalid: one.
   const refused = deps.policies === undefined ? undefined : runPolicies(deps.policies, event, { now });
   if (refused) return refuse(event.id, refused.prefix, refused.text);
-  if (computeId(event) !== event.id) return refuse(event.id, 'invalid', 'id is not the sha256 of the serialised event');
-  return { event };
+  return undefined;
 }

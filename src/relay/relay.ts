@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
+import type { NostrEvent } from '../event/types.js';
 import type { Verifier } from '../event/verify.js';
 import { compileFilters, type CompiledFilter } from '../filter/compile.js';
 import * as nip40 from '../nips/nip40.js';
@@ -18,7 +19,8 @@ import type { EventToWrite, WriteOutcome } from '../store/types.js';
 import type { StoreLocation } from '../store/store.js';
 import { SubscriptionIndex } from '../subs/registry.js';
 import type { Client, ClientSubscription } from './client.js';
-import { ingestEvent, type IngestDeps } from './ingest.js';
+import { decideKnown, ingestEvent, type IngestDeps, type IngestOutcome } from './ingest.js';
+import { isEventFrame, KnownEvents } from './known-events.js';
 import { NegentropySessions } from './negentropy.js';
 import { Queries } from './queries.js';
 import { RateLimits } from './rate-limits.js';
@@ -75,6 +77,10 @@ export class Relay {
   private readonly inflight = new Set<Promise<void>>();
   /** Per connection, the last event's `placed` promise: events are decided in the order sent. */
   private readonly eventOrder = new WeakMap<Client, Promise<void>>();
+  /** Per connection, EVENTs and AUTHs not yet answered; at 0 a known duplicate is answered synchronously. */
+  private readonly unanswered = new WeakMap<Client, number>();
+  /** Frames of recently stored regular events: the duplicate fast path (known-events.ts). */
+  private readonly knownEvents = new KnownEvents();
   /** Everything derived from the config; replaced whole by reconfigure(). */
   private state: PolicyState;
   private readonly parts: PolicyParts;
@@ -238,10 +244,14 @@ export class Relay {
   }
 
   private dispatch(client: Client, text: string): void {
+    if (isEventFrame(text)) {
+      const known = this.knownEvents.get(text);
+      if (known !== undefined) return this.onKnownEvent(client, text, known);
+    }
     const message = parseClientMessage(text);
     switch (message.type) {
       case 'EVENT':
-        return this.onEvent(client, message.event);
+        return this.onEvent(client, message.event, text);
       case 'REQ':
         return this.onReq(client, message.subId, message.filters);
       case 'COUNT':
@@ -265,7 +275,24 @@ export class Relay {
     }
   }
 
-  private onEvent(client: Client, input: unknown): void {
+  /**
+   * The very frame of a stored event again: answered now, without parse or id hash, when nothing
+   * sent before it on this connection is still waiting for its answer (an AUTH before it is decided);
+   * otherwise the full path without parse or id hash, after the earlier events.
+   */
+  private onKnownEvent(client: Client, frame: string, event: NostrEvent): void {
+    if (!this.closing && (this.unanswered.get(client) ?? 0) === 0) {
+      const outcome = decideKnown(event, this.ingestDepsFor(client));
+      if (outcome !== undefined) {
+        this.counters.eventsReceived++;
+        return this.answer(client, outcome);
+      }
+      this.knownEvents.forget(frame); // no longer stored: the full path decides (e.g. blocked: deleted)
+    }
+    this.onEvent(client, event, frame, true);
+  }
+
+  private onEvent(client: Client, input: unknown, frame: string, validated = false): void {
     this.counters.eventsReceived++;
     if (this.closing) {
       const id = (input as { id?: unknown } | null)?.id;
@@ -273,27 +300,39 @@ export class Relay {
       return;
     }
     const deps = this.ingestDepsFor(client);
-    const { outcome, placed } = ingestEvent(input, deps, this.eventOrder.get(client));
+    const { outcome, placed } = ingestEvent(input, deps, this.eventOrder.get(client), validated);
     this.eventOrder.set(client, placed);
+    this.unanswered.set(client, (this.unanswered.get(client) ?? 0) + 1);
     const task = outcome
       .then((outcome) => {
-        if (outcome.type === 'notice') {
-          this.logRejection(client, outcome.message);
-          return client.send(noticeFrame(outcome.message));
-        }
-        if (!outcome.accepted) this.logRejection(client, outcome.message, outcome.id);
-        client.send(okFrame(outcome.id, outcome.accepted, outcome.message));
-        // NIP-70 (and NIP-42): an auth-required refusal is followed by the connection's challenge.
-        if (outcome.outcome === 'auth-required' && client.challenge !== '') client.send(authFrame(client.challenge));
-        if (outcome.ephemeral) this.broadcast(outcome.ephemeral);
+        if (outcome.type === 'ok' && outcome.stored) this.knownEvents.remember(frame, outcome.stored);
+        this.answer(client, outcome);
       })
       .catch((error: unknown) => {
         client.log.error({ err: error }, 'error while storing an event');
         const id = (input as { id?: unknown } | null)?.id;
         if (typeof id === 'string') client.send(okFrame(id, false, reason('error', 'could not store the event')));
       })
-      .finally(() => this.inflight.delete(task));
+      .finally(() => this.settle(client, task));
     this.inflight.add(task);
+  }
+
+  private answer(client: Client, outcome: IngestOutcome): void {
+    if (outcome.type === 'notice') {
+      this.logRejection(client, outcome.message);
+      return client.send(noticeFrame(outcome.message));
+    }
+    if (!outcome.accepted) this.logRejection(client, outcome.message, outcome.id);
+    client.send(okFrame(outcome.id, outcome.accepted, outcome.message));
+    // NIP-70 (and NIP-42): an auth-required refusal is followed by the connection's challenge.
+    if (outcome.outcome === 'auth-required' && client.challenge !== '') client.send(authFrame(client.challenge));
+    if (outcome.ephemeral) this.broadcast(outcome.ephemeral);
+  }
+
+  /** An EVENT or AUTH of this connection has been answered. */
+  private settle(client: Client, task: Promise<void>): void {
+    this.inflight.delete(task);
+    this.unanswered.set(client, (this.unanswered.get(client) ?? 1) - 1);
   }
 
   /** The connection's ingest deps under the current state (rebuilt once after a reload). */
@@ -349,8 +388,9 @@ export class Relay {
         client.log.error({ err: error }, 'error while checking an AUTH event');
         if (id !== undefined) client.send(okFrame(id, false, reason('error', 'could not check the AUTH event')));
       })
-      .finally(() => this.inflight.delete(task));
+      .finally(() => this.settle(client, task));
     this.inflight.add(task);
+    this.unanswered.set(client, (this.unanswered.get(client) ?? 0) + 1);
     this.eventOrder.set(client, previous === undefined ? task : Promise.all([previous, task]).then(() => undefined));
   }
 
