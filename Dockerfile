@@ -12,12 +12,15 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 # --- build: compile TypeScript; keep only production dependencies --------------------------------
 FROM ${NODE_IMAGE} AS build
 # better-sqlite3 downloads a prebuilt binary when one matches; otherwise node-gyp compiles it,
-# which needs python3, make and a C++ compiler.
+# which needs python3, make and a C++ compiler. libsecp256k1-dev lets the `install` script build the
+# optional native verifier (native/secp256k1); without it the relay uses the WASM verifier.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 make g++ \
+ && apt-get install -y --no-install-recommends python3 make g++ libsecp256k1-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
+# The `install` script (run by npm ci) builds native/secp256k1, so it must be there first.
+COPY native ./native
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
@@ -29,8 +32,13 @@ ENV NODE_ENV=production \
     COMMONS_HOST=0.0.0.0 \
     COMMONS_PORT=7777 \
     COMMONS_DB=/data/relay.sqlite
+# The shared library the native verifier links against (verify.implementation: auto picks it up).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libsecp256k1-1 \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/native ./native
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY config ./config

@@ -1,5 +1,5 @@
 /** NIP-45 hll (src/nips/nip45.ts) against nostr-tools' own helpers, and the COUNT frame. */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import * as nt from 'nostr-tools/nip45';
 import { hllHex, hllOffset } from '../../src/nips/nip45.js';
@@ -27,8 +27,9 @@ describe('hllOffset', () => {
 
 describe('hllHex', () => {
   it('equals nostr-tools feedPubkey/hllEncode, merges with its registers, estimates the count', () => {
-    const pubkeys = Array.from({ length: 3000 }, () => hex(32));
-    const offset = nt.computeOffset(hex(32));
+    // Deterministic keys: with random ones the estimate's error is itself random (a 0.25 miss was seen).
+    const pubkeys = Array.from({ length: 3000 }, (_, i) => createHash('sha256').update(`pubkey ${i}`).digest('hex'));
+    const offset = nt.computeOffset(createHash('sha256').update('filter tag value').digest('hex'));
     const ours = hllHex(pubkeys, offset);
     expect(ours).toMatch(/^[0-9a-f]{512}$/);
     let theirs = nt.newHll();
