@@ -25,6 +25,7 @@ import { NegentropySessions } from './negentropy.js';
 import { Queries } from './queries.js';
 import { RateLimits } from './rate-limits.js';
 import { BatchWriter } from './writer.js';
+import { Outbox } from './outbox.js';
 import type { Management } from './management.js';
 import { buildPolicyState, retiredMembers, type PolicyParts, type PolicyState } from './policy-state.js';
 
@@ -87,9 +88,8 @@ export class Relay {
   /** Per connection: its NIP-70 and NIP-62 parts, and the ingest deps last built from them (and which state). */
   private readonly connectionDeps = new WeakMap<Client, ConnectionDeps>();
   private closing = false;
-  /** Live frames not yet sent, per connection, as (subscription prefix, event JSON) pairs (see broadcast). */
-  private readonly outbox = new Map<Client, string[]>();
-  private outboxScheduled = false;
+  /** Live frames not yet sent, flushed per connection in one write (src/relay/outbox.ts). */
+  private readonly outbox = new Outbox();
   /** NIP-77 sessions (NEG ids are their own namespace, apart from REQ ids). */
   private readonly negentropy: NegentropySessions;
   /** Retention and NIP-40: a pass every PRUNE_INTERVAL_MS, in small batches (src/retention/pruner.ts). */
@@ -469,13 +469,7 @@ export class Relay {
     this.counters.subscriptions--;
   }
 
-  /**
-   * One serialisation per event (the stored JSON), the subscription id spliced in per recipient.
-   * Frames are queued per connection and sent in a microtask: every event of one write batch
-   * reaches a connection in one corked write (one syscall) instead of one write per event. The
-   * microtask runs before any further I/O callback, so no REQ or CLOSE falls in between, and
-   * each connection still gets its frames in commit order.
-   */
+  /** One serialisation per event (the stored JSON), the subscription id spliced in per recipient. */
   private broadcast(item: EventToWrite): void {
     if (nip40.isExpired(item.event, this.now())) return;
     const readRules = this.state.readRules;
@@ -483,30 +477,8 @@ export class Relay {
       // Read rules: a restricted kind goes only to connections authenticated as its author or a recipient.
       if (subscription.client.closed || !mayRead(item.event, readRules, subscription.client.authenticated)) continue;
       // A stored answer still being read on a reader thread: held, sent after its EOSE.
-      if (subscription.held !== undefined) {
-        subscription.held.push(item.json);
-        continue;
-      }
-      // Prefix and JSON are queued, not the frame: both already exist, so a queue costs no copies.
-      const queued = this.outbox.get(subscription.client);
-      if (queued) queued.push(subscription.framePrefix, item.json);
-      else this.outbox.set(subscription.client, [subscription.framePrefix, item.json]);
-    }
-    if (this.outbox.size > 0 && !this.outboxScheduled) {
-      this.outboxScheduled = true;
-      queueMicrotask(() => this.flushOutbox());
-    }
-  }
-
-  private flushOutbox(): void {
-    this.outboxScheduled = false;
-    const outbox = [...this.outbox];
-    this.outbox.clear();
-    for (const [client, parts] of outbox) {
-      if (parts.length === 2) client.send(`${parts[0]}${parts[1]}]`);
-      else client.batch(() => {
-        for (let i = 0; i < parts.length; i += 2) client.send(`${parts[i]}${parts[i + 1]}]`);
-      });
+      if (subscription.held !== undefined) subscription.held.push(item.json);
+      else this.outbox.queue(subscription.client, subscription.framePrefix, item.json);
     }
   }
 

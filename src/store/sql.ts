@@ -73,6 +73,15 @@ class Conditions {
     this.add(`${column} ${listSql(values, type)}`, ...listParams(values, type));
   }
 
+  /** The event (alias `e`) has a tag `name` whose value is one of `values`. */
+  tag(name: string, values: ReadonlySet<string>): void {
+    this.add(
+      `EXISTS (SELECT 1 FROM tags x WHERE x.event_rowid = e.seq AND x.name = ? AND x.value ${listSql(values, 'text')})`,
+      name,
+      ...listParams(values, 'text'),
+    );
+  }
+
   range(column: string, filter: CompiledFilter): void {
     if (filter.since !== undefined) this.add(`${column} >= ?`, filter.since);
     if (filter.until !== undefined) this.add(`${column} <= ?`, filter.until);
@@ -146,12 +155,7 @@ export function buildQuery(filter: CompiledFilter, mode: Mode, now: number, expi
 
   for (const tag of filter.tags) {
     if (tag === driver.tag) continue;
-    const [name, values] = tag;
-    where.add(
-      `EXISTS (SELECT 1 FROM tags x WHERE x.event_rowid = e.seq AND x.name = ? AND x.value ${listSql(values, 'text')})`,
-      name,
-      ...listParams(values, 'text'),
-    );
+    where.tag(...tag);
   }
 
   // Last, so that no cutoff subquery above includes it (those read the index alone).
@@ -196,13 +200,7 @@ function buildSearchQuery(filter: CompiledFilter, mode: Mode, now: number): Buil
   if (filter.kinds) where.list('e.kind', filter.kinds, 'int');
   if (filter.notKinds) where.add(`e.kind NOT IN (SELECT value FROM json_each(?))`, JSON.stringify([...filter.notKinds]));
   where.range('e.created_at', filter);
-  for (const [name, values] of filter.tags) {
-    where.add(
-      `EXISTS (SELECT 1 FROM tags x WHERE x.event_rowid = e.seq AND x.name = ? AND x.value ${listSql(values, 'text')})`,
-      name,
-      ...listParams(values, 'text'),
-    );
-  }
+  for (const [name, values] of filter.tags) where.tag(name, values);
   where.add('(e.expires_at IS NULL OR e.expires_at > ?)', now);
   const params = where.params;
   const matches = `SELECT e.seq AS seq, e.created_at AS created_at, e.id AS id, f.rank AS rank FROM ${from}${where.where()} ORDER BY f.rowid DESC LIMIT ?`;
