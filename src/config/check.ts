@@ -1,13 +1,16 @@
 /** Checks one value against its schema row; small helpers for readable problem messages. */
 import * as nip19 from 'nostr-tools/nip19';
-import type { KeySpec, StringFormat } from './schema.js';
+import type { KeySpec, ParseContext, StringFormat } from './schema.js';
 
 export type Checked = { ok: true; value: unknown } | { ok: false; reason: string; at?: string };
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
-/** Validates `value` for `spec` and returns the value to store (an npub becomes hex). */
-export function checkValue(spec: KeySpec, value: unknown): Checked {
+/**
+ * Validates `value` for `spec` and returns the value to store (an npub becomes hex). `context`: the
+ * config file the value comes from (for parsers that read files it names).
+ */
+export function checkValue(spec: KeySpec, value: unknown, context?: ParseContext): Checked {
   if (value === null) {
     return spec.nullable ? { ok: true, value: null } : fail(`expected ${expected(spec)}, got null`);
   }
@@ -35,7 +38,7 @@ export function checkValue(spec: KeySpec, value: unknown): Checked {
       return fail(`expected ${expected(spec)}, got ${describeValue(value)}${hint}`);
     }
     case 'parsed':
-      return spec.parse!(value);
+      return spec.parse!(value, context);
     case 'string': {
       if (typeof value !== 'string') {
         const quote = typeof value === 'number' || typeof value === 'boolean' ? ' (put it in quotes)' : '';

@@ -5,6 +5,7 @@
  * Precedence, lowest first: schema defaults → the file → environment (loadConfig only) → CLI overrides.
  */
 import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { checkValue, describeValue } from './check.js';
 import { RULES, SCHEMA, specFor, type ConfigKey, type KeySpec } from './schema.js';
@@ -154,7 +155,9 @@ class Values {
   }
 
   set(spec: KeySpec, value: unknown, source: string, label: string): void {
-    const checked = checkValue(spec, value);
+    // Files named in the config file (GeoJSON areas) are found from its directory.
+    const context = source === this.file ? { file: this.file, directory: dirname(this.file) } : undefined;
+    const checked = checkValue(spec, value, context);
     if (checked.ok) {
       this.values.set(spec.key, checked.value);
       this.origin.set(spec.key, source);

@@ -28,8 +28,16 @@ export type ValueType = 'string' | 'integer' | 'number' | 'boolean' | 'enum' | '
  * For `parsed` keys (lists, durations, rules): turns the YAML value into the plain data `Config` holds,
  * or says why it cannot. The default is given in that parsed form.
  */
-export type Parser<V> = (value: unknown) => { ok: true; value: V } | { ok: false; reason: string; at?: string };
+export type Parser<V> = (value: unknown, context?: ParseContext) => { ok: true; value: V } | { ok: false; reason: string; at?: string };
 // `at`: where inside the value the problem is, appended to the key in the message (e.g. `[0].kinds`).
+
+/** Where a value was written, for parsers that read files named in it (scopes.geohash.areas). */
+export interface ParseContext {
+  /** The config file that holds the value, as given (for messages). */
+  readonly file: string;
+  /** Its directory: relative paths in the value are taken from here. */
+  readonly directory: string;
+}
 
 /**
  * Checks (and normalisations) for string keys, beyond "is a string":
@@ -349,7 +357,7 @@ const TABLE: Table = {
   },
   'scopes.geohash.areas': {
     type: 'parsed', parse: parseGeoAreas, default: [], reloadable: true,
-    description: 'GeoJSON areas written inline (Polygon, MultiPolygon, Feature, FeatureCollection; [longitude, latitude]); turned into geohash cells at load and served like prefixes.',
+    description: 'GeoJSON areas (Polygon, MultiPolygon, Feature, FeatureCollection; [longitude, latitude]), each written inline or as the path of a .geojson / .json file (relative to this file\'s directory, read at every load and reload); turned into geohash cells at load and served like prefixes.',
   },
   'scopes.geohash.area_precision': {
     type: 'integer', min: 1, max: 12, default: 6, reloadable: true,

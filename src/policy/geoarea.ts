@@ -1,6 +1,8 @@
 /**
- * `scopes.geohash.areas`: GeoJSON areas (RFC 7946) given inline in the config, checked and flattened to
- * polygons when the config loads. The cover (polygons → geohash cells) is in geocover.ts.
+ * `scopes.geohash.areas`: GeoJSON areas (RFC 7946), each given inline in the config or as the path of a
+ * .geojson / .json file (relative paths from the config file's directory), checked and flattened to
+ * polygons when the config loads — a file is read again on every load, so a reload picks up its new
+ * content. The cover (polygons → geohash cells) is in geocover.ts.
  *
  * Accepted: Polygon, MultiPolygon, Feature (with one of them as geometry), FeatureCollection. Positions
  * are [longitude, latitude] in degrees; rings must be closed (first position = last); the first ring of a
@@ -8,8 +10,10 @@
  * refused and is read with the even-odd rule. An edge spanning more than 180° of longitude would cross
  * the antimeridian and is refused (RFC 7946 §3.1.9: split such areas in two).
  */
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 import { describeValue } from '../config/check.js';
-import type { Parser } from '../config/schema.js';
+import type { ParseContext, Parser } from '../config/schema.js';
 
 export type Position = readonly [longitude: number, latitude: number];
 export type Ring = readonly Position[];
@@ -31,13 +35,16 @@ class AreaProblem extends Error {
 const GEOMETRIES = 'Polygon, MultiPolygon, Feature or FeatureCollection';
 
 /** `scopes.geohash.areas`: a list of GeoJSON objects → the polygons they hold. */
-export const parseGeoAreas: Parser<AreaPolygon[]> = (value): Result<AreaPolygon[]> => {
+export const parseGeoAreas: Parser<AreaPolygon[]> = (value, context): Result<AreaPolygon[]> => {
   if (!Array.isArray(value)) {
-    return { ok: false, reason: `expected a list of GeoJSON objects (${GEOMETRIES}), got ${describeValue(value)}` };
+    return { ok: false, reason: `expected a list of GeoJSON objects (${GEOMETRIES}) or .geojson file paths, got ${describeValue(value)}` };
   }
   const polygons: AreaPolygon[] = [];
   try {
-    (value as unknown[]).forEach((item, i) => polygons.push(...areaPolygons(item, `[${i}]`)));
+    (value as unknown[]).forEach((item, i) => {
+      const at = `[${i}]`;
+      polygons.push(...(typeof item === 'string' ? fileAreaPolygons(item, at, context) : areaPolygons(item, at)));
+    });
   } catch (error) {
     if (!(error instanceof AreaProblem)) throw error;
     const failure: Failure = { ok: false, reason: error.message, at: error.at };
@@ -46,10 +53,41 @@ export const parseGeoAreas: Parser<AreaPolygon[]> = (value): Result<AreaPolygon[
   return { ok: true, value: polygons };
 };
 
-function areaPolygons(item: unknown, at: string): AreaPolygon[] {
-  if (typeof item === 'string') {
-    throw new AreaProblem(at, `expected a GeoJSON object (${GEOMETRIES}) written inline, got a string; GeoJSON files are not read — paste the file's JSON here (YAML accepts JSON as it is)`);
+/**
+ * An entry given as a file path: the file's GeoJSON → polygons. Every problem is reported at the entry
+ * (`[1]`), naming the file as resolved and, for bad GeoJSON, where inside the file it is.
+ */
+function fileAreaPolygons(path: string, at: string, context: ParseContext | undefined): AreaPolygon[] {
+  if (!/\.(geo)?json$/i.test(path.trim())) {
+    const hint = /^[0-9b-hjkmnp-z]{1,12}$/.test(path.trim()) ? ' (geohash cells go in scopes.geohash.prefixes)' : '';
+    throw new AreaProblem(at, `expected a GeoJSON object (${GEOMETRIES}) or the path of a .geojson or .json file, got ${describeValue(path)}${hint}`);
   }
+  const file = resolve(context?.directory ?? '.', path.trim());
+  const from = isAbsolute(path.trim()) ? '' : ` (a relative path is taken from the directory of ${context?.file ?? 'the working directory'})`;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'not found' : code === 'EISDIR' ? 'is a directory, not a file' : `cannot be read (${code ?? String(error)})`;
+    throw new AreaProblem(at, `GeoJSON file ${file} ${why}${from}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch (error) {
+    throw new AreaProblem(at, `GeoJSON file ${file} is not valid JSON: ${(error as Error).message}`);
+  }
+  try {
+    return areaPolygons(json, '');
+  } catch (error) {
+    if (!(error instanceof AreaProblem)) throw error;
+    const inside = error.at.replace(/^\./, '');
+    throw new AreaProblem(at, `GeoJSON file ${file}: ${inside === '' ? '' : `${inside}: `}${error.message}`);
+  }
+}
+
+function areaPolygons(item: unknown, at: string): AreaPolygon[] {
   if (typeof item !== 'object' || item === null || Array.isArray(item)) {
     throw new AreaProblem(at, `expected a GeoJSON object (${GEOMETRIES}), got ${describeValue(item)}`);
   }

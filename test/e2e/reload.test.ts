@@ -2,9 +2,10 @@
  * Hot reload of the policy file, end to end: the real `serve` process on a temporary config file, a
  * real WebSocket connection kept open across reloads, SIGHUP and the file watcher.
  */
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import ngeohash from 'ngeohash';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { RawClient, sleep } from '../helpers/client.js';
 import { freePort, startCliRelay, type CliRelay } from '../helpers/cli.js';
@@ -147,6 +148,42 @@ describe('serve: reload when the file changes', () => {
     const reloaded = await waitForLog(relay, from, (e) => e.msg === 'config reloaded', 'config reloaded');
     expect(reloaded.trigger).toBe('file changed');
     expect((await nip11(relay)).name).toBe('watched again');
+    expect(client.closeCode).toBeUndefined();
+  });
+});
+
+describe('serve: a GeoJSON area file (scopes.geohash.areas by path)', () => {
+  const vesterbro = { type: 'Polygon', coordinates: [[[12.53, 55.65], [12.56, 55.65], [12.545, 55.675], [12.53, 55.65]]] };
+  const skagen = { type: 'Feature', properties: {}, geometry: { type: 'Polygon', coordinates: [[[10.5, 57.7], [10.6, 57.7], [10.6, 57.75], [10.5, 57.75], [10.5, 57.7]]] } };
+  const chat = (lat: number, lon: number) => signed(author, { kind: 20000, content: `hej ${++counter}`, tags: [['g', ngeohash.encode(lat, lon, 9)]] });
+
+  it('is read from the config file\'s directory; an edited file is applied on SIGHUP with the YAML unchanged; a broken one is refused', { timeout: LONG_TEST_MS }, async () => {
+    // The file sits in a folder beside the config (the relay's working directory is the repository).
+    mkdirSync(join(dir, 'areas'), { recursive: true });
+    const area = join(dir, 'areas', 'place.geojson');
+    writeFileSync(area, JSON.stringify(vesterbro));
+    const { relay, file, client } = await start('geofile', 'reload:\n  watch: false\nscopes:\n  geohash:\n    areas: [areas/place.geojson]\n');
+    expect((await client.publish(chat(55.66, 12.545)))[2]).toBe(true);
+    const outside = await client.publish(chat(57.72, 10.55));
+    expect(outside[2]).toBe(false);
+    expect(outside[3]).toMatch(/^blocked: this relay serves u3bu\w+, .* is outside it$/);
+
+    // The GeoJSON file changes, the YAML does not: SIGHUP applies the new area on the open connection.
+    writeFileSync(area, JSON.stringify({ type: 'FeatureCollection', features: [skagen] }));
+    const reloaded = await sighup(relay);
+    expect(reloaded.msg).toBe('config reloaded');
+    expect(reloaded.applied).toEqual(['scopes.geohash.areas']);
+    expect((await client.publish(chat(57.72, 10.55)))[2]).toBe(true);
+    expect((await client.publish(chat(55.66, 12.545)))[3]).toMatch(/^blocked: this relay serves u4r\w+.* is outside it$/);
+
+    // A broken file: the reload is refused naming the YAML file, the entry and the GeoJSON file; the area stays.
+    writeFileSync(area, '{"type": "Polygon", "coordinates": [[[10.5, 57.7], ');
+    const from = entries(relay).length;
+    expect((await sighup(relay)).msg).toBe('config reload refused; the running config stays');
+    const problem = await waitForLog(relay, from, (e) => e.key === 'scopes.geohash.areas[0]', 'the problem');
+    expect(problem.file).toBe(file);
+    expect(problem.reason).toMatch(new RegExp(`^GeoJSON file ${area.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not valid JSON: `));
+    expect((await client.publish(chat(57.72, 10.55)))[2]).toBe(true);
     expect(client.closeCode).toBeUndefined();
   });
 });

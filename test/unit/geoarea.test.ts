@@ -125,7 +125,7 @@ describe('scopes.geohash.areas in the config', () => {
     expect(problem(yaml([{ type: 'FeatureCollection', features: [{ type: 'Feature', geometry: { type: 'MultiPolygon', coordinates: [[]] } }] }]))).toContain(
       'scopes.geohash.areas[0].features[0].geometry.coordinates[0]: expected a list of rings',
     );
-    expect(problem(yaml(['areas/vesterbro.geojson']))).toContain('scopes.geohash.areas[0]: expected a GeoJSON object');
+    expect(problem(yaml(['u4pru']))).toContain('scopes.geohash.areas[0]: expected a GeoJSON object (Polygon, MultiPolygon, Feature or FeatureCollection) or the path of a .geojson or .json file, got the string "u4pru" (geohash cells go in scopes.geohash.prefixes)');
     expect(problem(yaml({ type: 'Polygon' }))).toContain('scopes.geohash.areas: expected a list of GeoJSON objects');
     const fiji = { type: 'Polygon', coordinates: [[[179, -17], [-179, -17], [-179, -16], [179, -16], [179, -17]]] };
     expect(problem(yaml([fiji]))).toContain('scopes.geohash.areas[0].coordinates[0][1]: the edge from longitude 179 to -179 crosses the antimeridian');
