@@ -9,6 +9,7 @@ import type { Verifier } from './event/verify.js';
 import type { Logger } from './log.js';
 import { relayInformation } from './nips/nip11.js';
 import { Management } from './relay/management.js';
+import { managementPost } from './relay/management-http.js';
 import { Relay } from './relay/relay.js';
 import { renderPage } from './server/page.js';
 import type { ServerSite } from './server/server.js';
@@ -78,7 +79,7 @@ export function openSite(config: Config, names: readonly string[], deps: SiteDep
         page: (host) => renderPage(management.effectiveConfig(), config.relay.url || `ws://${host || deps.localUrl()}`, relay.counters, storedEvents()),
       },
       management: {
-        handlePost: (request) => management.handleHttp(request),
+        handlePost: managementPost(management, relay.rateLimits, () => relay.config, log),
         isIpBlocked: (ip) => management.isIpBlocked(ip),
       },
     },

@@ -279,7 +279,7 @@ const TABLE: Table = {
   // rate limits (src/policy/rate-limit.ts) -------------------------------------------------------
   'rate_limits.events_per_ip': {
     type: 'parsed', parse: parseRate, nullable: true, default: null, reloadable: true,
-    description: 'EVENTs from one IP (an IPv6 /64), counted before the signature check ("rate-limited: slow down: at most N events per P from one IP"); a rate "N/period" such as "20/10s" allows bursts of N; null = no limit.',
+    description: 'EVENTs, AUTHs and NIP-86 POSTs from one IP (an IPv6 /64), counted before the signature check ("rate-limited: slow down: at most N events per P from one IP"); a rate "N/period" such as "20/10s" allows bursts of N; null = no limit.',
   },
   'rate_limits.events_per_pubkey.regular': {
     type: 'parsed', parse: parseRate, nullable: true, default: null, reloadable: true,

@@ -14,6 +14,8 @@ import type { InfoField, ListedEntry, ManagedList, ManagementTables } from '../s
 
 /** A POST on the relay URL, as the transport read it. */
 export interface RpcHttpRequest {
+  /** The client's address (behind a trusted proxy, the one X-Forwarded-For names). */
+  ip: string;
   contentType: string;
   authorization: string;
   host: string;
@@ -24,6 +26,8 @@ export interface RpcHttpRequest {
 export interface RpcHttpResponse {
   status: number;
   body: string;
+  /** The admin whose NIP-98 token was accepted (for the log). */
+  admin?: string;
 }
 
 type Entries = Map<string, string>;
@@ -237,7 +241,7 @@ export class Management implements ManagementOps {
     if (!auth.ok) return error(401, `unauthorized: ${auth.error}`);
     if (!this.admins.has(auth.event.pubkey)) return error(401, 'unauthorized: this pubkey is not an admin of this relay');
     const response = handleRequest(Buffer.from(request.body).toString('utf8'), this);
-    return { status: 200, body: JSON.stringify(response) };
+    return { status: 200, body: JSON.stringify(response), admin: auth.event.pubkey };
   }
 }
 

@@ -38,6 +38,8 @@ export function notFound(res: HttpResponse): void {
 
 /** A POST on the relay URL as read off the wire (NIP-86), and what to answer. */
 export interface PostRequest {
+  /** The client's address: the TCP peer, or the one a trusted proxy names (src/server/client-ip.ts). */
+  ip: string;
   contentType: string;
   authorization: string;
   host: string;
@@ -47,7 +49,7 @@ export interface PostRequest {
 export type PostHandler = (request: PostRequest) => Promise<{ status: number; body: string }>;
 
 const STATUS_TEXT: Readonly<Record<number, string>> = {
-  200: 'OK', 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 500: 'Internal Server Error',
+  200: 'OK', 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 429: 'Too Many Requests', 500: 'Internal Server Error',
 };
 
 function writeJson(res: HttpResponse, status: number, body: string): void {
@@ -57,14 +59,15 @@ function writeJson(res: HttpResponse, status: number, body: string): void {
 }
 
 /**
- * POST on the relay URL (NIP-86 management): reads the body (at most `maxBytes`, else 413), then answers
- * with the handler's status and JSON. Headers are read before returning (uWS invalidates `req`); the
- * answer is written corked, and not at all when the client went away meanwhile.
+ * POST on the relay URL (NIP-86 management) from the client at `ip`: reads the body (at most `maxBytes`,
+ * else 413), then answers with the handler's status and JSON. Headers are read before returning (uWS
+ * invalidates `req`); the answer is written corked, and not at all when the client went away meanwhile.
  */
-export function handlePost(res: HttpResponse, req: HttpRequest, handler: PostHandler, maxBytes: number): void {
+export function handlePost(res: HttpResponse, req: HttpRequest, handler: PostHandler, maxBytes: number, ip: string): void {
   const path = req.getUrl();
   if (path !== '/') return notFound(res);
   const head = {
+    ip,
     contentType: req.getHeader('content-type'),
     authorization: req.getHeader('authorization'),
     host: req.getHeader('host'),

@@ -1,4 +1,4 @@
-import uWS, { type TemplatedApp, type us_listen_socket, type WebSocket } from 'uWebSockets.js';
+import uWS, { type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket, type WebSocket } from 'uWebSockets.js';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import { noticeFrame } from '../protocol/frames.js';
@@ -92,6 +92,9 @@ export function startServer(sites: Sites, config: Config, log: Logger): Promise<
   const sockets = new Set<SocketClient>();
   const trustedProxies = new AddressSet(config.relay.trusted_proxies);
   let nextId = 1;
+  // The client's address for every request (WebSocket upgrade and NIP-86 POST alike).
+  const clientIp = (res: HttpResponse, req: HttpRequest): string =>
+    resolveClientIp(Buffer.from(res.getRemoteAddressAsText()).toString(), req.getHeader('x-forwarded-for'), trustedProxies);
   const largest = (key: 'max_message_bytes' | 'max_outbound_bytes'): number => Math.max(...sites.all.map((site) => site.limits[key]));
 
   const app: TemplatedApp = uWS.App();
@@ -103,8 +106,7 @@ export function startServer(sites: Sites, config: Config, log: Logger): Promise<
     idleTimeout: 120,
     sendPingsAutomatically: true,
     upgrade: (res, req, context) => {
-      const peer = Buffer.from(res.getRemoteAddressAsText()).toString();
-      const ip = resolveClientIp(peer, req.getHeader('x-forwarded-for'), trustedProxies);
+      const ip = clientIp(res, req);
       const host = req.getHeader('host');
       const site = sites.pick(host);
       if (site.management?.isIpBlocked(ip)) {
@@ -158,7 +160,7 @@ export function startServer(sites: Sites, config: Config, log: Logger): Promise<
   app.post('/*', (res, req) => {
     const site = sites.pick(req.getHeader('host'));
     if (site.management === undefined) return notFound(res);
-    handlePost(res, req, site.management.handlePost, site.limits.max_message_bytes);
+    handlePost(res, req, site.management.handlePost, site.limits.max_message_bytes, clientIp(res, req));
   });
   app.any('/*', (res) => notFound(res));
 
