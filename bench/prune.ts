@@ -6,7 +6,10 @@
  * Prints events deleted per second, the longest event-loop block (perf_hooks.monitorEventLoopDelay
  * max / p99) and the longest ingest write (it waits for the pruner's write lock when they collide).
  *
- *   npx tsx bench/prune.ts [--events 1000000] [--batch 500] [--mode both|all|none|loop|worker] [--seconds N] [--no-cache]
+ *   npx tsx bench/prune.ts [--events 1000000] [--batch 500] [--mode both|all|none|loop|worker|threads] [--seconds N] [--no-cache]
+ *
+ * --mode threads: the pruner's worker and the relay's writer thread (storage.writer_thread, the default):
+ * the ingest batches go to the writer thread and their time is the round trip.
  *
  * --seconds N stops each pass after N seconds (pruner.stop(), as at shutdown) and reports that window;
  * --mode all adds a first row with no pruner at all (the ingest alone: the floor on this machine).
@@ -24,6 +27,7 @@ import type { NostrEvent } from '../src/event/types.js';
 import { serialize } from '../src/event/validate.js';
 import { Pruner, type PassResult } from '../src/retention/pruner.js';
 import { compileRetention } from '../src/retention/rules.js';
+import { WriterThread } from '../src/store/writer-thread.js';
 import { EventStore } from '../src/store/index.js';
 import { SCHEMA_VERSION } from '../src/store/migrations.js';
 
@@ -37,6 +41,7 @@ const NO_CACHE = process.argv.includes('--no-cache');
 const SECONDS = arg('seconds', 0);
 const MODE = process.argv.includes('--mode') ? process.argv[process.argv.indexOf('--mode') + 1]! : 'both';
 const DAY = 86400;
+type Mode = 'none' | 'loop' | 'worker' | 'threads';
 const T0 = 1_750_000_000;
 const SPAN_DAYS = 100;
 
@@ -91,13 +96,15 @@ const ms = (ns: number): string => (ns / 1e6).toFixed(1);
 const retention = compileRetention([{ kinds: ['*'], max_age: 70 * DAY }]);
 
 /** One pass on a fresh copy, with the main thread ingesting meanwhile. */
-async function measure(mode: 'none' | 'loop' | 'worker'): Promise<string> {
+async function measure(mode: Mode): Promise<string> {
   cleanup();
   copyFileSync(cached, work);
   const store = EventStore.open(work, { synchronous: 'normal' });
   try {
     const before = store.stats().events;
-    const pruner = new Pruner(store, () => retention, () => T0, pino({ level: 'silent' }), 60_000, BATCH, 5, mode === 'worker');
+    const pruner = new Pruner(store, () => retention, () => T0, pino({ level: 'silent' }), 60_000, BATCH, 5, mode === 'worker' || mode === 'threads');
+    // 'threads': the relay's default, writes on the writer thread (storage.writer_thread) too.
+    const writer = mode === 'threads' ? new WriterThread(store.location!) : undefined;
     let written = 0;
     let longestWriteMs = 0;
     const writes: number[] = [];
@@ -107,11 +114,14 @@ async function measure(mode: 'none' | 'loop' | 'worker'): Promise<string> {
         return { event, json: serialize(event) };
       });
       const started = performance.now();
-      store.writeBatch(items);
-      const took = performance.now() - started;
-      writes.push(took);
-      longestWriteMs = Math.max(longestWriteMs, took);
-      written += items.length;
+      const done = (): void => {
+        const took = performance.now() - started;
+        writes.push(took);
+        longestWriteMs = Math.max(longestWriteMs, took);
+        written += items.length;
+      };
+      if (writer) void writer.write(items).then(done);
+      else (store.writeBatch(items), done());
     }, INGEST_EVERY_MS);
     const delay = monitorEventLoopDelay({ resolution: 1 });
     delay.enable();
@@ -120,14 +130,15 @@ async function measure(mode: 'none' | 'loop' | 'worker'): Promise<string> {
     // 'none': the ingest alone for the same window (the floor on this machine).
     const result = mode === 'none' ? await new Promise<PassResult>((resolve) => setTimeout(() => resolve({ expired: 0, rules: [], longestStepMs: 0, steps: 0 }), SECONDS * 1000)) : await pruner.run();
     await pruner.stop();
+    clearInterval(ingest);
+    await writer?.close();
     const seconds = (performance.now() - started) / 1000;
     delay.disable();
-    clearInterval(ingest);
     clearTimeout(window);
     const deleted = before + written - store.stats().events;
     writes.sort((a, b) => a - b);
     const p99 = writes[Math.floor(writes.length * 0.99)] ?? 0;
-    return `| ${{ none: 'none (ingest only)', loop: 'event loop (old)', worker: 'worker thread' }[mode]} | ${deleted} | ${seconds.toFixed(1)} s | ${Math.round(deleted / seconds)} | ${ms(delay.max)} / ${ms(delay.percentile(99))} / ${ms(delay.mean)} ms | ${longestWriteMs.toFixed(1)} / ${p99.toFixed(1)} ms | ${written} | ${result.steps}, longest ${result.longestStepMs.toFixed(1)} ms |`;
+    return `| ${{ none: 'none (ingest only)', loop: 'event loop (old)', worker: 'worker thread', threads: 'worker thread + writer thread' }[mode]} | ${deleted} | ${seconds.toFixed(1)} s | ${Math.round(deleted / seconds)} | ${ms(delay.max)} / ${ms(delay.percentile(99))} / ${ms(delay.mean)} ms | ${longestWriteMs.toFixed(1)} / ${p99.toFixed(1)} ms | ${written} | ${result.steps}, longest ${result.longestStepMs.toFixed(1)} ms |`;
   } finally {
     store.close();
     cleanup();
@@ -141,6 +152,6 @@ info.close();
 console.log(`database: ${total} events (${(statSync(cached).size / 2 ** 20).toFixed(0)} MiB), at most ${BATCH} rows/step; ingest ${INGEST_BATCH} events every ${INGEST_EVERY_MS} ms`);
 console.log('| pruner | deleted | time | events/s | loop delay max / p99 / mean | ingest write max / p99 | ingested | steps |');
 console.log('|---|---|---|---|---|---|---|---|');
-const modes = MODE === 'all' ? (['none', 'loop', 'worker'] as const) : MODE === 'both' ? (['loop', 'worker'] as const) : [MODE as 'none' | 'loop' | 'worker'];
+const modes: readonly Mode[] = MODE === 'all' ? ['none', 'loop', 'worker', 'threads'] : MODE === 'both' ? ['loop', 'worker'] : [MODE as Mode];
 if ((modes as readonly string[]).includes('none') && SECONDS <= 0) throw new Error('--mode none|all needs --seconds');
 for (const mode of modes) console.log(await measure(mode));

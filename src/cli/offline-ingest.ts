@@ -17,7 +17,7 @@ export interface OfflineIngest {
 /** Opens the store and builds the same ingest path the relay uses, for the CLI commands that write. */
 export function openOfflineIngest(config: Config, batchSize = 1000): OfflineIngest {
   const store = EventStore.open(config.storage.path, { synchronous: config.storage.synchronous });
-  const writer = new BatchWriter(store, () => {}, batchSize);
+  const writer = new BatchWriter((items) => store.writeBatch(items), () => {}, batchSize);
   const verifier = createVerifier(config.verify.workers, config.verify.implementation);
   const deps: IngestDeps = {
     limits: config.limits,

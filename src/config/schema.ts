@@ -130,6 +130,10 @@ const TABLE: Table = {
     type: 'enum', values: ['full', 'normal'], default: 'full', reloadable: false,
     description: 'SQLite synchronous mode: full = an OK true survives power loss; normal = faster, the last commits may be lost on power loss (not on a process crash).',
   },
+  'storage.writer_thread': {
+    type: 'boolean', default: true, reloadable: false,
+    description: 'Write events on a thread with its own connection, so commits, fsyncs, checkpoints and waits for the pruner never hold the event loop; false = write on the main thread. An in-memory store always writes on the main thread.',
+  },
 
   // verify -----------------------------------------------------------------------------------------
   'verify.workers': {

@@ -28,6 +28,8 @@ export interface Config {
   storage: {
     path: string;
     synchronous: 'full' | 'normal';
+    /** Events are written on a thread of their own (a database file only); false = on the main thread. */
+    writer_thread: boolean;
   };
   verify: {
     /** Signature-verification worker threads; 0 = verify on the main thread. */

@@ -13,6 +13,8 @@ export interface ClientSubscription {
    * meanwhile, sent after EOSE (src/relay/queries.ts). Undefined once the answer is sent.
    */
   held?: string[] | undefined;
+  /** Events of its stored answer that the writer thread had not yet reported committed (not sent again live). */
+  sentStored?: Set<string> | undefined;
 }
 
 /** What the relay needs from a connection; the transport (src/server) provides it. */

@@ -18,6 +18,8 @@ export interface QueryDeps {
   now(): number;
   /** Takes a subscription out of the live index (an answer that failed). */
   unsubscribe(subscription: ClientSubscription): void;
+  /** Stored JSON of the events the writer thread is committing: delivered live once it has. */
+  readonly underway: ReadonlySet<string>;
   readonly log: Logger;
 }
 
@@ -57,7 +59,7 @@ export class Queries {
     const pool = this.pool;
     if (pool === undefined || !needsReader(filters, this.deps.minLimit())) {
       try {
-        return sendStored(subscription, this.deps.store.query(filters, this.deps.now()));
+        return sendStored(subscription, this.deps.store.query(filters, this.deps.now()), this.deps.underway);
       } catch (error) {
         this.deps.unsubscribe(subscription);
         throw error;
@@ -68,7 +70,7 @@ export class Queries {
       pool.query(filters, this.deps.now()).then(
         (stored) => {
           if (client.closed || client.subscriptions.get(subId) !== subscription) return; // closed, replaced or gone
-          sendStored(subscription, stored);
+          sendStored(subscription, stored, this.deps.underway);
         },
         (error: unknown) => {
           subscription.held = undefined;
@@ -134,11 +136,18 @@ export class Queries {
   }
 }
 
-/** The stored events, EOSE, then the live events held meanwhile that the stored answer did not carry. */
-function sendStored(subscription: ClientSubscription, stored: readonly string[]): void {
+/**
+ * The stored events, EOSE, then the live events held meanwhile that the stored answer did not carry.
+ * Stored events still `underway` on the writer thread are remembered, so their live delivery skips
+ * this subscription.
+ */
+function sendStored(subscription: ClientSubscription, stored: readonly string[], underway: ReadonlySet<string>): void {
   const { client, framePrefix, subId } = subscription;
   const held = subscription.held;
   subscription.held = undefined;
+  if (underway.size > 0) {
+    for (const json of stored) if (underway.has(json)) (subscription.sentStored ??= new Set()).add(json);
+  }
   client.batch(() => {
     for (const json of stored) client.send(`${framePrefix}${json}]`);
     client.send(eoseFrame(subId));

@@ -25,6 +25,7 @@ import { NegentropySessions } from './negentropy.js';
 import { Queries } from './queries.js';
 import { RateLimits } from './rate-limits.js';
 import { BatchWriter } from './writer.js';
+import { WriterThread } from '../store/writer-thread.js';
 import { Outbox } from './outbox.js';
 import type { Management } from './management.js';
 import { buildPolicyState, retiredMembers, type PolicyParts, type PolicyState } from './policy-state.js';
@@ -75,6 +76,8 @@ export class Relay {
   readonly counters: RelayCounters = { connections: 0, subscriptions: 0, eventsReceived: 0, eventsStored: 0, startedAt: Date.now() };
   private readonly live = new SubscriptionIndex<ClientSubscription>();
   private readonly writer: BatchWriter;
+  /** storage.writer_thread with a database file: commits happen there, off the event loop. */
+  private readonly writerThread: WriterThread | undefined;
   private readonly inflight = new Set<Promise<void>>();
   /** Per connection, the last event's `placed` promise: events are decided in the order sent. */
   private readonly eventOrder = new WeakMap<Client, Promise<void>>();
@@ -111,7 +114,11 @@ export class Relay {
     nowMs: () => number = Date.now,
   ) {
     this.rateLimits = new RateLimits(() => this.config.rate_limits, nowMs);
-    this.writer = new BatchWriter(store, (item, outcome) => {
+    const location = store.location;
+    this.writerThread = config.storage.writer_thread && location !== undefined ? new WriterThread(location) : undefined;
+    const thread = this.writerThread;
+    const commit = thread ? (items: EventToWrite[]) => thread.write(items) : (items: EventToWrite[]) => store.writeBatch(items);
+    this.writer = new BatchWriter(commit, (item, outcome) => {
       if (outcome.status !== 'stored') return;
       this.counters.eventsStored++;
       try {
@@ -138,6 +145,7 @@ export class Relay {
       minLimit: () => this.state.config.query.reader_min_limit,
       now,
       unsubscribe: (subscription) => this.unsubscribe(subscription),
+      underway: this.writer.underway,
       log,
     });
     this.negentropy = new NegentropySessions({
@@ -232,6 +240,7 @@ export class Relay {
     this.members?.stop();
     while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
     await this.writer.drain();
+    await this.writerThread?.close();
     await this.queries.drain();
   }
 
@@ -240,6 +249,7 @@ export class Relay {
     void this.pruner.stop();
     this.members?.stop();
     this.queries.close();
+    void this.writerThread?.close();
     this.store.close();
   }
 
@@ -476,6 +486,8 @@ export class Relay {
     for (const subscription of this.live.matching(item.event)) {
       // Read rules: a restricted kind goes only to connections authenticated as its author or a recipient.
       if (subscription.client.closed || !mayRead(item.event, readRules, subscription.client.authenticated)) continue;
+      // Already in its stored answer, read while the writer thread was committing the event.
+      if (subscription.sentStored?.delete(item.json)) continue;
       // A stored answer still being read on a reader thread: held, sent after its EOSE.
       if (subscription.held !== undefined) subscription.held.push(item.json);
       else this.outbox.queue(subscription.client, subscription.framePrefix, item.json);

@@ -1,8 +1,10 @@
 import type { EventToWrite, WriteOutcome } from '../store/types.js';
 
-interface BatchStore {
-  writeBatch(items: EventToWrite[]): WriteOutcome[];
-}
+/**
+ * Writes one batch in one transaction, outcomes in order: synchronously on this thread (the store's
+ * own connection), or as a promise answered by the writer thread (src/store/writer-thread.ts).
+ */
+export type CommitBatch = (items: EventToWrite[]) => WriteOutcome[] | Promise<WriteOutcome[]>;
 
 interface Pending {
   item: EventToWrite;
@@ -12,18 +14,26 @@ interface Pending {
 
 /**
  * Collects the events accepted during one turn of the event loop and writes them in one transaction,
- * so that with synchronous=FULL one fsync covers the whole batch. `onCommitted` runs synchronously
- * right after the commit, before any other message is handled: a REQ can then never fall between a
- * write and its live delivery.
+ * so that with synchronous=FULL one fsync covers the whole batch. With a writer thread one batch is
+ * under way at a time and the events accepted meanwhile form the next one (group commit: the busier
+ * the relay, the larger the batches).
+ *
+ * `onCommitted` runs right after the commit is known, before the writes are answered. Inline, that is
+ * before any other message is handled, so a REQ never falls between a write and its live delivery.
+ * With a writer thread a REQ answered meanwhile may already see the committed events: `underway` holds
+ * their JSON so the relay does not deliver them to that subscription a second time.
  */
 export class BatchWriter {
   private queue: Pending[] = [];
   private scheduled = false;
+  private writing = false;
   private idle: Promise<void> = Promise.resolve();
   private markIdle: () => void = () => {};
+  /** Stored JSON of the batch being written on the writer thread (empty when writing inline). */
+  readonly underway = new Set<string>();
 
   constructor(
-    private readonly store: BatchStore,
+    private readonly commit: CommitBatch,
     private readonly onCommitted: (item: EventToWrite, outcome: WriteOutcome) => void,
     private readonly maxBatch = 1000,
   ) {}
@@ -49,22 +59,43 @@ export class BatchWriter {
   }
 
   private flush(): void {
-    while (this.queue.length > 0) {
+    while (!this.writing && this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatch);
-      let outcomes: WriteOutcome[];
+      let result: WriteOutcome[] | Promise<WriteOutcome[]>;
       try {
-        outcomes = this.store.writeBatch(batch.map((pending) => pending.item));
+        result = this.commit(batch.map((pending) => pending.item));
       } catch (error) {
         for (const pending of batch) pending.reject(error);
         continue;
       }
-      batch.forEach((pending, index) => {
-        const outcome = outcomes[index]!;
-        this.onCommitted(pending.item, outcome);
-        pending.resolve(outcome);
+      if (Array.isArray(result)) {
+        this.settle(batch, result);
+        continue;
+      }
+      this.writing = true;
+      for (const { item } of batch) this.underway.add(item.json);
+      result.then(
+        (outcomes) => this.settle(batch, outcomes),
+        (error: unknown) => {
+          for (const pending of batch) pending.reject(error);
+        },
+      ).finally(() => {
+        this.underway.clear();
+        this.writing = false;
+        this.flush();
       });
     }
-    this.scheduled = false;
-    this.markIdle();
+    if (!this.writing && this.queue.length === 0) {
+      this.scheduled = false;
+      this.markIdle();
+    }
+  }
+
+  private settle(batch: Pending[], outcomes: WriteOutcome[]): void {
+    batch.forEach((pending, index) => {
+      const outcome = outcomes[index]!;
+      this.onCommitted(pending.item, outcome);
+      pending.resolve(outcome);
+    });
   }
 }

@@ -47,7 +47,7 @@ describe('defaults', () => {
   it('match the documented defaults', () => {
     const c = defaultConfig();
     expect(c.relay).toEqual({ host: '127.0.0.1', port: 7777, url: '', trusted_proxies: [] });
-    expect(c.storage).toEqual({ path: './data/relay.sqlite', synchronous: 'full' });
+    expect(c.storage).toEqual({ path: './data/relay.sqlite', synchronous: 'full', writer_thread: true });
     expect(c.limits.created_at).toEqual({ max_future_seconds: 900, max_past_seconds: null });
     expect(c.limits.max_message_bytes).toBe(131072);
     expect(c.limits.default_limit).toBeLessThanOrEqual(c.limits.max_limit);
