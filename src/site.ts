@@ -76,7 +76,7 @@ export function openSite(config: Config, names: readonly string[], deps: SiteDep
       limits: config.limits,
       pages: {
         information: () => information,
-        page: (host) => renderPage(management.effectiveConfig(), config.relay.url || `ws://${host || deps.localUrl()}`, relay.counters, storedEvents()),
+        page: (host) => renderPage(management.effectiveConfig(), relay.config.relay.url || `ws://${host || deps.localUrl()}`, relay.counters, storedEvents()),
       },
       management: {
         handlePost: managementPost(management, relay.rateLimits, () => relay.config, log),

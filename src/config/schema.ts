@@ -83,8 +83,8 @@ const TABLE: Table = {
     description: 'TCP port the WebSocket server listens on; 0 picks a free ephemeral port.',
   },
   'relay.url': {
-    type: 'string', format: 'ws-url', default: '', reloadable: false,
-    description: 'Public ws:// or wss:// URL clients use (shown on the page, used for NIP-42); empty = ws://host:port.',
+    type: 'string', format: 'ws-url', default: '', reloadable: true,
+    description: 'Public ws:// or wss:// URL clients use (shown on the page, used for NIP-42, NIP-98 and NIP-62); empty = ws://host:port. A reload applies it to the next AUTH, management request and kind 62, on open connections too.',
   },
   'relay.trusted_proxies': {
     type: 'parsed', parse: parseAddressList, default: [], reloadable: false,
@@ -272,8 +272,8 @@ const TABLE: Table = {
   },
   // auth (NIP-42, NIP-70) -------------------------------------------------------------------------
   'auth.enabled': {
-    type: 'boolean', default: true, reloadable: false,
-    description: 'NIP-42 AUTH: send a challenge on connect and accept AUTH messages (needed to publish NIP-70 protected events); false = AUTH answered restricted:, 42 and 70 not advertised.',
+    type: 'boolean', default: true, reloadable: true,
+    description: 'NIP-42 AUTH: send a challenge on connect and accept AUTH messages (needed to publish NIP-70 protected events); false = AUTH answered restricted:, 42 and 70 not advertised. After a reload a connection that authenticated keeps its pubkeys; one opened while AUTH was off gets a challenge with its first auth-required: answer.',
   },
   'auth.max_age_seconds': {
     type: 'integer', min: 1, default: 600, reloadable: true,
@@ -398,8 +398,8 @@ const TABLE: Table = {
 
   // management (NIP-86) --------------------------------------------------------------------------
   'management.admins': {
-    type: 'parsed', parse: parsePubkeyList, default: [], reloadable: false,
-    description: 'NIP-86: pubkeys (hex or npub) allowed to use the management API (HTTP JSON-RPC with NIP-98 auth); empty = the API is off and 86 is not advertised.',
+    type: 'parsed', parse: parsePubkeyList, default: [], reloadable: true,
+    description: 'NIP-86: pubkeys (hex or npub) allowed to use the management API (HTTP JSON-RPC with NIP-98 auth); empty = the API is off and 86 is not advertised. A reload applies to the next request.',
   },
 
   // logging ----------------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ export class Management implements ManagementOps {
   private readonly entries: Record<ManagedList, Entries>;
   private readonly kinds: Set<number>;
   private overrides: Partial<Record<InfoField, string>>;
-  private readonly admins: ReadonlySet<string>;
+  private admins: ReadonlySet<string>;
   /** Called after blockip with the normalised address: the server closes that IP's connections. */
   onIpBlocked: (ip: string) => void = () => {};
   /**
@@ -66,11 +66,12 @@ export class Management implements ManagementOps {
   }
 
   /**
-   * Hot reload (Relay.reconfigure): later policies() and effectiveConfig() follow `config`.
-   * management.admins is restart-only, so the admin set stays.
+   * Hot reload (Relay.reconfigure): later policies() and effectiveConfig() follow `config`, and the next
+   * request is checked against its management.admins and relay.url.
    */
   reconfigure(config: Config): void {
     this.config = config;
+    this.admins = new Set(config.management.admins);
     this.effective = undefined;
   }
 

@@ -53,8 +53,6 @@ export interface RelayStore {
 
 /** A connection's own ingest parts and the deps last built from them. */
 interface ConnectionDeps {
-  readonly protectedEvents: ProtectedPolicy;
-  readonly isThisRelay: RelayMatcher;
   readonly rateLimits: IngestDeps['rateLimits'];
   state: PolicyState;
   deps: IngestDeps;
@@ -200,19 +198,20 @@ export class Relay {
     this.counters.connections++;
     const config = this.state.config;
     client.log[config.logging.connections]('connection opened');
-    // auth.enabled and relay.url are restart-only, so these parts hold for the connection's lifetime.
-    const protectedEvents: ProtectedPolicy = config.auth.enabled
-      ? { mode: 'author', authenticated: client.authenticated }
-      : { mode: 'refuse' };
-    // NIP-62: a kind 62 names this relay by relay.url, else by the Host this connection used.
-    const isThisRelay = thisRelay(config.relay.url, client.host);
     this.rateLimits.connectionOpened(client.ip);
     const rateLimits = this.rateLimits.events(client.ip);
-    this.connectionDeps.set(client, { protectedEvents, isThisRelay, rateLimits, state: this.state, deps: { ...this.state.ingest, protectedEvents, isThisRelay, rateLimits } });
-    if (config.auth.enabled) {
-      client.challenge = newChallenge();
-      client.send(authFrame(client.challenge));
-    }
+    this.connectionDeps.set(client, { rateLimits, state: this.state, deps: { ...this.state.ingest, ...connectionPolicies(config, client), rateLimits } });
+    if (config.auth.enabled) this.sendChallenge(client);
+  }
+
+  /**
+   * NIP-42: sends the connection's challenge (on connect, and again after an auth-required refusal). A
+   * connection opened while AUTH was off (a reload turned it on) gets its first challenge here.
+   */
+  private sendChallenge(client: Client): void {
+    if (!this.config.auth.enabled) return;
+    if (client.challenge === '') client.challenge = newChallenge();
+    client.send(authFrame(client.challenge));
   }
 
   disconnect(client: Client): void {
@@ -335,7 +334,7 @@ export class Relay {
     if (!outcome.accepted) this.logRejection(client, outcome.message, outcome.id);
     client.send(okFrame(outcome.id, outcome.accepted, outcome.message));
     // NIP-70 (and NIP-42): an auth-required refusal is followed by the connection's challenge.
-    if (outcome.outcome === 'auth-required' && client.challenge !== '') client.send(authFrame(client.challenge));
+    if (outcome.outcome === 'auth-required') this.sendChallenge(client);
     if (outcome.ephemeral) this.broadcast(outcome.ephemeral);
   }
 
@@ -351,7 +350,7 @@ export class Relay {
     if (own === undefined) return this.state.ingest;
     if (own.state !== this.state) {
       own.state = this.state;
-      own.deps = { ...this.state.ingest, protectedEvents: own.protectedEvents, isThisRelay: own.isThisRelay, rateLimits: own.rateLimits };
+      own.deps = { ...this.state.ingest, ...connectionPolicies(this.state.config, client), rateLimits: own.rateLimits };
     }
     return own.deps;
   }
@@ -367,6 +366,12 @@ export class Relay {
       const message = reason('restricted', 'authentication is disabled');
       this.logRejection(client, message, id);
       return client.send(id === undefined ? noticeFrame(message) : okFrame(id, false, message));
+    }
+    if (client.challenge === '') {
+      // Opened while AUTH was off (a reload turned it on): nothing to sign yet; the challenge follows.
+      const message = reason('auth-required', 'no challenge was sent on this connection yet; sign the one that follows');
+      client.send(id === undefined ? noticeFrame(message) : okFrame(id, false, message));
+      return this.sendChallenge(client);
     }
     // An AUTH costs a signature check like an EVENT, so it spends the same IP budget.
     const flooded = this.rateLimits.eventFromIp(client.ip);
@@ -470,7 +475,7 @@ export class Relay {
     this.logRejection(client, message);
     client.send(closedFrame(subId, message));
     // NIP-42: clients re-send after AUTH when CLOSED starts with auth-required:; the challenge follows.
-    if (rejection.prefix === 'auth-required' && client.challenge !== '') client.send(authFrame(client.challenge));
+    if (rejection.prefix === 'auth-required') this.sendChallenge(client);
   }
 
   private unsubscribe(subscription: ClientSubscription): void {
@@ -497,4 +502,15 @@ export class Relay {
   private logRejection(client: Client, message: string, id?: string): void {
     client.log[this.state.config.logging.rejections]({ id, reason: message }, 'rejected');
   }
+}
+
+/**
+ * The parts of a connection's ingest deps that follow the config (rebuilt after a reload): NIP-70 by
+ * auth.enabled — a connection that authenticated keeps its pubkeys when AUTH is turned off — and NIP-62
+ * by relay.url, else the Host this connection used.
+ */
+function connectionPolicies(config: Config, client: Client): { protectedEvents: ProtectedPolicy; isThisRelay: RelayMatcher } {
+  const protectedEvents: ProtectedPolicy =
+    config.auth.enabled || client.authenticated.size > 0 ? { mode: 'author', authenticated: client.authenticated } : { mode: 'refuse' };
+  return { protectedEvents, isThisRelay: thisRelay(config.relay.url, client.host) };
 }

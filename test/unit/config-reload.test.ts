@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { defaultConfig, parseConfig } from '../../src/config/load.js';
 import { planReload, valueAt } from '../../src/config/reload.js';
-import { SCHEMA } from '../../src/config/schema.js';
+import { RULES, SCHEMA } from '../../src/config/schema.js';
 
 const config = (text: string) => parseConfig(text, 'relay.yaml');
 
@@ -53,20 +53,22 @@ describe('planReload', () => {
     }
   });
 
-  it('reports a cross-key rule broken by keeping a restart-only value', () => {
+  it('turns on AUTH together with private reading in one reload (auth.enabled is reloadable)', () => {
     const running = config('auth:\n  enabled: false\n');
     const next = config('auth:\n  enabled: true\nmembers:\n  enabled: true\nread:\n  private: true\n');
     const plan = planReload(running, next);
-    expect(plan.restartRequired).toEqual(['auth.enabled']);
-    expect(plan.conflicts).toHaveLength(1);
-    expect(plan.conflicts[0]!.key).toBe('read.private');
-    expect(plan.conflicts[0]!.reason).toMatch(/auth\.enabled.*restart/);
+    expect(plan.applied).toEqual(['auth.enabled', 'read.private', 'members.enabled']);
+    expect(plan.restartRequired).toEqual([]);
+    expect(plan.conflicts).toEqual([]);
   });
 
-  it('declares the keys the running server cannot swap as restart-only', () => {
+  it('declares the keys the running server cannot swap as restart-only, and no cross-key rule depends on one', () => {
     const restartOnly = SCHEMA.filter((spec) => !spec.reloadable).map((spec) => spec.key);
-    for (const key of ['relay.host', 'relay.port', 'storage.path', 'storage.synchronous', 'verify.workers', 'limits.max_message_bytes', 'auth.enabled', 'logging.format']) {
+    for (const key of ['relay.host', 'relay.port', 'relay.trusted_proxies', 'storage.path', 'storage.synchronous', 'verify.workers', 'limits.max_message_bytes', 'logging.format']) {
       expect(restartOnly).toContain(key);
     }
+    for (const key of ['relay.url', 'auth.enabled', 'management.admins']) expect(restartOnly).not.toContain(key);
+    // Were one to, a reload keeping its running value could break the rule: planReload reports that as a conflict.
+    expect(RULES.flatMap((rule) => rule.keys).filter((key) => restartOnly.includes(key))).toEqual([]);
   });
 });
