@@ -5,6 +5,7 @@ import { writePolicies } from '../policy/write.js';
 import type { IngestDeps } from '../relay/ingest.js';
 import { BatchWriter } from '../relay/writer.js';
 import { EventStore } from '../store/store.js';
+import { WriterThread } from '../store/writer-thread.js';
 
 export interface OfflineIngest {
   store: EventStore;
@@ -17,7 +18,11 @@ export interface OfflineIngest {
 /** Opens the store and builds the same ingest path the relay uses, for the CLI commands that write. */
 export function openOfflineIngest(config: Config, batchSize = 1000): OfflineIngest {
   const store = EventStore.open(config.storage.path, { synchronous: config.storage.synchronous });
-  const writer = new BatchWriter((items) => store.writeBatch(items), () => {}, batchSize);
+  // storage.writer_thread as in the relay: the writer thread commits one batch while this thread parses,
+  // hashes and checks the next and the pool verifies its signatures.
+  const location = store.location;
+  const thread = config.storage.writer_thread && location !== undefined ? new WriterThread(location) : undefined;
+  const writer = new BatchWriter(thread ? (items) => thread.write(items) : (items) => store.writeBatch(items), () => {}, batchSize);
   const verifier = createVerifier(config.verify.workers, config.verify.implementation);
   const deps: IngestDeps = {
     limits: config.limits,
@@ -35,6 +40,7 @@ export function openOfflineIngest(config: Config, batchSize = 1000): OfflineInge
     close: async () => {
       try {
         await writer.drain();
+        await thread?.close();
       } finally {
         store.close();
         await verifier.close?.();
