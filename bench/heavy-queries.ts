@@ -10,7 +10,7 @@
  *     COUNT of a common word, NEG-OPEN of all kind 7), another sends a cheap REQ every 20 ms and
  *     measures send → EOSE.
  *
- *   npx tsx bench/heavy-queries.ts [db=bench/.cache/query-1000000.sqlite] [heavy-seconds=20]
+ *   npx tsx bench/heavy-queries.ts [db=bench/.cache/query-v<schema>-1000000.sqlite] [heavy-seconds=20]
  *
  * The database is copied to a temporary directory (the relay opens it read-write) and removed after.
  */
@@ -21,8 +21,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import WebSocket from 'ws';
 import { freePort, percentile, waitForRelay } from './relay-process.js';
+import { queryDbPath } from './query-db.js';
 
-const source = process.argv[2] ?? 'bench/.cache/query-1000000.sqlite';
+const source = process.argv[2] ?? queryDbPath(1_000_000);
 const heavySeconds = Number(process.argv[3] ?? 20);
 
 const raw = new Database(source, { readonly: true });

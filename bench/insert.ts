@@ -39,8 +39,9 @@ const variants: Record<string, Variant> = {
   'no-fts-rows': { sql: ['DROP TRIGGER events_fts_delete', 'DROP TABLE events_fts', 'CREATE TABLE events_fts (content TEXT)', 'CREATE TRIGGER events_fts_delete AFTER DELETE ON events BEGIN DELETE FROM events_fts WHERE rowid = old.seq; END'] },
   'sync-normal': { pragmas: ['synchronous = NORMAL'] },
   'no-checkpoints': { pragmas: ['wal_autocheckpoint = 0'] },
-  'no-tag-indexes': { sql: ['DROP INDEX tags_value_created', 'DROP INDEX tags_value_kind_created'] },
-  'one-tag-index': { sql: ['DROP INDEX tags_value_created'] },
+  'no-tag-index': { sql: ['DROP INDEX tags_value_created_kind'] },
+  // Before migration 6: two tag indexes, (name, value, created_at) and (name, value, kind, created_at).
+  'two-tag-indexes': { sql: ['CREATE INDEX tags_value_kind_created ON tags (name, value, kind, created_at)'] },
   'no-events-secondary': { sql: ['DROP INDEX events_created', 'DROP INDEX events_kind_created', 'DROP INDEX events_pubkey_created'] },
 };
 const chosen = args.variants ? args.variants.split(',') : Object.keys(variants);

@@ -5,7 +5,7 @@
  *
  *   npx tsx bench/query-db.ts [count=1000000] [--seed S]
  *
- * Cached as bench/.cache/query-<count>.sqlite with a sidecar .json {seed, count, now}; rebuilt only
+ * Cached as bench/.cache/query-v<schema>-<count>.sqlite with a sidecar .json {seed, count, now}; rebuilt only
  * when missing or made for another seed. Other benches: `import { buildQueryDb } from './query-db.js'`.
  */
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { serialize } from '../src/event/validate.js';
 import type { EventToWrite } from '../src/store/types.js';
 import { EventStore } from '../src/store/index.js';
+import { SCHEMA_VERSION } from '../src/store/migrations.js';
 import { CACHE_DIR, generateUnsignedEvents, MAX_EVENTS } from './dataset.js';
 
 export interface QueryDb {
@@ -26,7 +27,8 @@ export interface QueryDb {
 
 const BATCH = 5000;
 
-export const queryDbPath = (count: number, cacheDir = CACHE_DIR): string => join(cacheDir, `query-${count}.sqlite`);
+/** Named by schema version too: a file upgraded by a newer build would not open in an older one (A/B runs). */
+export const queryDbPath = (count: number, cacheDir = CACHE_DIR): string => join(cacheDir, `query-v${SCHEMA_VERSION}-${count}.sqlite`);
 
 /** The description of an existing query DB (its sidecar), or undefined. */
 export function readQueryDb(path: string): QueryDb | undefined {

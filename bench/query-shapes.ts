@@ -3,14 +3,15 @@
  * `compileFilters` + `EventStore.query` on a database built by bench/query-db.ts (no sockets, no
  * frames). Values are drawn from the database itself, the same way for every run.
  *
- *   npx tsx bench/query-shapes.ts [path=bench/.cache/query-1000000.sqlite] [per-shape=200]
+ *   npx tsx bench/query-shapes.ts [path=bench/.cache/query-v<schema>-1000000.sqlite] [per-shape=200]
  */
 import Database from 'better-sqlite3';
 import { compileFilters, type CompiledFilter } from '../src/filter/compile.js';
 import { EventStore } from '../src/store/index.js';
 import { Rng } from './dataset.js';
+import { queryDbPath } from './query-db.js';
 
-const path = process.argv[2] ?? 'bench/.cache/query-1000000.sqlite';
+const path = process.argv[2] ?? queryDbPath(1_000_000);
 const perShape = Number(process.argv[3] ?? 200);
 const LIMITS = { max_filter_values: 2000, max_limit: 500, default_limit: 100 };
 

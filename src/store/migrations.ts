@@ -101,6 +101,17 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
       CREATE TABLE allowed_kinds   (kind INTEGER PRIMARY KEY);
       CREATE TABLE info_overrides  (field TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
     `),
+
+  // 6: one tag index instead of two. (name, value, created_at) answered tag filters without kinds and
+  // (name, value, kind, created_at) those with kinds; every tag row paid a random-page insert into both,
+  // the largest part of the write path's cost (bench/README.md "Write path"). (name, value, created_at,
+  // kind) answers both: walked newest first per value, the kind checked in the index entry itself.
+  (db) =>
+    db.exec(`
+      DROP INDEX tags_value_created;
+      DROP INDEX tags_value_kind_created;
+      CREATE INDEX tags_value_created_kind ON tags (name, value, created_at, kind);
+    `),
 ];
 
 export const SCHEMA_VERSION = migrations.length;

@@ -12,7 +12,7 @@ import { SEARCH_WINDOW } from '../nips/nip50.js';
  *
  *   ids                                     → events_id
  *   authors + kinds, no regular kind        → events_pubkey_kind_created  (few rows per address)
- *   #e/#p/#a, or any #tag without authors   → tags_value[_kind]_created on the most selective tag
+ *   #e/#p/#a, or any #tag without authors   → tags_value_created_kind on the most selective tag
  *   authors + kinds                         → events_pubkey_kind_created
  *   authors                                 → events_pubkey_created
  *   kinds                                   → events_kind_created
@@ -124,15 +124,16 @@ export function buildQuery(filter: CompiledFilter, mode: Mode, now: number, expi
     }
   } else {
     const [name, values] = driver.tag;
-    const index = filter.kinds ? 'tags_value_kind_created' : 'tags_value_created';
+    const index = 'tags_value_created_kind';
     const tagWhere = new Conditions();
     tagWhere.add('t.name = ?', name);
     tagWhere.list('t.value', values, 'text');
     if (filter.kinds) tagWhere.list('t.kind', filter.kinds, 'int');
     if (filter.notKinds) tagWhere.add(`t.kind NOT IN (SELECT value FROM json_each(?))`, JSON.stringify([...filter.notKinds]));
     tagWhere.range('t.created_at', filter);
-    if (values.size === 1 && (filter.kinds?.size ?? 1) === 1) {
-      // One index range, walked newest first; (event, name, value) rows are unique: no duplicates.
+    if (values.size === 1) {
+      // One index range, walked newest first, kinds checked in the index entry; (event, name, value) rows
+      // are unique: no duplicates.
       from = `tags t INDEXED BY ${index} CROSS JOIN events e ON e.seq = t.event_rowid`;
       where.add(tagWhere.sql.join(' AND '), ...tagWhere.params);
       orderBy = 't.created_at DESC, e.id';

@@ -69,7 +69,7 @@ export function createWriter(db: Database.Database): (items: readonly EventToWri
      ON CONFLICT (pubkey, kind, d_tag) DO UPDATE SET until_created_at = max(until_created_at, excluded.until_created_at)`,
   );
 
-  // NIP-62: by (pubkey, created_at) and, for gift wraps, the tags index on (name, value, kind, created_at).
+  // NIP-62: by (pubkey, created_at) and, for gift wraps, the tags index on (name, value, created_at, kind).
   const vanishedUntil = db.prepare<[Buffer], number>('SELECT until_created_at FROM vanished WHERE pubkey = ?').pluck();
   const rememberVanish = db.prepare<[Buffer, number]>(
     `INSERT INTO vanished (pubkey, until_created_at) VALUES (?, ?)
@@ -81,7 +81,7 @@ export function createWriter(db: Database.Database): (items: readonly EventToWri
   const vanishEvents = db.prepare<[Buffer, number]>('DELETE FROM events INDEXED BY events_pubkey_created WHERE pubkey = ? AND created_at <= ?');
   const wrapsTo = db
     .prepare<[string, number, number], number>(
-      "SELECT event_rowid FROM tags INDEXED BY tags_value_kind_created WHERE name = 'p' AND value = ? AND kind = ? AND created_at <= ?",
+      "SELECT event_rowid FROM tags INDEXED BY tags_value_created_kind WHERE name = 'p' AND value = ? AND kind = ? AND created_at <= ?",
     )
     .pluck();
 
