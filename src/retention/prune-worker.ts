@@ -9,7 +9,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { RetentionRule } from '../config/types.js';
-import { openDatabase } from '../store/open.js';
+import { openWriterConnection } from '../store/open.js';
 import { RetentionStatements } from '../store/retention.js';
 import type { StoreLocation } from '../store/store.js';
 import { drivePass, type PassResult } from './pass.js';
@@ -30,7 +30,7 @@ const WRITER_GAP_MS = 5;
 const port = parentPort;
 if (!port) throw new Error('prune-worker must run in a worker thread');
 const { path, options } = workerData as StoreLocation;
-const db = openDatabase(path, options);
+const db = openWriterConnection(path, options);
 const store = { retention: new RetentionStatements(db) };
 const state = { batch: 50 };
 let stopping = false;

@@ -6,7 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { NostrEvent } from '../event/types.js';
-import { openDatabase, type OpenOptions } from './open.js';
+import { openWriterConnection, type OpenOptions } from './open.js';
 import type { EventToWrite } from './types.js';
 import { createWriter } from './write.js';
 import type { WireItem, WriterReply, WriterRequest } from './writer-thread.js';
@@ -15,7 +15,7 @@ const port = parentPort;
 if (!port) throw new Error('write-worker must run in a worker thread');
 const { path, options } = workerData as { path: string; options: OpenOptions };
 // The relay's own connection created and migrated the file before starting this thread.
-const db = openDatabase(path, options);
+const db = openWriterConnection(path, options);
 const write = createWriter(db);
 
 const toItem = ([json, expiresAt, vanish]: WireItem): EventToWrite => {
