@@ -1,22 +1,37 @@
 /**
- * The writer thread (started by WriterThread, writer-thread.ts): its own connection to the relay's WAL
- * database and the store's one write path (write.ts). The relay's event loop never waits for a commit,
- * an fsync, a WAL checkpoint or the pruner's delete transactions (they wait here instead), and the
- * events that arrive during a commit form the next batch: one fsync covers more events under load.
+ * The writer thread (started by WriterThread, writer-thread.ts): a connection per database file (one per
+ * virtual host) and the store's one write path (write.ts). The relay's event loop never waits for a
+ * commit, an fsync, a WAL checkpoint or the pruner's delete transactions (they wait here instead), and
+ * the events that arrive during a commit form the next batch: one fsync covers more events under load.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
+import type Database from 'better-sqlite3';
 import type { NostrEvent } from '../event/types.js';
-import { openWriterConnection, type OpenOptions } from './open.js';
-import type { EventToWrite } from './types.js';
+import { openWriterConnection } from './open.js';
+import type { StoreLocation } from './store.js';
+import type { EventToWrite, WriteOutcome } from './types.js';
 import { createWriter } from './write.js';
 import type { WireItem, WriterReply, WriterRequest } from './writer-thread.js';
 
 const port = parentPort;
 if (!port) throw new Error('write-worker must run in a worker thread');
-const { path, options } = workerData as { path: string; options: OpenOptions };
-// The relay's own connection created and migrated the file before starting this thread.
-const db = openWriterConnection(path, options);
-const write = createWriter(db);
+
+interface Open {
+  db: Database.Database;
+  write(items: readonly EventToWrite[]): WriteOutcome[];
+}
+/** By file path. The relay's own connection created and migrated each file before its first write here. */
+const open = new Map<string, Open>();
+
+const connectionTo = ({ path, options }: StoreLocation): Open => {
+  let found = open.get(path);
+  if (found === undefined) {
+    const db = openWriterConnection(path, options);
+    found = { db, write: createWriter(db) };
+    open.set(path, found);
+  }
+  return found;
+};
 
 const toItem = ([json, expiresAt, vanish]: WireItem): EventToWrite => {
   const item: EventToWrite = { event: JSON.parse(json) as NostrEvent, json };
@@ -27,13 +42,21 @@ const toItem = ([json, expiresAt, vanish]: WireItem): EventToWrite => {
 
 port.on('message', (request: WriterRequest) => {
   if (request.op === 'stop') {
-    db.close();
+    for (const { db } of open.values()) db.close();
+    open.clear();
     port.close();
     return;
   }
   let reply: WriterReply;
   try {
-    reply = { seq: request.seq, statuses: write(request.items.map(toItem)).map((outcome) => outcome.status) };
+    if (request.op === 'close') {
+      open.get(request.path)?.db.close();
+      open.delete(request.path);
+      reply = { seq: request.seq, statuses: [] };
+    } else {
+      const statuses = connectionTo(request.location).write(request.items.map(toItem)).map((outcome) => outcome.status);
+      reply = { seq: request.seq, statuses };
+    }
   } catch (error) {
     reply = { seq: request.seq, error: (error as Error).message };
   }
