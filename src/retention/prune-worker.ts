@@ -21,9 +21,11 @@ export interface PassRequest {
   rules: RetentionRule[];
   maxBatch: number;
   targetStepMs: number;
+  /** Rows per step to start from: where the last pass's adaptation ended (a thread lives for one pass). */
+  batch: number;
 }
 export type ToPruneWorker = PassRequest | { type: 'stop' };
-export type FromPruneWorker = { type: 'done'; result: PassResult } | { type: 'failed'; message: string; stack?: string };
+export type FromPruneWorker = { type: 'done'; result: PassResult; batch: number } | { type: 'failed'; message: string; stack?: string };
 
 const WRITER_GAP_MS = 5;
 
@@ -46,6 +48,7 @@ port.on('message', (message: ToPruneWorker) => {
     return;
   }
   if (stopping) return;
+  state.batch = message.batch;
   passing = drivePass(store, compileRetention(message.rules), message.now, {
     maxBatch: message.maxBatch,
     targetStepMs: message.targetStepMs,
@@ -53,7 +56,7 @@ port.on('message', (message: ToPruneWorker) => {
     pause: (stepMs) => sleep(Math.max(WRITER_GAP_MS, stepMs)),
     stopped: () => stopping,
   })
-    .then((result) => port.postMessage({ type: 'done', result } satisfies FromPruneWorker))
+    .then((result) => port.postMessage({ type: 'done', result, batch: state.batch } satisfies FromPruneWorker))
     .catch((error: Error) => port.postMessage({ type: 'failed', message: error.message, stack: error.stack } satisfies FromPruneWorker))
     .finally(() => (passing = undefined));
 });

@@ -1,8 +1,8 @@
 /**
  * The background pruner: a retention pass every `intervalMs`, off the event loop.
  *
- * A store backed by a file is pruned by a worker thread with its own connection to the same WAL database
- * (prune-worker.ts): candidate selection, the count walk and every delete transaction run there, and the
+ * A store backed by a file is pruned by a worker thread, started for each pass and stopped after it, with
+ * its own connection to the same WAL database (prune-worker.ts): candidate selection, the count walk and every delete transaction run there, and the
  * relay's connection only ever waits for one short delete transaction (busy_timeout) when it writes at
  * the same moment. A ':memory:' store cannot be shared, so it is pruned on the event loop, one bounded
  * step per setImmediate.
@@ -34,7 +34,7 @@ export class Pruner {
   private stopped = false;
   private worker: Worker | undefined;
   private workerPass: WorkerPass | undefined;
-  /** Adaptive rows per step (see drivePass), kept across passes on the event loop. */
+  /** Adaptive rows per step (see drivePass), kept across passes (the worker's is handed back after each). */
   private readonly state = { batch: 50 };
 
   constructor(
@@ -111,6 +111,7 @@ export class Pruner {
         rules: retention.rules.map(plainRule),
         maxBatch: this.maxBatch,
         targetStepMs: this.targetStepMs,
+        batch: this.state.batch,
       };
       worker.postMessage(request);
     });
@@ -125,12 +126,24 @@ export class Pruner {
       if (error) pass?.reject(error);
       else pass?.resolve(result!);
     };
+    let retired = false;
     worker.on('message', (message: FromPruneWorker) => {
-      if (message.type === 'done') settle(undefined, message.result);
+      // One thread per pass: between passes (a minute apart) a site holds no thread. With many virtual
+      // hosts that is many idle threads fewer; starting one costs a few ms once a minute.
+      retired = true;
+      if (this.worker === worker) this.worker = undefined;
+      worker.postMessage({ type: 'stop' });
+      if (message.type === 'done') {
+        this.state.batch = message.batch;
+        settle(undefined, message.result);
+      }
       else settle(Object.assign(new Error(message.message), { stack: message.stack }));
     });
-    worker.on('error', (error) => settle(error));
+    worker.on('error', (error) => {
+      if (!retired) settle(error);
+    });
     worker.on('exit', (code) => {
+      if (retired) return;
       if (this.worker === worker) this.worker = undefined; // a crash: the next pass starts another
       if (this.stopped) settle(undefined, { expired: 0, rules: [], longestStepMs: 0, steps: 0 });
       else settle(new Error(`retention pruner worker exited (code ${code})`));

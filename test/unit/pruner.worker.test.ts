@@ -4,7 +4,7 @@
  * a ':memory:' store is pruned on the event loop.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -94,6 +94,23 @@ describe('Pruner with a file store (worker thread)', () => {
     retention = compileRetention([{ kinds: [1], max_per_pubkey: 10 }]);
     expect((await pruner.run()).rules[0]!.max_per_pubkey).toBe(501 - AUTHORS.length * 10);
     expect(store.stats().events).toBe(AUTHORS.length * 10);
+    await pruner.stop();
+  });
+});
+
+describe('Pruner threads', () => {
+  it('a thread lives only while its pass runs (the process is back to its thread count after each pass)', async () => {
+    const threads = (): number => readdirSync('/proc/self/task').length;
+    fill(store, 2000);
+    const pruner = new Pruner(store, () => keepNewest, () => T0, silent, 60_000);
+    const before = threads();
+    for (let pass = 0; pass < 2; pass++) {
+      await pruner.run();
+      const until = Date.now() + 5000;
+      while (threads() > before && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(threads()).toBe(before);
+    }
+    expect(store.stats().events).toBe(1001);
     await pruner.stop();
   });
 });
