@@ -2,10 +2,10 @@
  * The background pruner: a retention pass every `intervalMs`, off the event loop.
  *
  * A store backed by a file is pruned by a worker thread, started for each pass and stopped after it, with
- * its own connection to the same WAL database (prune-worker.ts): candidate selection, the count walk and every delete transaction run there, and the
- * relay's connection only ever waits for one short delete transaction (busy_timeout) when it writes at
- * the same moment. A ':memory:' store cannot be shared, so it is pruned on the event loop, one bounded
- * step per setImmediate.
+ * its own connection to the same WAL database (prune-worker.ts): candidate selection, the count walk and
+ * every delete transaction run there. The writer (a thread of its own by default, storage.writer_thread)
+ * only ever waits for one short delete transaction (busy_timeout) when it commits at the same moment. A
+ * ':memory:' store cannot be shared, so it is pruned on the event loop, one bounded step per setImmediate.
  */
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
