@@ -1,14 +1,11 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
-import type { NostrEvent } from '../event/types.js';
 import type { Verifier } from '../event/verify.js';
 import { compileFilters, type CompiledFilter } from '../filter/compile.js';
 import * as nip40 from '../nips/nip40.js';
 import * as nip45 from '../nips/nip45.js';
-import { verifyAuthEvent, newChallenge } from '../nips/nip42.js';
-import { thisRelay, type RelayMatcher } from '../nips/nip62.js';
-import type { ProtectedPolicy } from '../nips/nip70.js';
-import { authFrame, closedFrame, eventFramePrefix, noticeFrame, okFrame } from '../protocol/frames.js';
+import { newChallenge } from '../nips/nip42.js';
+import { authFrame, closedFrame, eventFramePrefix, noticeFrame } from '../protocol/frames.js';
 import { parseClientMessage } from '../protocol/parse.js';
 import type { MemberSet } from '../policy/membership.js';
 import { mayRead, restrictFilters } from '../policy/read.js';
@@ -19,12 +16,12 @@ import type { EventToWrite, WriteOutcome } from '../store/types.js';
 import type { StoreLocation } from '../store/store.js';
 import { SubscriptionIndex } from '../subs/registry.js';
 import type { Client, ClientSubscription } from './client.js';
-import { decideKnown, ingestEvent, type IngestDeps, type IngestOutcome } from './ingest.js';
-import { isEventFrame, KnownEvents } from './known-events.js';
+import { isEventFrame } from './known-events.js';
 import { NegentropySessions } from './negentropy.js';
 import { Queries } from './queries.js';
 import { RateLimits } from './rate-limits.js';
 import { BatchWriter } from './writer.js';
+import { EventIntake } from './intake.js';
 import { WriterThread } from '../store/writer-thread.js';
 import { Outbox } from './outbox.js';
 import type { Management } from './management.js';
@@ -51,13 +48,6 @@ export interface RelayStore {
   close(): void;
 }
 
-/** A connection's own ingest parts and the deps last built from them. */
-interface ConnectionDeps {
-  readonly rateLimits: IngestDeps['rateLimits'];
-  state: PolicyState;
-  deps: IngestDeps;
-}
-
 export interface RelayCounters {
   connections: number;
   subscriptions: number;
@@ -76,18 +66,9 @@ export class Relay {
   private readonly writer: BatchWriter;
   /** storage.writer_thread with a database file: commits happen there, off the event loop. */
   private readonly writerThread: WriterThread | undefined;
-  private readonly inflight = new Set<Promise<void>>();
-  /** Per connection, the last event's `placed` promise: events are decided in the order sent. */
-  private readonly eventOrder = new WeakMap<Client, Promise<void>>();
-  /** Per connection, EVENTs and AUTHs not yet answered; at 0 a known duplicate is answered synchronously. */
-  private readonly unanswered = new WeakMap<Client, number>();
-  /** Frames of recently stored regular events: the duplicate fast path (known-events.ts). */
-  private readonly knownEvents = new KnownEvents();
   /** Everything derived from the config; replaced whole by reconfigure(). */
   private state: PolicyState;
   private readonly parts: PolicyParts;
-  /** Per connection: its NIP-70 and NIP-62 parts, and the ingest deps last built from them (and which state). */
-  private readonly connectionDeps = new WeakMap<Client, ConnectionDeps>();
   private closing = false;
   /** Live frames not yet sent, flushed per connection in one write (src/relay/outbox.ts). */
   private readonly outbox = new Outbox();
@@ -99,11 +80,13 @@ export class Relay {
   readonly rateLimits: RateLimits;
   /** Stored answers of REQ, COUNT and NEG-OPEN: inline, or on reader threads for the long ones. */
   private readonly queries: Queries;
+  /** EVENT and AUTH, in the order each connection sent them (src/relay/intake.ts). */
+  private readonly intake: EventIntake;
 
   constructor(
     config: Config,
     readonly store: RelayStore,
-    private readonly verifier: Verifier,
+    verifier: Verifier,
     private readonly log: Logger,
     private readonly now: () => number = () => Math.floor(Date.now() / 1000),
     /** NIP-86 state (src/relay/management.ts): its bans and allow lists join the write policies. */
@@ -137,6 +120,17 @@ export class Relay {
     this.pruner = new Pruner(store, () => this.state.retention, now, log, nip40.PRUNE_INTERVAL_MS);
     this.pruner.start();
     const current = (): PolicyState => this.state;
+    this.intake = new EventIntake({
+      state: current,
+      closing: () => this.closing,
+      counters: this.counters,
+      rateLimits: this.rateLimits,
+      verifier,
+      now,
+      broadcast: (item) => this.broadcast(item),
+      sendChallenge: (client) => this.sendChallenge(client),
+      logRejection: (client, message, id) => this.logRejection(client, message, id),
+    });
     this.queries = new Queries({
       store,
       readers: config.query.readers,
@@ -199,8 +193,7 @@ export class Relay {
     const config = this.state.config;
     client.log[config.logging.connections]('connection opened');
     this.rateLimits.connectionOpened(client.ip);
-    const rateLimits = this.rateLimits.events(client.ip);
-    this.connectionDeps.set(client, { rateLimits, state: this.state, deps: { ...this.state.ingest, ...connectionPolicies(config, client), rateLimits } });
+    this.intake.connect(client);
     if (config.auth.enabled) this.sendChallenge(client);
   }
 
@@ -237,7 +230,7 @@ export class Relay {
     this.closing = true;
     await this.pruner.stop();
     this.members?.stop();
-    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+    await this.intake.drain();
     await this.writer.drain();
     await this.writerThread?.close();
     await this.queries.drain();
@@ -254,19 +247,19 @@ export class Relay {
 
   private dispatch(client: Client, text: string): void {
     if (isEventFrame(text)) {
-      const known = this.knownEvents.get(text);
-      if (known !== undefined) return this.onKnownEvent(client, text, known);
+      const known = this.intake.known(text);
+      if (known !== undefined) return this.intake.onKnownEvent(client, text, known);
     }
     const message = parseClientMessage(text);
     switch (message.type) {
       case 'EVENT':
-        return this.onEvent(client, message.event, text);
+        return this.intake.onEvent(client, message.event, text);
       case 'REQ':
         return this.onReq(client, message.subId, message.filters);
       case 'COUNT':
         return this.onCount(client, message.subId, message.filters);
       case 'AUTH':
-        return this.onAuth(client, message.event);
+        return this.intake.onAuth(client, message.event);
       case 'NEG-OPEN':
         return this.negentropy.open(client, message.subId, message.filter, message.message);
       case 'NEG-MSG':
@@ -282,131 +275,6 @@ export class Relay {
         this.logRejection(client, message.message);
         return client.send(noticeFrame(message.message));
     }
-  }
-
-  /**
-   * The very frame of a stored event again: answered now, without parse or id hash, when nothing
-   * sent before it on this connection is still waiting for its answer (an AUTH before it is decided);
-   * otherwise the full path without parse or id hash, after the earlier events.
-   */
-  private onKnownEvent(client: Client, frame: string, event: NostrEvent): void {
-    if (!this.closing && (this.unanswered.get(client) ?? 0) === 0) {
-      const outcome = decideKnown(event, this.ingestDepsFor(client));
-      if (outcome !== undefined) {
-        this.counters.eventsReceived++;
-        return this.answer(client, outcome);
-      }
-      this.knownEvents.forget(frame); // no longer stored: the full path decides (e.g. blocked: deleted)
-    }
-    this.onEvent(client, event, frame, true);
-  }
-
-  private onEvent(client: Client, input: unknown, frame: string, validated = false): void {
-    this.counters.eventsReceived++;
-    if (this.closing) {
-      const id = (input as { id?: unknown } | null)?.id;
-      if (typeof id === 'string') client.send(okFrame(id, false, reason('error', 'relay is shutting down; try again shortly')));
-      return;
-    }
-    const deps = this.ingestDepsFor(client);
-    const { outcome, placed } = ingestEvent(input, deps, this.eventOrder.get(client), validated);
-    this.eventOrder.set(client, placed);
-    this.unanswered.set(client, (this.unanswered.get(client) ?? 0) + 1);
-    const task = outcome
-      .then((outcome) => {
-        if (outcome.type === 'ok' && outcome.stored) this.knownEvents.remember(frame, outcome.stored);
-        this.answer(client, outcome);
-      })
-      .catch((error: unknown) => {
-        client.log.error({ err: error }, 'error while storing an event');
-        const id = (input as { id?: unknown } | null)?.id;
-        if (typeof id === 'string') client.send(okFrame(id, false, reason('error', 'could not store the event')));
-      })
-      .finally(() => this.settle(client, task));
-    this.inflight.add(task);
-  }
-
-  private answer(client: Client, outcome: IngestOutcome): void {
-    if (outcome.type === 'notice') {
-      this.logRejection(client, outcome.message);
-      return client.send(noticeFrame(outcome.message));
-    }
-    if (!outcome.accepted) this.logRejection(client, outcome.message, outcome.id);
-    client.send(okFrame(outcome.id, outcome.accepted, outcome.message));
-    // NIP-70 (and NIP-42): an auth-required refusal is followed by the connection's challenge.
-    if (outcome.outcome === 'auth-required') this.sendChallenge(client);
-    if (outcome.ephemeral) this.broadcast(outcome.ephemeral);
-  }
-
-  /** An EVENT or AUTH of this connection has been answered. */
-  private settle(client: Client, task: Promise<void>): void {
-    this.inflight.delete(task);
-    this.unanswered.set(client, (this.unanswered.get(client) ?? 1) - 1);
-  }
-
-  /** The connection's ingest deps under the current state (rebuilt once after a reload). */
-  private ingestDepsFor(client: Client): IngestDeps {
-    const own = this.connectionDeps.get(client);
-    if (own === undefined) return this.state.ingest;
-    if (own.state !== this.state) {
-      own.state = this.state;
-      own.deps = { ...this.state.ingest, ...connectionPolicies(this.state.config, client), rateLimits: own.rateLimits };
-    }
-    return own.deps;
-  }
-
-  /**
-   * NIP-42: always answered with OK (or a NOTICE when no id is readable). Events sent after the AUTH
-   * on the same connection wait for its verdict, so AUTH then a protected EVENT may be pipelined.
-   */
-  private onAuth(client: Client, input: unknown): void {
-    const readableId = (input as { id?: unknown }).id;
-    const id = typeof readableId === 'string' ? readableId : undefined;
-    if (!this.config.auth.enabled) {
-      const message = reason('restricted', 'authentication is disabled');
-      this.logRejection(client, message, id);
-      return client.send(id === undefined ? noticeFrame(message) : okFrame(id, false, message));
-    }
-    if (client.challenge === '') {
-      // Opened while AUTH was off (a reload turned it on): nothing to sign yet; the challenge follows.
-      const message = reason('auth-required', 'no challenge was sent on this connection yet; sign the one that follows');
-      client.send(id === undefined ? noticeFrame(message) : okFrame(id, false, message));
-      return this.sendChallenge(client);
-    }
-    // An AUTH costs a signature check like an EVENT, so it spends the same IP budget.
-    const flooded = this.rateLimits.eventFromIp(client.ip);
-    if (flooded) {
-      const message = reason(flooded.prefix, flooded.text);
-      this.logRejection(client, message, id);
-      return client.send(id === undefined ? noticeFrame(message) : okFrame(id, false, message));
-    }
-    const context = {
-      challenge: client.challenge,
-      relayUrl: this.config.relay.url,
-      host: client.host,
-      now: this.now(),
-      maxAgeSeconds: this.config.auth.max_age_seconds,
-    };
-    const previous = this.eventOrder.get(client);
-    const task = verifyAuthEvent(input, context, this.verifier)
-      .then((result) => {
-        if (result.ok) {
-          client.authenticated.add(result.event.pubkey);
-          client.log[this.config.logging.connections]({ pubkey: result.event.pubkey }, 'authenticated');
-          return client.send(okFrame(result.event.id, true, ''));
-        }
-        const message = reason(result.rejection.prefix, result.rejection.text);
-        this.logRejection(client, message, result.id);
-        client.send(result.id === undefined ? noticeFrame(message) : okFrame(result.id, false, message));
-      })
-      .catch((error: unknown) => {
-        client.log.error({ err: error }, 'error while checking an AUTH event');
-        if (id !== undefined) client.send(okFrame(id, false, reason('error', 'could not check the AUTH event')));
-      })
-      .finally(() => this.settle(client, task));
-    this.inflight.add(task);
-    this.unanswered.set(client, (this.unanswered.get(client) ?? 0) + 1);
-    this.eventOrder.set(client, previous === undefined ? task : Promise.all([previous, task]).then(() => undefined));
   }
 
   private onReq(client: Client, subId: string, inputs: unknown[]): void {
@@ -502,15 +370,4 @@ export class Relay {
   private logRejection(client: Client, message: string, id?: string): void {
     client.log[this.state.config.logging.rejections]({ id, reason: message }, 'rejected');
   }
-}
-
-/**
- * The parts of a connection's ingest deps that follow the config (rebuilt after a reload): NIP-70 by
- * auth.enabled — a connection that authenticated keeps its pubkeys when AUTH is turned off — and NIP-62
- * by relay.url, else the Host this connection used.
- */
-function connectionPolicies(config: Config, client: Client): { protectedEvents: ProtectedPolicy; isThisRelay: RelayMatcher } {
-  const protectedEvents: ProtectedPolicy =
-    config.auth.enabled || client.authenticated.size > 0 ? { mode: 'author', authenticated: client.authenticated } : { mode: 'refuse' };
-  return { protectedEvents, isThisRelay: thisRelay(config.relay.url, client.host) };
 }
