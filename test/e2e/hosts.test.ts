@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { getToken } from 'nostr-tools/nip98';
 import { finalizeEvent } from 'nostr-tools/pure';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRelay, type RunningRelay } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
 import { EventStore } from '../../src/store/store.js';
-import { RawClient } from '../helpers/client.js';
+import { trackHostConnections } from '../helpers/connections.js';
 import { newKeys, signed, type Keys } from '../helpers/events.js';
 
 const alice = newKeys();
@@ -48,15 +48,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const opened: RawClient[] = [];
-afterEach(() => {
-  for (const client of opened.splice(0)) client.socket.terminate();
-});
-async function connect(host?: string): Promise<RawClient> {
-  const client = await RawClient.connect(relay.localUrl, host === undefined ? undefined : { host });
-  opened.push(client);
-  return client;
-}
+const connect = trackHostConnections(() => relay.localUrl);
 
 const geo = (cell: string, content = 'hej') => signed(alice, { kind: 20000, content, tags: [['g', cell]] });
 const note = (content: string) => signed(alice, { kind: 1, content });

@@ -10,11 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRelay, type RunningRelay } from '../../src/app.js';
 import { startConfigReloader, type ConfigReloader } from '../../src/cli/config-reload.js';
 import { loadConfig } from '../../src/config/load.js';
-import { RawClient } from '../helpers/client.js';
+import type { RawClient } from '../helpers/client.js';
+import { trackHostConnections } from '../helpers/connections.js';
 import { newKeys, signed } from '../helpers/events.js';
 
 const alice = newKeys();
@@ -68,15 +69,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const opened: RawClient[] = [];
-afterEach(() => {
-  for (const client of opened.splice(0)) client.socket.terminate();
-});
-async function connect(host?: string): Promise<RawClient> {
-  const client = await RawClient.connect(relay.localUrl, host === undefined ? undefined : { host });
-  opened.push(client);
-  return client;
-}
+const connect = trackHostConnections(() => relay.localUrl);
 
 let count = 0;
 const geo = (cell: string) => signed(alice, { kind: 20000, content: `hej ${++count}`, tags: [['g', cell]] });
