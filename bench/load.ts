@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { generateUnsignedEvents, loadDataset, Rng, MAX_EVENTS, type BenchEvent, type Dataset } from './dataset.js';
 import { readQueryDb } from './query-db.js';
+import { cpuSeconds } from './relay-process.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -33,6 +34,8 @@ const USAGE = `usage: npx tsx bench/load.ts --url ws://127.0.0.1:7777 [options]
   --no-cache          do not read or write bench/.cache/
   --query-db PATH     the relay serves this database built by bench/query-db.ts: queries are drawn
                       from its (unsigned) events; only the query phase runs
+  --relay-pid PID     the relay's process id (same machine): its CPU (all threads, from /proc) is
+                      reported per phase, as % of a core and µs per answered request
   --json              print machine-readable JSON instead of the table
   --help              this text
 `;
@@ -53,6 +56,7 @@ interface Options {
   noCache: boolean;
   json: boolean;
   queryDb: string | undefined;
+  relayPid: number | undefined;
 }
 
 const PHASES = ['ingest', 'duplicates', 'query'] as const;
@@ -101,6 +105,7 @@ function parseOptions(argv: string[]): Options | undefined {
       now: { type: 'string' },
       'no-cache': { type: 'boolean' },
       'query-db': { type: 'string' },
+      'relay-pid': { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -141,6 +146,7 @@ function parseOptions(argv: string[]): Options | undefined {
     noCache: values['no-cache'] ?? false,
     json: values.json ?? false,
     queryDb: values['query-db'],
+    relayPid: values['relay-pid'] === undefined ? undefined : intOption(values['relay-pid'], 'relay-pid', 0, 1, 2 ** 31 - 1),
   };
 }
 
@@ -365,6 +371,10 @@ interface Row {
   /** Reply messages by prefix: `ok` for accepted/EOSE answers, `rejected` for OK false / CLOSED. */
   messages: { ok: Record<string, number>; rejected: Record<string, number> };
   clientCpuPercent: number;
+  /** With --relay-pid: the relay's CPU over the phase, all threads (% of one core; 150 = 1.5 cores). */
+  relayCpuPercent: number | null;
+  /** With --relay-pid: relay CPU µs per request answered (OK or EOSE/CLOSED). */
+  relayMicrosPerAnswer: number | null;
   timeLimitHit: boolean;
   notices: number;
 }
@@ -416,7 +426,7 @@ function toRow(
   metric: Row['metric'],
   t: Tally,
   seconds: number,
-  cpuMicros: number,
+  cpu: PhaseCpu,
   timeLimitHit: boolean,
   notices: number,
 ): Row {
@@ -441,15 +451,31 @@ function toRow(
     },
     eventsPerReq: metric === 'EOSE' && t.ok > 0 ? round(t.events / t.ok, 1) : null,
     messages: { ok: Object.fromEntries(t.okMessages), rejected: Object.fromEntries(t.rejectedMessages) },
-    clientCpuPercent: seconds > 0 ? round(cpuMicros / 1e4 / seconds, 0) : 0,
+    clientCpuPercent: seconds > 0 ? round(cpu.clientMicros / 1e4 / seconds, 0) : 0,
+    relayCpuPercent: cpu.relayMicros === null || seconds <= 0 || shape ? null : round(cpu.relayMicros / 1e4 / seconds, 0),
+    relayMicrosPerAnswer: cpu.relayMicros === null || shape || t.ok + t.rejected === 0 ? null : round(cpu.relayMicros / (t.ok + t.rejected), 1),
     timeLimitHit,
     notices,
   };
 }
 
-function cpuMicros(since: NodeJS.CpuUsage): number {
-  const d = process.cpuUsage(since);
-  return d.user + d.system;
+/** CPU used during a phase: this client's, and the relay's (all its threads) when its pid is known. */
+interface PhaseCpu {
+  clientMicros: number;
+  relayMicros: number | null;
+}
+
+/** Starts measuring; the returned function reads the CPU used since. */
+function measureCpu(relayPid: number | undefined): () => PhaseCpu {
+  const client0 = process.cpuUsage();
+  const relay0 = relayPid === undefined ? null : cpuSeconds(relayPid);
+  return () => {
+    const d = process.cpuUsage(client0);
+    return {
+      clientMicros: d.user + d.system,
+      relayMicros: relay0 === null ? null : (cpuSeconds(relayPid!) - relay0) * 1e6,
+    };
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -476,7 +502,7 @@ async function publishPhase(phase: Phase, metric: Row['metric'], items: PublishI
   items.forEach((item, i) => shares[i % conns.length]?.push(item));
   let timeLimitHit = false;
 
-  const cpu0 = process.cpuUsage();
+  const cpuSince = measureCpu(opts.relayPid);
   const t0 = performance.now();
   const deadline = t0 + opts.seconds * 1000;
   await Promise.all(
@@ -507,7 +533,7 @@ async function publishPhase(phase: Phase, metric: Row['metric'], items: PublishI
     }),
   );
   const seconds = (performance.now() - t0) / 1000;
-  const cpu = cpuMicros(cpu0);
+  const cpu = cpuSince();
   const notices = conns.reduce((n, c) => n + c.notices, 0);
   await Promise.all(conns.map((c) => c.close()));
   return { row: toRow(phase, undefined, metric, tally, seconds, cpu, timeLimitHit, notices), sentIndexes };
@@ -626,7 +652,7 @@ async function queryPhase(queries: Query[], opts: Options): Promise<Row[]> {
   queries.forEach((q, i) => shares[i % conns.length]?.push(q));
   let timeLimitHit = false;
 
-  const cpu0 = process.cpuUsage();
+  const cpuSince = measureCpu(opts.relayPid);
   const t0 = performance.now();
   const deadline = t0 + opts.seconds * 1000;
   await Promise.all(
@@ -662,7 +688,7 @@ async function queryPhase(queries: Query[], opts: Options): Promise<Row[]> {
     }),
   );
   const seconds = (performance.now() - t0) / 1000;
-  const cpu = cpuMicros(cpu0);
+  const cpu = cpuSince();
   const notices = conns.reduce((n, c) => n + c.notices, 0);
   await Promise.all(conns.map((c) => c.close()));
   const rows = [toRow('query', undefined, 'EOSE', overall, seconds, cpu, timeLimitHit, notices)];
@@ -720,7 +746,7 @@ function notes(row: Row): string {
 }
 
 export function renderTable(rows: Row[]): string {
-  const header = ['phase', 'sent', 'ok', 'rejected', 'timeout', 'disconn', 'secs', 'rate/s', 'of', 'p50 ms', 'p95 ms', 'p99 ms', 'ev/req', 'cpu%', 'notes'];
+  const header = ['phase', 'sent', 'ok', 'rejected', 'timeout', 'disconn', 'secs', 'rate/s', 'of', 'p50 ms', 'p95 ms', 'p99 ms', 'ev/req', 'cpu%', 'relay%', 'relay µs/ans', 'notes'];
   const body = rows.map((r) => [
     r.shape ? `  ${r.shape}` : r.phase,
     String(r.sent),
@@ -736,10 +762,12 @@ export function renderTable(rows: Row[]): string {
     formatNumber(r.latencyMs.p99),
     formatNumber(r.eventsPerReq),
     r.shape ? '' : String(r.clientCpuPercent),
+    r.relayCpuPercent === null ? '' : String(r.relayCpuPercent),
+    formatNumber(r.relayMicrosPerAnswer),
     notes(r),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((cells) => (cells[i] as string).length)));
-  const leftAligned = new Set([0, 8, 14]);
+  const leftAligned = new Set([0, 8, 16]);
   const line = (cells: string[]) =>
     cells
       .map((cell, i) => (leftAligned.has(i) ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number)))
