@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { generateUnsignedEvents, loadDataset, Rng, MAX_EVENTS, type BenchEvent, type Dataset } from './dataset.js';
 import { readQueryDb } from './query-db.js';
-import { cpuSeconds } from './relay-process.js';
+import { cpuSeconds, mainThreadCpuSeconds } from './relay-process.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -34,8 +34,8 @@ const USAGE = `usage: npx tsx bench/load.ts --url ws://127.0.0.1:7777 [options]
   --no-cache          do not read or write bench/.cache/
   --query-db PATH     the relay serves this database built by bench/query-db.ts: queries are drawn
                       from its (unsigned) events; only the query phase runs
-  --relay-pid PID     the relay's process id (same machine): its CPU (all threads, from /proc) is
-                      reported per phase, as % of a core and µs per answered request
+  --relay-pid PID     the relay's process id (same machine): its CPU per phase, from /proc: all
+                      threads and the main thread alone (% of a core), and µs per answered request
   --json              print machine-readable JSON instead of the table
   --help              this text
 `;
@@ -373,6 +373,8 @@ interface Row {
   clientCpuPercent: number;
   /** With --relay-pid: the relay's CPU over the phase, all threads (% of one core; 150 = 1.5 cores). */
   relayCpuPercent: number | null;
+  /** With --relay-pid: the relay's main thread alone (its event loop), % of one core. */
+  relayMainCpuPercent: number | null;
   /** With --relay-pid: relay CPU µs per request answered (OK or EOSE/CLOSED). */
   relayMicrosPerAnswer: number | null;
   timeLimitHit: boolean;
@@ -453,6 +455,7 @@ function toRow(
     messages: { ok: Object.fromEntries(t.okMessages), rejected: Object.fromEntries(t.rejectedMessages) },
     clientCpuPercent: seconds > 0 ? round(cpu.clientMicros / 1e4 / seconds, 0) : 0,
     relayCpuPercent: cpu.relayMicros === null || seconds <= 0 || shape ? null : round(cpu.relayMicros / 1e4 / seconds, 0),
+    relayMainCpuPercent: cpu.relayMainMicros === null || seconds <= 0 || shape ? null : round(cpu.relayMainMicros / 1e4 / seconds, 0),
     relayMicrosPerAnswer: cpu.relayMicros === null || shape || t.ok + t.rejected === 0 ? null : round(cpu.relayMicros / (t.ok + t.rejected), 1),
     timeLimitHit,
     notices,
@@ -463,17 +466,20 @@ function toRow(
 interface PhaseCpu {
   clientMicros: number;
   relayMicros: number | null;
+  relayMainMicros: number | null;
 }
 
 /** Starts measuring; the returned function reads the CPU used since. */
 function measureCpu(relayPid: number | undefined): () => PhaseCpu {
   const client0 = process.cpuUsage();
   const relay0 = relayPid === undefined ? null : cpuSeconds(relayPid);
+  const main0 = relayPid === undefined ? null : mainThreadCpuSeconds(relayPid);
   return () => {
     const d = process.cpuUsage(client0);
     return {
       clientMicros: d.user + d.system,
       relayMicros: relay0 === null ? null : (cpuSeconds(relayPid!) - relay0) * 1e6,
+      relayMainMicros: main0 === null ? null : (mainThreadCpuSeconds(relayPid!) - main0) * 1e6,
     };
   };
 }
@@ -746,7 +752,7 @@ function notes(row: Row): string {
 }
 
 export function renderTable(rows: Row[]): string {
-  const header = ['phase', 'sent', 'ok', 'rejected', 'timeout', 'disconn', 'secs', 'rate/s', 'of', 'p50 ms', 'p95 ms', 'p99 ms', 'ev/req', 'cpu%', 'relay%', 'relay µs/ans', 'notes'];
+  const header = ['phase', 'sent', 'ok', 'rejected', 'timeout', 'disconn', 'secs', 'rate/s', 'of', 'p50 ms', 'p95 ms', 'p99 ms', 'ev/req', 'cpu%', 'relay%', 'main%', 'relay µs/ans', 'notes'];
   const body = rows.map((r) => [
     r.shape ? `  ${r.shape}` : r.phase,
     String(r.sent),
@@ -763,11 +769,12 @@ export function renderTable(rows: Row[]): string {
     formatNumber(r.eventsPerReq),
     r.shape ? '' : String(r.clientCpuPercent),
     r.relayCpuPercent === null ? '' : String(r.relayCpuPercent),
+    r.relayMainCpuPercent === null ? '' : String(r.relayMainCpuPercent),
     formatNumber(r.relayMicrosPerAnswer),
     notes(r),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((cells) => (cells[i] as string).length)));
-  const leftAligned = new Set([0, 8, 16]);
+  const leftAligned = new Set([0, 8, 17]);
   const line = (cells: string[]) =>
     cells
       .map((cell, i) => (leftAligned.has(i) ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number)))

@@ -42,10 +42,19 @@ export function rssKb(pid: number): number {
   return Number(line?.split(/\s+/)[1] ?? NaN);
 }
 
-/** User + system CPU seconds a process has used (clock ticks of 1/100 s). */
+/** User + system CPU seconds a process has used, all threads (clock ticks of 1/100 s). */
 export function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  return ticks(`/proc/${pid}/stat`) / 100;
+}
+
+/** The same for the process's main thread alone (its event loop; worker threads excluded). */
+export function mainThreadCpuSeconds(pid: number): number {
+  return ticks(`/proc/${pid}/task/${pid}/stat`) / 100;
+}
+
+function ticks(statFile: string): number {
+  const fields = readFileSync(statFile, 'utf8').split(') ')[1]!.split(' ');
+  return Number(fields[11]) + Number(fields[12]);
 }
 
 export function percentile(sorted: ArrayLike<number>, q: number): number | null {
