@@ -3,27 +3,24 @@ import type { Config } from '../config/types.js';
 import type { Verifier } from '../event/verify.js';
 import { compileFilters, type CompiledFilter } from '../filter/compile.js';
 import * as nip40 from '../nips/nip40.js';
-import * as nip45 from '../nips/nip45.js';
 import { newChallenge } from '../nips/nip42.js';
-import { authFrame, closedFrame, eventFramePrefix, noticeFrame } from '../protocol/frames.js';
+import { authFrame, noticeFrame } from '../protocol/frames.js';
 import { parseClientMessage } from '../protocol/parse.js';
 import type { MemberSet } from '../policy/membership.js';
-import { mayRead, restrictFilters } from '../policy/read.js';
-import { reason, type Rejection } from '../protocol/prefixes.js';
+import { reason } from '../protocol/prefixes.js';
 import { Pruner, type PruneStatements } from '../retention/pruner.js';
 import { planReload, type ReloadPlan } from '../config/reload.js';
 import type { EventToWrite, WriteOutcome } from '../store/types.js';
 import type { StoreLocation } from '../store/store.js';
-import { SubscriptionIndex } from '../subs/registry.js';
-import type { Client, ClientSubscription } from './client.js';
+import type { Client } from './client.js';
 import { isEventFrame } from './known-events.js';
 import { NegentropySessions } from './negentropy.js';
 import { Queries } from './queries.js';
+import { Subscriptions } from './subscriptions.js';
 import { RateLimits } from './rate-limits.js';
 import { BatchWriter } from './writer.js';
 import { EventIntake } from './intake.js';
 import { WriterThread } from '../store/writer-thread.js';
-import { Outbox } from './outbox.js';
 import type { Management } from './management.js';
 import { buildPolicyState, retiredMembers, type PolicyParts, type PolicyState } from './policy-state.js';
 
@@ -62,7 +59,6 @@ export interface RelayCounters {
  */
 export class Relay {
   readonly counters: RelayCounters = { connections: 0, subscriptions: 0, eventsReceived: 0, eventsStored: 0, startedAt: Date.now() };
-  private readonly live = new SubscriptionIndex<ClientSubscription>();
   private readonly writer: BatchWriter;
   /** storage.writer_thread with a database file: commits happen there, off the event loop. */
   private readonly writerThread: WriterThread | undefined;
@@ -70,8 +66,6 @@ export class Relay {
   private state: PolicyState;
   private readonly parts: PolicyParts;
   private closing = false;
-  /** Live frames not yet sent, flushed per connection in one write (src/relay/outbox.ts). */
-  private readonly outbox = new Outbox();
   /** NIP-77 sessions (NEG ids are their own namespace, apart from REQ ids). */
   private readonly negentropy: NegentropySessions;
   /** Retention and NIP-40: a pass every PRUNE_INTERVAL_MS, in small batches (src/retention/pruner.ts). */
@@ -80,6 +74,8 @@ export class Relay {
   readonly rateLimits: RateLimits;
   /** Stored answers of REQ, COUNT and NEG-OPEN: inline, or on reader threads for the long ones. */
   private readonly queries: Queries;
+  /** REQ, COUNT, CLOSE and live delivery (src/relay/subscriptions.ts). */
+  private readonly subscriptions: Subscriptions;
   /** EVENT and AUTH, in the order each connection sent them (src/relay/intake.ts). */
   private readonly intake: EventIntake;
 
@@ -103,7 +99,7 @@ export class Relay {
       if (outcome.status !== 'stored') return;
       this.counters.eventsStored++;
       try {
-        this.broadcast(item);
+        this.subscriptions.broadcast(item);
       } catch (error) {
         this.log.error({ err: error, id: item.event.id }, 'error while delivering an event live');
       }
@@ -127,7 +123,7 @@ export class Relay {
       rateLimits: this.rateLimits,
       verifier,
       now,
-      broadcast: (item) => this.broadcast(item),
+      broadcast: (item) => this.subscriptions.broadcast(item),
       sendChallenge: (client) => this.sendChallenge(client),
       logRejection: (client, message, id) => this.logRejection(client, message, id),
     });
@@ -136,9 +132,18 @@ export class Relay {
       readers: config.query.readers,
       minLimit: () => this.state.config.query.reader_min_limit,
       now,
-      unsubscribe: (subscription) => this.unsubscribe(subscription),
+      unsubscribe: (subscription) => this.subscriptions.unsubscribe(subscription),
       underway: this.writer.underway,
       log,
+    });
+    this.subscriptions = new Subscriptions({
+      state: current,
+      counters: this.counters,
+      rateLimits: this.rateLimits,
+      queries: this.queries,
+      now,
+      sendChallenge: (client) => this.sendChallenge(client),
+      logRejection: (client, message) => this.logRejection(client, message),
     });
     this.negentropy = new NegentropySessions({
       get config() {
@@ -149,7 +154,7 @@ export class Relay {
         const compiled = compileFilters([input], limits, { search: search.enabled });
         return Array.isArray(compiled) ? compiled[0]! : compiled;
       },
-      checkRead: (client, filter) => this.checkRead(client, [filter]),
+      checkRead: (client, filter) => this.subscriptions.checkRead(client, [filter]),
       checkRate: (client) => this.rateLimits.query(client.id),
       keys: (filter, now, max) => this.queries.keys(filter, now, max),
       track: (task) => this.queries.track(task),
@@ -209,7 +214,7 @@ export class Relay {
 
   disconnect(client: Client): void {
     this.counters.connections--;
-    for (const subscription of client.subscriptions.values()) this.unsubscribe(subscription);
+    this.subscriptions.disconnect(client);
     this.negentropy.disconnect(client);
     this.rateLimits.connectionClosed(client.ip, client.id);
     client.log[this.config.logging.connections]('connection closed');
@@ -255,9 +260,9 @@ export class Relay {
       case 'EVENT':
         return this.intake.onEvent(client, message.event, text);
       case 'REQ':
-        return this.onReq(client, message.subId, message.filters);
+        return this.subscriptions.onReq(client, message.subId, message.filters);
       case 'COUNT':
-        return this.onCount(client, message.subId, message.filters);
+        return this.subscriptions.onCount(client, message.subId, message.filters);
       case 'AUTH':
         return this.intake.onAuth(client, message.event);
       case 'NEG-OPEN':
@@ -266,104 +271,11 @@ export class Relay {
         return this.negentropy.message(client, message.subId, message.message);
       case 'NEG-CLOSE':
         return this.negentropy.closeRequested(client, message.subId);
-      case 'CLOSE': {
-        const subscription = client.subscriptions.get(message.subId);
-        if (subscription) this.unsubscribe(subscription);
-        return;
-      }
+      case 'CLOSE':
+        return this.subscriptions.onClose(client, message.subId);
       case 'malformed':
         this.logRejection(client, message.message);
         return client.send(noticeFrame(message.message));
-    }
-  }
-
-  private onReq(client: Client, subId: string, inputs: unknown[]): void {
-    const limited = this.rateLimits.query(client.id);
-    if (limited) return this.refuseQuery(client, subId, limited); // the open subscription with this id stays
-    const existing = client.subscriptions.get(subId);
-    if (existing) this.unsubscribe(existing);
-    const filters = this.checkQuery(client, subId, inputs, existing === undefined);
-    if (!Array.isArray(filters)) return this.refuseQuery(client, subId, filters);
-
-    // Registered live before the stored answer is read: an answer from a reader thread comes later,
-    // and the live events matched meanwhile wait on the subscription (src/relay/queries.ts).
-    const subscription: ClientSubscription = { client, subId, filters, framePrefix: eventFramePrefix(subId) };
-    client.subscriptions.set(subId, subscription);
-    this.live.add(subscription);
-    this.counters.subscriptions++;
-    this.queries.answerReq(subscription);
-  }
-
-  private onCount(client: Client, subId: string, inputs: unknown[]): void {
-    const limited = this.rateLimits.query(client.id);
-    if (limited) return this.refuseQuery(client, subId, limited);
-    const filters = this.checkQuery(client, subId, inputs, false);
-    if (!Array.isArray(filters)) return this.refuseQuery(client, subId, filters);
-    // NIP-45 hll: when the first filter has a tag attribute, over the pubkeys of every counted event.
-    this.queries.answerCount(client, subId, filters, nip45.hllOffset(inputs[0]));
-  }
-
-  /** The checks REQ and COUNT share: subscription id, number of filters, and each filter. */
-  private checkQuery(client: Client, subId: string, inputs: unknown[], opensSubscription: boolean): CompiledFilter[] | Rejection {
-    const { limits, search } = this.state.config;
-    if (subId.length === 0 || subId.length > limits.max_subid_length) {
-      return { prefix: 'invalid', text: `subscription id must be 1 to ${limits.max_subid_length} characters` };
-    }
-    if (inputs.length === 0) return { prefix: 'invalid', text: 'at least one filter is required' };
-    if (inputs.length > limits.max_filters) {
-      return { prefix: 'invalid', text: `${inputs.length} filters; at most ${limits.max_filters} are allowed in one request` };
-    }
-    if (opensSubscription && client.subscriptions.size >= limits.max_subscriptions) {
-      return { prefix: 'rate-limited', text: `at most ${limits.max_subscriptions} open subscriptions per connection; close one first` };
-    }
-    const compiled = compileFilters(inputs, limits, { search: search.enabled });
-    return Array.isArray(compiled) ? this.checkRead(client, compiled) : compiled;
-  }
-
-  /** Private mode and read rules (src/policy/read.ts): the filters this connection may run, or why not. */
-  private checkRead(client: Client, filters: CompiledFilter[]): CompiledFilter[] | Rejection {
-    const readers = client.authenticated;
-    const { config, members, readRules } = this.state;
-    if (config.read.private) {
-      if (readers.size === 0) return { prefix: 'auth-required', text: `${config.info.name} is private: authenticate as a member to read` };
-      if (![...readers].some((pubkey) => members?.has(pubkey))) {
-        return { prefix: 'restricted', text: `only members of ${config.info.name} can read here` };
-      }
-    }
-    const readable = restrictFilters(filters, readRules, readers);
-    if (readable !== 'auth-required') return readable;
-    const kinds = [...readRules.restricted].join(', ');
-    return config.auth.enabled
-      ? { prefix: 'auth-required', text: `kinds ${kinds} are readable only by their author and p-tagged recipients; authenticate first` }
-      : { prefix: 'restricted', text: `kinds ${kinds} are readable only by their author and p-tagged recipients, after AUTH, which this relay does not offer` };
-  }
-
-  private refuseQuery(client: Client, subId: string, rejection: Rejection): void {
-    const message = reason(rejection.prefix, rejection.text);
-    this.logRejection(client, message);
-    client.send(closedFrame(subId, message));
-    // NIP-42: clients re-send after AUTH when CLOSED starts with auth-required:; the challenge follows.
-    if (rejection.prefix === 'auth-required') this.sendChallenge(client);
-  }
-
-  private unsubscribe(subscription: ClientSubscription): void {
-    this.live.remove(subscription);
-    subscription.client.subscriptions.delete(subscription.subId);
-    this.counters.subscriptions--;
-  }
-
-  /** One serialisation per event (the stored JSON), the subscription id spliced in per recipient. */
-  private broadcast(item: EventToWrite): void {
-    if (nip40.isExpired(item.event, this.now())) return;
-    const readRules = this.state.readRules;
-    for (const subscription of this.live.matching(item.event)) {
-      // Read rules: a restricted kind goes only to connections authenticated as its author or a recipient.
-      if (subscription.client.closed || !mayRead(item.event, readRules, subscription.client.authenticated)) continue;
-      // Already in its stored answer, read while the writer thread was committing the event.
-      if (subscription.sentStored?.delete(item.json)) continue;
-      // A stored answer still being read on a reader thread: held, sent after its EOSE.
-      if (subscription.held !== undefined) subscription.held.push(item.json);
-      else this.outbox.queue(subscription.client, subscription.framePrefix, item.json);
     }
   }
 
