@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs';
 import { startRelay, type RunningRelay } from '../app.js';
 import { createLogger } from '../log.js';
+import { recordFilesRead } from '../config/files-read.js';
 import { loadConfig } from '../config/load.js';
 import { startConfigReloader, type ConfigReloader } from './config-reload.js';
 import { configOrExit, withConfigOption } from './options.js';
@@ -15,7 +16,8 @@ export const serve = {
       .option('log-level', { type: 'string', describe: 'trace|debug|info|warn|error|fatal|silent (overrides logging.level)' }),
   handler: async (args: { config: string; db?: string; host?: string; port?: number; logLevel?: string }): Promise<void> => {
     const overrides = { host: args.host, port: args.port, db: args.db, logLevel: args.logLevel };
-    const config = configOrExit(args.config, overrides);
+    const filesRead = new Set<string>();
+    const config = recordFilesRead(filesRead, () => configOrExit(args.config, overrides));
     const log = createLogger(config.logging);
     // Signals are handled from the start: one arriving while the relay starts stops it once started;
     // a repeated signal while draining is logged, not fatal (SIGKILL is there for the impatient).
@@ -51,7 +53,7 @@ export const serve = {
     });
     const running = await started;
     if (running !== undefined && !stopping) {
-      reloader = startConfigReloader(args.config, () => loadConfig(args.config, overrides, process.env), running, log);
+      reloader = startConfigReloader(args.config, () => loadConfig(args.config, overrides, process.env), running, log, filesRead);
     }
   },
 };

@@ -13,6 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { describeValue } from '../config/check.js';
+import { noteFileRead } from '../config/files-read.js';
 import type { ParseContext, Parser } from '../config/schema.js';
 
 export type Position = readonly [longitude: number, latitude: number];
@@ -64,6 +65,7 @@ function fileAreaPolygons(path: string, at: string, context: ParseContext | unde
   }
   const file = resolve(context?.directory ?? '.', path.trim());
   const from = isAbsolute(path.trim()) ? '' : ` (a relative path is taken from the directory of ${context?.file ?? 'the working directory'})`;
+  noteFileRead(file);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

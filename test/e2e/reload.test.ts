@@ -186,4 +186,45 @@ describe('serve: a GeoJSON area file (scopes.geohash.areas by path)', () => {
     expect((await client.publish(chat(57.72, 10.55)))[2]).toBe(true);
     expect(client.closeCode).toBeUndefined();
   });
+
+  it('with reload.watch, an edited area file is applied without a signal; a broken one is refused until it is fixed', { timeout: LONG_TEST_MS }, async () => {
+    mkdirSync(join(dir, 'watched-areas'), { recursive: true });
+    const area = join(dir, 'watched-areas', 'place.geojson');
+    writeFileSync(area, JSON.stringify(vesterbro));
+    const { relay, client } = await start('geowatch', 'scopes:\n  geohash:\n    areas: [watched-areas/place.geojson]\n');
+    expect((await client.publish(chat(55.66, 12.545)))[2]).toBe(true);
+    expect((await client.publish(chat(57.72, 10.55)))[2]).toBe(false);
+
+    /** Publishes until the answer for (lat, lon) is `accepted` (bounded), then returns it. */
+    const settle = async (lat: number, lon: number, accepted: boolean): Promise<unknown[]> => {
+      const deadline = Date.now() + TIMEOUT_MS;
+      let answer = await client.publish(chat(lat, lon));
+      while (answer[2] !== accepted && Date.now() < deadline) {
+        await sleep(50);
+        answer = await client.publish(chat(lat, lon));
+      }
+      return answer;
+    };
+
+    // Saved the way editors do (a new file renamed over the old one); the YAML is untouched.
+    let from = entries(relay).length;
+    writeFileSync(`${area}.tmp`, JSON.stringify({ type: 'FeatureCollection', features: [skagen] }));
+    renameSync(`${area}.tmp`, area);
+    expect((await settle(57.72, 10.55, true))[2]).toBe(true);
+    expect((await client.publish(chat(55.66, 12.545)))[3]).toMatch(/^blocked: this relay serves u4r\w+.* is outside it$/);
+    const reloaded = await waitForLog(relay, from, (e) => e.msg === 'config reloaded', 'config reloaded');
+    expect(reloaded.trigger).toBe('file changed');
+    expect(reloaded.applied).toEqual(['scopes.geohash.areas']);
+
+    // Broken: refused, the area stays; fixed again: applied, so the broken file stayed watched.
+    from = entries(relay).length;
+    writeFileSync(area, '{"type": "Polygon", ');
+    const problem = await waitForLog(relay, from, (e) => e.key === 'scopes.geohash.areas[0]', 'the problem');
+    expect(problem.trigger).toBe('file changed');
+    expect((await client.publish(chat(57.72, 10.55)))[2]).toBe(true);
+    writeFileSync(area, JSON.stringify(vesterbro));
+    expect((await settle(55.66, 12.545, true))[2]).toBe(true);
+    expect((await client.publish(chat(57.72, 10.55)))[2]).toBe(false);
+    expect(client.closeCode).toBeUndefined();
+  });
 });
