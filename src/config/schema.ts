@@ -423,7 +423,7 @@ const TABLE: Table = {
   // reload ----------------------------------------------------------------------------------------
   'reload.watch': {
     type: 'boolean', default: true, reloadable: true,
-    description: "serve reloads this file when it changes (as on SIGHUP); false = only on SIGHUP.",
+    description: 'serve reloads this file when it changes, or a GeoJSON file it names in scopes.geohash.areas (as on SIGHUP); false = only on SIGHUP.',
   },
 
   // retention --------------------------------------------------------------------------------------
