@@ -20,7 +20,7 @@ export const NIPS: readonly NipEntry[] = [
   {
     nip: 1,
     title: 'Basic protocol flow',
-    modules: ['src/relay/relay.ts', 'src/relay/ingest.ts', 'src/filter/', 'src/store/', 'src/subs/registry.ts'],
+    modules: ['src/relay/relay.ts', 'src/relay/subscriptions.ts', 'src/relay/ingest.ts', 'src/filter/', 'src/store/', 'src/subs/registry.ts'],
     tests: ['test/e2e/nip01-events.test.ts', 'test/e2e/nip01-subscriptions.test.ts', 'test/e2e/nip01-filters.test.ts', 'test/fuzz/differential.test.ts'],
     enabled: () => true,
   },
@@ -48,21 +48,21 @@ export const NIPS: readonly NipEntry[] = [
   {
     nip: 40,
     title: 'Expiration timestamp',
-    modules: ['src/nips/nip40.ts', 'src/store/write.ts', 'src/store/sql.ts', 'src/relay/ingest.ts', 'src/relay/relay.ts'],
+    modules: ['src/nips/nip40.ts', 'src/store/write.ts', 'src/store/sql.ts', 'src/relay/ingest.ts', 'src/relay/subscriptions.ts'],
     tests: ['test/e2e/nip40.test.ts'],
     enabled: () => true,
   },
   {
     nip: 42,
     title: 'Authentication of clients to relays',
-    modules: ['src/nips/nip42.ts', 'src/relay/relay.ts', 'src/protocol/parse.ts'],
+    modules: ['src/nips/nip42.ts', 'src/relay/relay.ts', 'src/relay/intake.ts', 'src/protocol/parse.ts'],
     tests: ['test/e2e/nip42.test.ts'],
     enabled: (config) => config.auth.enabled,
   },
   {
     nip: 45,
     title: 'Event counts',
-    modules: ['src/nips/nip45.ts', 'src/relay/relay.ts', 'src/store/query.ts'],
+    modules: ['src/nips/nip45.ts', 'src/relay/subscriptions.ts', 'src/store/query.ts'],
     tests: ['test/e2e/nip45.test.ts'],
     enabled: () => true,
   },
