@@ -136,8 +136,7 @@ export class Pruner {
       if (message.type === 'done') {
         this.state.batch = message.batch;
         settle(undefined, message.result);
-      }
-      else settle(Object.assign(new Error(message.message), { stack: message.stack }));
+      } else settle(Object.assign(new Error(message.message), { stack: message.stack }));
     });
     worker.on('error', (error) => {
       if (!retired) settle(error);
