@@ -5,6 +5,7 @@ import type { Verifier } from './event/verify.js';
 import { createVerifier } from './event/verify-pool.js';
 import { createLogger, type Logger } from './log.js';
 import type { Relay } from './relay/relay.js';
+import { chooseServer, type ServerChoice } from './server/choose.js';
 import { startServer, type RunningServer, type Sites } from './server/server.js';
 import { openSite, type Site } from './site.js';
 
@@ -23,6 +24,8 @@ export interface RunningRelay {
   /** Every site: the default first, then one per `hosts:` block in file order (a reload applies per site). */
   readonly sites: readonly Site[];
   readonly port: number;
+  /** The WebSocket server that runs (server.implementation), and why. */
+  readonly server: ServerChoice;
   /** The URL clients connect to on this machine (ws://host:port). */
   readonly localUrl: string;
   /**
@@ -39,20 +42,23 @@ export interface RunningRelay {
 /** Composition root: opens a site (store, relay, management) per virtual host and the default, then the server. */
 export async function startRelay(config: Config, options: RelayOptions = {}): Promise<RunningRelay> {
   const log = options.logger ?? createLogger(config.logging);
+  // First, so that a relay that cannot run the server asked for fails before it opens anything.
+  const chosen = chooseServer(config.server.implementation);
+  log[chosen.degraded ? 'warn' : 'info'](chosen.description);
   // One verifier pool for every site. A verifier passed in belongs to the caller; the one built from
   // verify.workers is closed on stop.
   const verifier = options.verifier ?? createVerifier(config.verify.workers, config.verify.implementation);
   const ownVerifier = options.verifier ? undefined : verifier;
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
   let localUrl = '';
-  const deps = { verifier, log, now, nowMs: options.nowMs, localUrl: () => localUrl };
+  const deps = { verifier, log, now, nowMs: options.nowMs, localUrl: () => localUrl, server: chosen };
 
   const sites: Site[] = [];
   let server: RunningServer;
   try {
     sites.push(openSite(config, [], deps));
     for (const host of config.hosts) sites.push(openSite(host.config, host.names, deps));
-    server = await startServer(directory(sites), config, log);
+    server = await startServer(directory(sites), config, log, chosen);
   } catch (error) {
     for (const site of sites) site.relay.close();
     await ownVerifier?.close?.();
@@ -95,6 +101,7 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
     relay: sites[0]!.relay,
     sites,
     port: server.port,
+    server: chosen,
     localUrl,
     reload,
     stop: () => (stopping ??= stop()),

@@ -8,6 +8,8 @@ import { importCommand } from './cli/import.js';
 import { pruneCommand } from './cli/prune.js';
 import { serve } from './cli/serve.js';
 import { syncCommand } from './cli/sync.js';
+import { chooseServer } from './server/choose.js';
+import { VERSION } from './version.js';
 
 await yargs(hideBin(process.argv))
   .scriptName('commons')
@@ -21,5 +23,11 @@ await yargs(hideBin(process.argv))
   .strict()
   .help()
   .alias('help', 'h')
-  .version()
+  .version(false)
+  .option('version', { type: 'boolean', describe: 'Show the version and which WebSocket server runs on this machine, and why' })
+  .middleware((args) => {
+    if (!args.version) return;
+    console.log(`commons ${VERSION}\n${chooseServer('auto').description}`);
+    process.exit(0);
+  }, true)
   .parseAsync();

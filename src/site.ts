@@ -12,6 +12,7 @@ import { Management } from './relay/management.js';
 import { managementPost } from './relay/management-http.js';
 import { Relay } from './relay/relay.js';
 import { renderPage } from './server/page.js';
+import type { ServerChoice } from './server/choose.js';
 import type { ServerSite } from './server/server.js';
 import { EventStore } from './store/store.js';
 
@@ -37,6 +38,8 @@ export interface SiteDeps {
   nowMs?: () => number;
   /** ws://host:port of the listener, once known (the page's URL when relay.url and the Host header are empty). */
   localUrl: () => string;
+  /** The WebSocket server that runs, named on the page. */
+  server: ServerChoice;
 }
 
 export function openSite(config: Config, names: readonly string[], deps: SiteDeps): Site {
@@ -76,7 +79,7 @@ export function openSite(config: Config, names: readonly string[], deps: SiteDep
       limits: config.limits,
       pages: {
         information: () => information,
-        page: (host) => renderPage(management.effectiveConfig(), relay.config.relay.url || `ws://${host || deps.localUrl()}`, relay.counters, storedEvents()),
+        page: (host) => renderPage(management.effectiveConfig(), relay.config.relay.url || `ws://${host || deps.localUrl()}`, relay.counters, storedEvents(), deps.server.name),
       },
       management: {
         handlePost: managementPost(management, relay.rateLimits, () => relay.config, log),

@@ -91,6 +91,13 @@ const TABLE: Table = {
     description: 'Reverse proxies (IPs or CIDR blocks, v4 or v6) trusted to name the client in X-Forwarded-For: from a trusted peer the client is the right-most address that is not itself trusted; [] = the header is ignored and the TCP peer is the client.',
   },
 
+  // server ---------------------------------------------------------------------------------------
+  'server.implementation': {
+    type: 'enum', values: ['auto', 'uws', 'ws'], default: 'auto', reloadable: false, env: 'COMMONS_SERVER',
+    description:
+      'WebSocket server: auto = native uWebSockets.js when a build of it loads on this Node and libc, else the portable ws server, with a warning naming the cause and the fix; uws = native or refuse to start; ws = always the portable server (slower, runs anywhere).',
+  },
+
   // info (NIP-11) ----------------------------------------------------------------------------------
   'info.name': {
     type: 'string', default: 'commons', reloadable: true,

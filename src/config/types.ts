@@ -16,6 +16,10 @@ export interface Config {
     /** Reverse proxies (IPs, CIDR blocks) whose X-Forwarded-For header names the client; empty = the header is ignored. */
     trusted_proxies: readonly string[];
   };
+  server: {
+    /** auto = native uWebSockets.js when a build loads, else the portable ws server with a warning; uws = native or refuse to start; ws = portable. */
+    implementation: 'auto' | 'uws' | 'ws';
+  };
   info: {
     name: string;
     description: string;

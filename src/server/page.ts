@@ -1,12 +1,13 @@
 import type { Config } from '../config/types.js';
 import type { RelayCounters } from '../relay/relay.js';
 import { supportedNips } from '../nips/registry.js';
+import { VERSION } from '../version.js';
 
 const escapeHtml = (text: string): string =>
   text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /** The page a person sees when opening the relay URL in a browser. */
-export function renderPage(config: Config, publicUrl: string, counters: RelayCounters, storedEvents: number): string {
+export function renderPage(config: Config, publicUrl: string, counters: RelayCounters, storedEvents: number, serverName: string): string {
   const name = escapeHtml(config.info.name);
   const uptimeMinutes = Math.floor((Date.now() - counters.startedAt) / 60000);
   const nips = supportedNips(config)
@@ -29,6 +30,7 @@ export function renderPage(config: Config, publicUrl: string, counters: RelayCou
 <dt>Open connections</dt><dd id="connections">${counters.connections}</dd>
 <dt>Live subscriptions</dt><dd id="subscriptions">${counters.subscriptions}</dd>
 <dt>Up for</dt><dd id="uptime">${uptimeMinutes} minutes</dd>
+<dt>Runs on</dt><dd id="server">commons ${escapeHtml(VERSION)}, ${escapeHtml(serverName)}, Node ${escapeHtml(process.versions.node)}</dd>
 </dl>
 <h2>Supported NIPs</h2>
 <p>${nips}</p>

@@ -15,7 +15,9 @@ const SUBSCRIPTIONS = 40;
 describe.each([true, false])('storage.writer_thread: %s', (writerThread) => {
   let relay: TestRelay;
   beforeAll(async () => {
-    relay = await startTestRelay({ storage: { writer_thread: writerThread }, limits: { max_subscriptions: SUBSCRIPTIONS + 5 } });
+    // The reader asks for ~5.6 MB and shares this process's event loop with the relay, so on a loaded machine
+    // it can fall behind by more than the default outbound limit; slow readers are backpressure.test.ts's subject.
+    relay = await startTestRelay({ storage: { writer_thread: writerThread }, limits: { max_subscriptions: SUBSCRIPTIONS + 5, max_outbound_bytes: 64 * 1024 * 1024 } });
   });
   afterAll(async () => {
     await relay.cleanup();

@@ -33,7 +33,9 @@ function merge<T>(base: T, patch: DeepPartial<T> | undefined): T {
 export async function startTestRelay(overrides?: DeepPartial<Config>, options: RelayOptions = {}): Promise<TestRelay> {
   const dir = mkdtempSync(join(tmpdir(), 'commons-test-'));
   const dbPath = join(dir, 'relay.sqlite');
-  const config = merge(defaultConfig(), merge<DeepPartial<Config>>({ relay: { host: '127.0.0.1', port: 0 }, storage: { path: dbPath } }, overrides)) as Config;
+  // COMMONS_SERVER=ws|uws runs the suite on one WebSocket server (as it does for `serve`); unset = auto.
+  const server = { implementation: (process.env.COMMONS_SERVER || 'auto') as Config['server']['implementation'] };
+  const config = merge(defaultConfig(), merge<DeepPartial<Config>>({ relay: { host: '127.0.0.1', port: 0 }, server, storage: { path: dbPath } }, overrides)) as Config;
   const running = await startRelay(config, { logger: pino({ level: 'silent' }), ...options });
   return {
     ...running,
