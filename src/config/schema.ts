@@ -184,8 +184,8 @@ const TABLE: Table = {
     description: 'Most stored events returned for one filter; larger limits are lowered to this (NIP-11 max_limit).',
   },
   'limits.default_limit': {
-    type: 'integer', min: 1, default: 100, reloadable: true,
-    description: 'Stored events returned for a filter without a limit; at most max_limit (NIP-11 default_limit).',
+    type: 'integer', nullable: true, min: 1, default: null, reloadable: true,
+    description: 'Stored events returned for a filter without a limit; null = max_limit (as strfry: threads loaded without a limit come whole); at most max_limit (NIP-11 default_limit).',
   },
   'limits.max_subid_length': {
     type: 'integer', min: 1, max: 64, default: 64, reloadable: true,
@@ -505,7 +505,7 @@ export const RULES: readonly CrossRule[] = [
     key: 'limits.default_limit',
     keys: ['limits.default_limit', 'limits.max_limit'],
     check: ({ limits }) =>
-      limits.default_limit <= limits.max_limit
+      limits.default_limit === null || limits.default_limit <= limits.max_limit
         ? undefined
         : `must not exceed limits.max_limit (${limits.max_limit}), got ${limits.default_limit}`,
   },

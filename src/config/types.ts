@@ -53,7 +53,8 @@ export interface Config {
     max_filters: number;
     max_filter_values: number;
     max_limit: number;
-    default_limit: number;
+    /** Limit of a filter that sets none; null = max_limit. */
+    default_limit: number | null;
     max_subid_length: number;
     max_event_tags: number;
     max_content_length: number;

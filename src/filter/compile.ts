@@ -11,7 +11,7 @@ export interface CompiledFilter {
   tags: ReadonlyArray<readonly [string, ReadonlySet<string>]>;
   since?: number;
   until?: number;
-  /** Effective limit: clamped to max_limit, default_limit when absent. */
+  /** Effective limit: clamped to max_limit, defaultLimit() when absent. */
   limit: number;
   /** NIP-50 full-text search (only when search is enabled); results ordered by relevance. */
   search?: Search;
@@ -37,6 +37,11 @@ const TAG_KEY = /^#[a-zA-Z]$/;
 /** Tags whose values are event ids or pubkeys: only exact lowercase 64-hex values can ever match. */
 const HEX_TAGS = new Set(['e', 'p']);
 
+/** The limit of a filter that sets none: `default_limit`, or `max_limit` when that is null. */
+export function defaultLimit(limits: Pick<Limits, 'max_limit' | 'default_limit'>): number {
+  return limits.default_limit ?? limits.max_limit;
+}
+
 export function compileFilter(input: unknown, limits: FilterLimits, options: FilterOptions = {}): CompiledFilter | Rejection {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return reject('invalid', 'a filter must be a JSON object');
@@ -50,7 +55,7 @@ export function compileFilter(input: unknown, limits: FilterLimits, options: Fil
     until?: number;
     limit: number;
     search?: Search;
-  } = { tags: [], limit: limits.default_limit };
+  } = { tags: [], limit: defaultLimit(limits) };
 
   for (const [key, value] of Object.entries(input as Record<string, unknown>)) {
     switch (key) {

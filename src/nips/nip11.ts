@@ -1,4 +1,5 @@
 import type { Config } from '../config/types.js';
+import { defaultLimit } from '../filter/compile.js';
 import { restrictsWrites } from '../policy/write.js';
 import { restrictsByGeohash } from '../policy/geohash.js';
 import { retentionInformation } from '../retention/rules.js';
@@ -28,7 +29,7 @@ export function relayInformation(config: Config): Record<string, unknown> {
       max_filters: limits.max_filters,
       max_filter_values: limits.max_filter_values,
       max_limit: limits.max_limit,
-      default_limit: limits.default_limit,
+      default_limit: defaultLimit(limits),
       max_subid_length: limits.max_subid_length,
       max_event_tags: limits.max_event_tags,
       max_content_length: limits.max_content_length,

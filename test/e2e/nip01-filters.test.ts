@@ -238,6 +238,18 @@ describe('NIP-01 filters', () => {
     expect(idsOf(await query(client, { since: t }))).toEqual(idsOf(all.slice(0, 3)));
   });
 
+  it('37: a thread loaded without limit comes whole: 150 replies, default_limit unset = max_limit (500)', async () => {
+    expect(relay.config.limits.default_limit).toBeNull();
+    const client = await connect();
+    const root = signed(newKeys(), { content: 'root of a long thread' });
+    await publishOk(client, root);
+    const t = now() - 1000;
+    const replies = Array.from({ length: 150 }, (_, i) => signed(newKeys(), { created_at: t + i, tags: [['e', root.id, '', 'root']], content: `reply ${i}` }));
+    const oks = await Promise.all(replies.map((reply) => client.publish(reply)));
+    expect(oks.filter((ok) => ok[2] !== true)).toEqual([]);
+    expect(idsOf(await query(client, { '#e': [root.id] }))).toEqual(idsOf(newestFirst(replies)));
+  });
+
   it('38: results newest first, equal created_at by lowest id first, for every query shape', async () => {
     const client = await connect();
     const keys = newKeys();

@@ -114,7 +114,7 @@ describe('NIP-11', () => {
       max_message_length: limits.max_message_bytes,
       max_subscriptions: limits.max_subscriptions,
       max_limit: limits.max_limit,
-      default_limit: limits.default_limit,
+      default_limit: limits.max_limit, // default_limit unset (null) = max_limit: the value served, not null
       max_subid_length: limits.max_subid_length,
       max_event_tags: limits.max_event_tags,
       max_content_length: limits.max_content_length,

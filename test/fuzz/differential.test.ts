@@ -283,9 +283,10 @@ describe('differential fuzz: relay vs nostr-tools oracle', () => {
 
   beforeAll(async () => {
     // Query readers (query.readers, default 1): every COUNT, and each REQ whose limits add up to 150 or
-    // more (e.g. two filters at default_limit, or limit 1000), is answered by a reader thread; the rest inline.
+    // more (e.g. a filter without limit, or limit 1000), is answered by a reader thread; the rest inline.
     relay = await startTestRelay({ query: { readers: 1, reader_min_limit: 150 } });
-    limits.default_limit = relay.config.limits.default_limit;
+    // default_limit null (the default) = max_limit.
+    limits.default_limit = relay.config.limits.default_limit ?? relay.config.limits.max_limit;
     limits.max_limit = relay.config.limits.max_limit;
     publisher = await RawClient.connect(relay.url);
     reader = await RawClient.connect(relay.url);

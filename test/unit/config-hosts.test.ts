@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseConfig, type ConfigProblem } from '../../src/config/load.js';
 import { configForHost, hostKey } from '../../src/config/hosts.js';
+import { defaultLimit } from '../../src/filter/compile.js';
 
 function problemsOf(text: string): ConfigProblem[] {
   try {
@@ -54,6 +55,22 @@ hosts:
     expect(a!.config.write.min_pow).toBe(3);
     expect(a!.config.retention).toEqual([{ kinds: [1], max_per_pubkey: 2 }]);
     expect(b!.config).toEqual({ ...config, storage: { ...config.storage, path: '/tmp/b.sqlite' }, hosts: [] });
+  });
+
+  it('default_limit left unset follows each host\'s own max_limit', () => {
+    const unset = parseConfig(
+      `
+storage: { path: /tmp/top.sqlite }
+limits: { max_limit: 300 }
+hosts:
+  - names: [c.example]
+    storage: { path: /tmp/c.sqlite }
+    limits: { max_limit: 40 }
+`,
+      'relay.yaml',
+    );
+    expect(defaultLimit(unset.limits)).toBe(300);
+    expect(defaultLimit(unset.hosts[0]!.config.limits)).toBe(40);
   });
 
   it('is frozen like the top level', () => {

@@ -7,6 +7,7 @@ import * as nip19 from 'nostr-tools/nip19';
 import { isMap, isScalar, parseDocument, type YAMLMap } from 'yaml';
 import { ConfigError, defaultConfig, describeSchema, loadConfig, parseConfig, type ConfigProblem } from '../../src/config/load.js';
 import { SCHEMA } from '../../src/config/schema.js';
+import { defaultLimit } from '../../src/filter/compile.js';
 
 const RELAY_YAML = fileURLToPath(new URL('../../config/relay.yaml', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'commons-config-'));
@@ -50,7 +51,7 @@ describe('defaults', () => {
     expect(c.storage).toEqual({ path: './data/relay.sqlite', synchronous: 'full', writer_thread: true });
     expect(c.limits.created_at).toEqual({ max_future_seconds: 900, max_past_seconds: null });
     expect(c.limits.max_message_bytes).toBe(131072);
-    expect(c.limits.default_limit).toBeLessThanOrEqual(c.limits.max_limit);
+    expect(c.limits).toMatchObject({ max_limit: 500, default_limit: null }); // null = max_limit
     expect(c.logging).toEqual({ level: 'info', connections: 'debug', rejections: 'info', format: 'auto' });
   });
 
@@ -128,9 +129,15 @@ describe('problems', () => {
     expect(parseConfig('relay:\n  port: 0\n', 'x').relay.port).toBe(0);
   });
 
-  it('default_limit may not exceed max_limit', () => {
-    expect(problemsOf('limits:\n  max_limit: 50\n')).toEqual([
+  it('default_limit follows max_limit unless set, and may not exceed it', () => {
+    expect(defaultLimit(defaultConfig().limits)).toBe(500);
+    expect(defaultLimit(parseConfig('limits:\n  max_limit: 50\n', 'x').limits)).toBe(50);
+    expect(defaultLimit(parseConfig('limits:\n  max_limit: 50\n  default_limit: 20\n', 'x').limits)).toBe(20);
+    expect(problemsOf('limits:\n  max_limit: 50\n  default_limit: 100\n')).toEqual([
       { file: 'relay.yaml', key: 'limits.default_limit', reason: 'must not exceed limits.max_limit (50), got 100' },
+    ]);
+    expect(problemsOf('limits:\n  default_limit: 501\n')).toEqual([
+      { file: 'relay.yaml', key: 'limits.default_limit', reason: 'must not exceed limits.max_limit (500), got 501' },
     ]);
     expect(parseConfig('limits:\n  max_limit: 50\n  default_limit: 50\n', 'x').limits.default_limit).toBe(50);
     // a broken max_limit is reported once, not again by the cross-key rule

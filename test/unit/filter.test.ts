@@ -126,8 +126,9 @@ describe('compileFilter: accepted filters', () => {
     expect(compiled(limit === undefined ? {} : { limit }).limit).toBe(expected);
   });
 
-  it('default_limit and max_limit come from the limits given', () => {
+  it('default_limit and max_limit come from the limits given; default_limit null = max_limit', () => {
     expect(compileFilter({}, { ...LIMITS, default_limit: 7 })).toMatchObject({ limit: 7 });
+    expect(compileFilter({}, { ...LIMITS, default_limit: null, max_limit: 300 })).toMatchObject({ limit: 300 });
     expect(compileFilter({ limit: 50 }, { ...LIMITS, max_limit: 20 })).toMatchObject({ limit: 20 });
   });
 
