@@ -63,7 +63,7 @@ export const NIPS: readonly NipEntry[] = [
     nip: 45,
     title: 'Event counts',
     modules: ['src/nips/nip45.ts', 'src/relay/subscriptions.ts', 'src/store/query.ts'],
-    tests: ['test/e2e/nip45.test.ts'],
+    tests: ['test/e2e/nip45.test.ts', 'test/e2e/ndk.test.ts'],
     enabled: () => true,
   },
   {

@@ -61,8 +61,8 @@ export class Subscriptions {
     if (limited) return this.refuse(client, subId, limited);
     const filters = this.checkQuery(client, subId, inputs, false);
     if (!Array.isArray(filters)) return this.refuse(client, subId, filters);
-    // NIP-45 hll: when the first filter has a tag attribute, over the pubkeys of every counted event.
-    this.deps.queries.answerCount(client, subId, filters, nip45.hllOffset(inputs[0]));
+    // NIP-45 hll: only for the canonical queries (reactions, followers, …), over the counted pubkeys.
+    this.deps.queries.answerCount(client, subId, filters, nip45.hllOffset(inputs));
   }
 
   onClose(client: Client, subId: string): void {

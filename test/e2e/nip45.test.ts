@@ -173,18 +173,38 @@ describe('NIP-45 canonical queries and hll', () => {
     }
   });
 
-  it('5. the offset comes from the first tag key of the FIRST filter; several filters feed one hll', async () => {
+  it('5. hll only for the canonical shapes: not for tagged queries of other shapes, nor for several filters', async () => {
     const client = await connect();
-    const first = { kinds: [7], '#e': [target.id] };
-    const second = { kinds: [3], '#p': [followed.pubkey] };
-    const answer = await count(client, first, second);
-    expect(answer.count).toBe(13 + 7);
-    const offset = nip45.computeOffset(target.id);
-    let theirs = nip45.newHll();
-    for (const filter of [first, second]) {
-      const { events } = await client.req(`r${sub++}`, { ...filter, limit: 500 });
-      for (const event of events) theirs = nip45.feedEvent(theirs, event, offset);
+    const reactor = reactors[0]!.pubkey;
+    const others: unknown[][] = [
+      // Two reactions, a repost and a reply: NDK's count() would report the hll's distinct authors (1), not 4.
+      [{ authors: [reactor], '#e': [target.id] }],
+      [{ kinds: [7], '#e': [target.id], since: now() - 3600 }],
+      [{ kinds: [7, 6], '#e': [target.id] }],
+      [{ kinds: [7], '#e': [target.id] }, { kinds: [3], '#p': [followed.pubkey] }],
+    ];
+    const counts = [];
+    for (const filters of others) {
+      const answer = await count(client, ...filters);
+      expect(answer.hll, JSON.stringify(filters)).toBeUndefined();
+      counts.push(answer.count);
     }
-    expect(answer.hll).toBe(nip45.hllEncode(theirs));
+    expect(counts).toEqual([4, 13, 16, 13 + 7]);
+  });
+
+  it('5. nostr-tools countWithHLL: hll for the reactions query, none for authors + #t', async () => {
+    const tag = `tag-${target.id.slice(0, 8)}`;
+    const author = newKeys();
+    const client = await connect();
+    for (let i = 0; i < 3; i++) await publish(client, signed(author, { created_at: now() - i, tags: [['t', tag]], content: `t${i}` }));
+    const tools = await Relay.connect(relay.url);
+    try {
+      expect(await tools.countWithHLL([{ authors: [author.pubkey], '#t': [tag] }], {})).toEqual({ count: 3 });
+      const reactions = await tools.countWithHLL([nip45.getCountManyFilter(target.id, 'reactions')], {});
+      expect(reactions.count).toBe(13);
+      expect(reactions.hll).toMatch(/^[0-9a-f]{512}$/);
+    } finally {
+      tools.close();
+    }
   });
 });

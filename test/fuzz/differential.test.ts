@@ -6,7 +6,7 @@
  * Seeded: a failure prints its seed; rerun with FUZZ_SEED=<seed> to reproduce.
  */
 import { matchFilter as oracleMatch, type Filter } from 'nostr-tools/filter';
-import { computeOffset, feedEvent, getFilterFirstTagValue, hllEncode, newHll } from 'nostr-tools/nip45';
+import { computeOffset, feedEvent, hllEncode, newHll } from 'nostr-tools/nip45';
 import { finalizeEvent, getPublicKey } from 'nostr-tools/pure';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import type { NostrEvent } from '../../src/event/types.js';
@@ -174,10 +174,10 @@ class OracleStore {
     return [...this.held.values()].filter((e) => filters.some((f) => oracleMatch(f, e))).length;
   }
 
-  /** NIP-45 COUNT answer: the count, and nostr-tools' hll when the first filter has a tag attribute. */
+  /** NIP-45 COUNT answer: the count, and nostr-tools' hll when the COUNT is one of NIP-45's common filters. */
   countAnswer(filters: Filter[]): { count: number; hll?: string } {
     const count = this.count(filters);
-    const value = getFilterFirstTagValue(filters[0]!);
+    const value = canonicalTagValue(filters);
     if (value === undefined) return { count };
     const offset = computeOffset(value);
     let hll = newHll();
@@ -185,6 +185,22 @@ class OracleStore {
     return { count, hll: hllEncode(hll) };
   }
 }
+
+/** NIP-45's common filters, as `tag:kinds` (kinds sorted): reactions, reposts, quotes, replies, comments, followers. */
+const CANONICAL_COUNTS = new Set(['#e:7', '#e:6', '#q:1,1111', '#e:1', '#E:1111', '#p:3']);
+
+/** The tag value of a COUNT that is exactly one common filter (kinds and one tag with one value), else undefined. */
+function canonicalTagValue(filters: Filter[]): string | undefined {
+  const [filter] = filters;
+  if (filters.length !== 1 || filter === undefined) return undefined;
+  const keys = Object.keys(filter);
+  const tag = keys.find((key) => key !== 'kinds') as `#${string}` | undefined;
+  if (keys.length !== 2 || filter.kinds === undefined || tag === undefined || filter[tag]?.length !== 1) return undefined;
+  const kinds = [...new Set(filter.kinds)].sort((a, b) => a - b).join(',');
+  return CANONICAL_COUNTS.has(`${tag}:${kinds}`) ? filter[tag][0] : undefined;
+}
+
+const TARGET_TAGS = new Set(['e', 'E', 'p']);
 
 const newestFirst = (a: NostrEvent, b: NostrEvent): number => b.created_at - a.created_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
@@ -340,6 +356,20 @@ describe('differential fuzz: relay vs nostr-tools oracle', () => {
     await checkQuery([{ limit: 1000 }], QUERIES + 1);
     await checkQuery([{ kinds: [0, 3, 10002, 30023, 30000] }], QUERIES + 2);
     await checkQuery([{ kinds: [20001] }], QUERIES + 3);
+
+    // NIP-45's common filters (the only COUNTs answered with an hll), over tag values the events carry.
+    const targets = [...new Set(batch1.flatMap((e) => e.tags.filter((t) => TARGET_TAGS.has(t[0]!) && t[1] !== undefined).map((t) => t[1]!)))];
+    let n = QUERIES + 4;
+    let counted = 0;
+    for (const value of pickSome(targets, 10, 10)) {
+      const common: Filter[] = [
+        { kinds: [7], '#e': [value] }, { kinds: [6], '#e': [value] }, { kinds: [1, 1111], '#q': [value] },
+        { kinds: [1], '#e': [value] }, { '#E': [value], kinds: [1111] }, { kinds: [3], '#p': [value] },
+      ];
+      for (const filter of common) await checkQuery([filter], n++);
+      counted += oracle.count(common);
+    }
+    expect(counted, 'some common-filter COUNTs should count events (and so feed an hll)').toBeGreaterThan(0);
   }, 60_000);
 
   it('delivers live exactly the events the oracle says match, once each', async () => {

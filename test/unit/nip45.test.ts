@@ -8,20 +8,44 @@ import { countFrame } from '../../src/protocol/frames.js';
 const hex = (bytes: number): string => randomBytes(bytes).toString('hex');
 
 describe('hllOffset', () => {
-  it('follows the first #tag of the filter as sent; none without a tag attribute', () => {
-    const id = hex(32);
-    expect(hllOffset({ '#e': [id], kinds: [7] })).toBe(nt.computeOffset(id));
-    expect(hllOffset({ kinds: [3], '#p': [id], '#e': [hex(32)] })).toBe(nt.computeOffset(id));
-    expect(hllOffset({ '#t': ['nostr'] })).toBe(nt.computeOffset('nostr')); // sha256 of the value
-    const address = `30023:${id}:slug`;
-    expect(hllOffset({ '#a': [address] })).toBe(parseInt(id[32]!, 16) + 8); // address → its pubkey
-    expect(hllOffset({ kinds: [1], authors: [id] })).toBeUndefined();
-    expect(hllOffset(undefined)).toBeUndefined();
-    for (const value of [id, 'x', address]) {
-      const offset = hllOffset({ '#q': [value] })!;
-      expect(offset).toBeGreaterThanOrEqual(8);
-      expect(offset).toBeLessThanOrEqual(23);
+  const id = hex(32);
+  const pubkey = hex(32);
+
+  it('gives the offset of the tag value for each canonical query of NIP-45 (nostr-tools getCountManyFilter)', () => {
+    const directives: [nt.CountManyDirective, string][] = [
+      ['reactions', id], ['reposts', id], ['quotes', id], ['replies', id], ['comments', id], ['followers', pubkey],
+    ];
+    for (const [directive, value] of directives) {
+      expect(hllOffset([nt.getCountManyFilter(value, directive)]), directive).toBe(nt.computeOffset(value));
     }
+  });
+
+  it('reads the canonical shapes in any key order and kinds order; an address → its pubkey', () => {
+    expect(hllOffset([{ kinds: [7], '#e': [id] }])).toBe(nt.computeOffset(id));
+    expect(hllOffset([{ '#q': [id], kinds: [1111, 1] }])).toBe(nt.computeOffset(id));
+    const address = `30023:${pubkey}:slug`;
+    expect(hllOffset([{ '#q': [address], kinds: [1, 1111] }])).toBe(parseInt(pubkey[32]!, 16) + 8);
+  });
+
+  it('none for every other query: NDK would report distinct authors instead of the count', () => {
+    const other: unknown[][] = [
+      [{ authors: [pubkey], '#t': ['nostr'] }],
+      [{ kinds: [1], authors: [pubkey] }],
+      [{ '#t': ['nostr'], kinds: [1] }],
+      [{ '#e': [id] }],
+      [{ '#e': [id], kinds: [7, 6] }],
+      [{ '#e': [id, hex(32)], kinds: [7] }],
+      [{ '#e': [id], kinds: [7], since: 1 }],
+      [{ '#e': [id], kinds: [7], limit: 10 }],
+      [{ '#e': [id], kinds: [7], authors: [pubkey] }],
+      [{ '#p': [pubkey], kinds: [7] }],
+      [{ '#e': [id], '#p': [pubkey] }],
+      [{ '#q': [id], kinds: [1] }],
+      [{ '#e': [id], kinds: [7] }, { '#p': [pubkey], kinds: [3] }],
+      [],
+      [undefined],
+    ];
+    for (const filters of other) expect(hllOffset(filters), JSON.stringify(filters)).toBeUndefined();
   });
 });
 
