@@ -1,4 +1,6 @@
-/** Client → relay messages, parsed at the edge into a typed union (NIP-01, NIP-42, NIP-45). */
+/** Client → relay messages, parsed at the edge into a typed union (NIP-01, NIP-42, NIP-45, NIP-77). */
+import { reject, type Rejection } from './prefixes.js';
+
 export type ClientMessage =
   | { type: 'EVENT'; event: unknown }
   | { type: 'REQ'; subId: string; filters: unknown[] }
@@ -58,4 +60,15 @@ export function parseClientMessage(text: string): ClientMessage {
     default:
       return { type: 'malformed', message: `unsupported: unknown message type '${verb.slice(0, 32)}'` };
   }
+}
+
+/**
+ * NIP-77: the filter of a NEG-OPEN is one JSON object. Leniency: `@nostr-dev-kit/sync` sends it inside an
+ * array, `["NEG-OPEN", id, [filter], msg]`, so an array holding exactly one filter stands for it. Other
+ * arrays are refused: a session reconciles the set of one filter.
+ */
+export function negOpenFilter(input: unknown): { filter: unknown } | Rejection {
+  if (!Array.isArray(input)) return { filter: input };
+  if (input.length === 1) return { filter: input[0] };
+  return reject('invalid', `NEG-OPEN takes one filter: an object, or an array holding exactly one, not an array of ${input.length}`);
 }

@@ -5,7 +5,7 @@ import { compileFilters, type CompiledFilter } from '../filter/compile.js';
 import * as nip40 from '../nips/nip40.js';
 import { newChallenge } from '../nips/nip42.js';
 import { authFrame, noticeFrame } from '../protocol/frames.js';
-import { parseClientMessage } from '../protocol/parse.js';
+import { negOpenFilter, parseClientMessage } from '../protocol/parse.js';
 import type { MemberSet } from '../policy/membership.js';
 import { reason } from '../protocol/prefixes.js';
 import { Pruner, type PruneStatements } from '../retention/pruner.js';
@@ -151,7 +151,9 @@ export class Relay {
       },
       compile: (input) => {
         const { limits, search } = this.state.config;
-        const compiled = compileFilters([input], limits, { search: search.enabled });
+        const one = negOpenFilter(input);
+        if ('prefix' in one) return one;
+        const compiled = compileFilters([one.filter], limits, { search: search.enabled });
         return Array.isArray(compiled) ? compiled[0]! : compiled;
       },
       checkRead: (client, filter) => this.subscriptions.checkRead(client, [filter]),

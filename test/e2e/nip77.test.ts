@@ -124,6 +124,27 @@ describe('NIP-77 negentropy', () => {
     expect((await client.next((f) => f[0] === 'NOTICE'))[1]).toMatch(/^invalid: /);
   });
 
+  it('leniency: [filter] (as @nostr-dev-kit/sync sends) is that filter; arrays of 0 or 2 filters → NEG-ERR invalid:', async () => {
+    const keys = newKeys();
+    const t = now() - 100;
+    const [a, b, c] = [0, 1, 2].map((i) => signed(keys, { created_at: t + i, content: `arr${i}` }));
+    for (const event of [a!, b!, c!]) expect((await client.publish(event))[2]).toBe(true);
+    const filter = { kinds: [1], authors: [keys.pubkey] };
+    const result = await negSync(client, 'arr1', [filter], [[b!.created_at, b!.id]]);
+    expect(result.need).toEqual(new Set([a!.id, c!.id]));
+    expect(result.have.size).toBe(0);
+
+    for (const [id, filters] of [['arr0', []], ['arr2', [filter, filter]]] as const) {
+      client.send(['NEG-OPEN', id, filters, '6100000200']);
+      expect(await client.next(isNeg(id))).toEqual([
+        'NEG-ERR', id, `invalid: NEG-OPEN takes one filter: an object, or an array holding exactly one, not an array of ${filters.length}`,
+      ]);
+    }
+    // The one filter inside is checked like any other.
+    client.send(['NEG-OPEN', 'arr-bad', [{ kinds: ['x'] }], '6100000200']);
+    expect((await client.next(isNeg('arr-bad')))[2]).toMatch(/^invalid: /);
+  });
+
   it('10: expired events are not in the set', async () => {
     const keys = newKeys();
     const kept = signed(keys, { content: 'kept' });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { NostrEvent } from '../../src/event/types.js';
 import { serialize } from '../../src/event/validate.js';
 import { closedFrame, countFrame, eoseFrame, eventFrame, eventFramePrefix, noticeFrame, okFrame } from '../../src/protocol/frames.js';
-import { parseClientMessage, type ClientMessage } from '../../src/protocol/parse.js';
+import { negOpenFilter, parseClientMessage, type ClientMessage } from '../../src/protocol/parse.js';
 import { PREFIXES, reason, reject, rejectionMessage } from '../../src/protocol/prefixes.js';
 
 const startsWithKnownPrefix = (message: string): boolean => PREFIXES.some((p) => message.startsWith(`${p}: `));
@@ -66,6 +66,17 @@ describe('parseClientMessage', () => {
     expect(parseClientMessage('["NEG-MSG","s","61"]')).toEqual({ type: 'NEG-MSG', subId: 's', message: '61' });
     expect(parseClientMessage('["NEG-CLOSE","s"]')).toEqual({ type: 'NEG-CLOSE', subId: 's' });
     expect(malformed('["NEG-OPEN",{}]').message).toBe('invalid: NEG-OPEN needs a subscription id string');
+  });
+
+  it('NIP-77: a NEG-OPEN filter is an object, or an array holding exactly one (as @nostr-dev-kit/sync sends)', () => {
+    const filter = { kinds: [1], authors: ['a'.repeat(64)] };
+    expect(negOpenFilter(filter)).toEqual({ filter });
+    expect(negOpenFilter([filter])).toEqual({ filter });
+    // Not an object inside the array: passed on, for the filter compiler to refuse like any other filter.
+    expect(negOpenFilter(['x'])).toEqual({ filter: 'x' });
+    expect(negOpenFilter('x')).toEqual({ filter: 'x' });
+    expect(negOpenFilter([])).toEqual({ prefix: 'invalid', text: 'NEG-OPEN takes one filter: an object, or an array holding exactly one, not an array of 0' });
+    expect(negOpenFilter([filter, filter])).toEqual({ prefix: 'invalid', text: 'NEG-OPEN takes one filter: an object, or an array holding exactly one, not an array of 2' });
   });
 
   it('unknown verbs are unsupported, named, and truncated to 32 characters', () => {
