@@ -47,13 +47,21 @@ describe('query readers (query.readers: 1)', () => {
 
   it('a COUNT and a large-limit REQ go to the reader: a cheap REQ sent after them is answered first', async () => {
     const client = await connect();
-    client.sendTogether(['COUNT', 'c', { kinds: [1] }], ['REQ', 'big', { kinds: [1], limit: 500 }], ['REQ', 'small', { kinds: [0] }]);
+    client.sendTogether(['COUNT', 'c', { kinds: [1] }], ['REQ', 'big', { kinds: [1], limit: 500 }], ['REQ', 'small', { kinds: [0], limit: 10 }]);
     await client.next((f) => f[0] === 'COUNT' && f[1] === 'c');
     await client.next((f) => f[0] === 'EOSE' && f[1] === 'big');
     const order = client.frames.filter((f) => f[0] === 'COUNT' || f[0] === 'EOSE').map((f) => f[1]);
     expect(order).toEqual(['small', 'c', 'big']);
     expect(client.frames.find((f) => f[0] === 'COUNT')![2]).toEqual({ count: stored.length });
     expect(framesOf(client, 'big').filter((f) => f[0] === 'EVENT')).toHaveLength(stored.length);
+  });
+
+  it('a REQ without limit counts as default_limit (unset: max_limit, 500), so it goes to the reader too', async () => {
+    const client = await connect();
+    client.sendTogether(['REQ', 'whole', { kinds: [1] }], ['REQ', 'small', { kinds: [0], limit: 10 }]);
+    await client.next((f) => f[0] === 'EOSE' && f[1] === 'whole');
+    expect(client.frames.filter((f) => f[0] === 'EOSE').map((f) => f[1])).toEqual(['small', 'whole']);
+    expect(framesOf(client, 'whole').filter((f) => f[0] === 'EVENT')).toHaveLength(stored.length);
   });
 
   it('an event written while a search is under way arrives exactly once, before or after EOSE', async () => {
