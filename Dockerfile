@@ -40,7 +40,7 @@ WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/native ./native
 COPY --from=build /app/dist ./dist
-COPY package.json ./
+COPY package.json LICENSE ./
 COPY config ./config
 # The default config; mount a file (or a directory) over /config to use your own.
 COPY config/relay.yaml /config/relay.yaml
