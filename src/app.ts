@@ -1,6 +1,7 @@
 import { hostKey } from './config/hosts.js';
 import { planReload, type ReloadPlan } from './config/reload.js';
 import type { Config } from './config/types.js';
+import { unixNow } from './event/clock.js';
 import type { Verifier } from './event/verify.js';
 import { createVerifier } from './event/verify-pool.js';
 import { createLogger, type Logger } from './log.js';
@@ -49,7 +50,7 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
   // verify.workers is closed on stop.
   const verifier = options.verifier ?? createVerifier(config.verify.workers, config.verify.implementation);
   const ownVerifier = options.verifier ? undefined : verifier;
-  const now = options.now ?? (() => Math.floor(Date.now() / 1000));
+  const now = options.now ?? unixNow;
   let localUrl = '';
   const deps = { verifier, log, now, nowMs: options.nowMs, localUrl: () => localUrl, server: chosen };
 

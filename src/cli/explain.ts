@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Argv } from 'yargs';
 import type { Config } from '../config/types.js';
+import { unixNow } from '../event/clock.js';
 import { checkEventLimits } from '../event/limits.js';
 import { validateShape } from '../event/validate.js';
 import { WasmVerifier } from '../event/verify.js';
@@ -42,7 +43,7 @@ export const explainCommand = {
       process.exit(2);
     }
     if (Array.isArray(input) && input[0] === 'EVENT') input = input[input.length - 1];
-    const now = Math.floor(Date.now() / 1000);
+    const now = unixNow();
     const lists = persistedLists(config, now);
     let result;
     try {

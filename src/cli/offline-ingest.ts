@@ -1,4 +1,5 @@
 import type { Config } from '../config/types.js';
+import { unixNow } from '../event/clock.js';
 import { createVerifier } from '../event/verify-pool.js';
 import { thisRelay } from '../nips/nip62.js';
 import { writePolicies } from '../policy/write.js';
@@ -29,7 +30,7 @@ export function openOfflineIngest(config: Config, batchSize = 1000): OfflineInge
     verifier,
     isStored: (id) => store.has(id),
     write: (item) => writer.write(item),
-    now: () => Math.floor(Date.now() / 1000),
+    now: unixNow,
     policies: writePolicies(config),
     // NIP-62: no connection, so a kind 62 names this relay only through relay.url (or ALL_RELAYS).
     isThisRelay: thisRelay(config.relay.url, ''),

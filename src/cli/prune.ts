@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs';
 import { deletedIn, runPass, type PruneReport } from '../retention/pruner.js';
 import { compileRetention, describeRule } from '../retention/rules.js';
+import { unixNow } from '../event/clock.js';
 import type { RetentionRule } from '../config/types.js';
 import { EventStore } from '../store/store.js';
 import type { Config } from '../config/types.js';
@@ -27,7 +28,7 @@ function pruneOne(config: Config, dryRun: boolean): void {
   const store = EventStore.open(config.storage.path, { synchronous: config.storage.synchronous });
   try {
     const started = performance.now();
-    const report = runPass(store, compileRetention(config.retention), Math.floor(Date.now() / 1000), { dryRun });
+    const report = runPass(store, compileRetention(config.retention), unixNow(), { dryRun });
     process.stdout.write(formatReport(report, config.retention, dryRun, performance.now() - started));
   } finally {
     store.close();

@@ -1,10 +1,9 @@
 /** Checks one value against its schema row; small helpers for readable problem messages. */
 import * as nip19 from 'nostr-tools/nip19';
+import { HEX64 } from '../event/validate.js';
 import type { KeySpec, ParseContext, StringFormat } from './schema.js';
 
 export type Checked = { ok: true; value: unknown } | { ok: false; reason: string; at?: string };
-
-const HEX64 = /^[0-9a-f]{64}$/;
 
 /**
  * Validates `value` for `spec` and returns the value to store (an npub becomes hex). `context`: the
@@ -91,7 +90,7 @@ export function checkPubkey(value: string): Checked {
     }
     return fail(`not a valid npub (bad checksum or length): ${describeValue(value)}`);
   }
-  if (/^[0-9a-fA-F]{64}$/.test(value)) return fail(`${what}, got upper-case hex: write it in lower case`);
+  if (HEX64.test(value.toLowerCase())) return fail(`${what}, got upper-case hex: write it in lower case`);
   return fail(`${what}, got ${describeValue(value)}`);
 }
 

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { NostrEvent } from './types.js';
 
-const HEX64 = /^[0-9a-f]{64}$/;
+/** 64 lowercase hex characters: an event id or a pubkey. */
+export const HEX64 = /^[0-9a-f]{64}$/;
 const HEX128 = /^[0-9a-f]{128}$/;
 
 export type ShapeResult =

@@ -1,4 +1,5 @@
 import type { Limits } from '../config/types.js';
+import { HEX64 } from '../event/validate.js';
 import { reject, type Rejection } from '../protocol/prefixes.js';
 import { MAX_QUERY_LENGTH, parseSearch, type Search } from '../nips/nip50.js';
 
@@ -32,7 +33,6 @@ export interface FilterOptions {
 
 type FilterLimits = Pick<Limits, 'max_filter_values' | 'max_limit' | 'default_limit'>;
 
-const HEX64 = /^[0-9a-f]{64}$/;
 const TAG_KEY = /^#[a-zA-Z]$/;
 /** Tags whose values are event ids or pubkeys: only exact lowercase 64-hex values can ever match. */
 const HEX_TAGS = new Set(['e', 'p']);

@@ -4,6 +4,7 @@
  */
 import { kindClass } from '../event/kinds.js';
 import type { NostrEvent } from '../event/types.js';
+import { HEX64 } from '../event/validate.js';
 
 export const DELETION_KIND = 5;
 export const GIFT_WRAP_KIND = 1059;
@@ -23,7 +24,6 @@ export interface DeletionTargets {
   addresses: AddressTarget[];
 }
 
-const HEX64 = /^[0-9a-f]{64}$/;
 const KIND = /^\d{1,10}$/;
 
 /**

@@ -4,14 +4,13 @@
  * transaction; src/relay/ingest.ts decides, per connection, whether a request names this relay.
  */
 import type { NostrEvent } from '../event/types.js';
+import { HEX64 } from '../event/validate.js';
 import { GIFT_WRAP_KIND } from './nip09.js';
 import { relayMatches } from './nip42.js';
 
 export const VANISH_KIND = 62;
 /** The `relay` tag value that names every relay. */
 export const ALL_RELAYS = 'ALL_RELAYS';
-
-const HEX64 = /^[0-9a-f]{64}$/;
 
 /** Says whether a `relay` tag URL names this relay. */
 export type RelayMatcher = (url: string) => boolean;

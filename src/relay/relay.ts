@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
+import { unixNow } from '../event/clock.js';
 import type { Verifier } from '../event/verify.js';
 import { compileFilters, type CompiledFilter } from '../filter/compile.js';
 import * as nip40 from '../nips/nip40.js';
@@ -84,7 +85,7 @@ export class Relay {
     readonly store: RelayStore,
     verifier: Verifier,
     private readonly log: Logger,
-    private readonly now: () => number = () => Math.floor(Date.now() / 1000),
+    private readonly now: () => number = unixNow,
     /** NIP-86 state (src/relay/management.ts): its bans and allow lists join the write policies. */
     private readonly management?: Management,
     /** The clock in milliseconds, for rate limits. */

@@ -111,15 +111,7 @@ export class QueryRunner {
     const { sql, params } = buildQuery(filter, 'seqs', now);
     if (!sql.startsWith('SELECT e.seq FROM ')) throw new Error('unexpected seqs statement');
     const keysSql = `SELECT e.created_at, e.id FROM ${sql.slice('SELECT e.seq FROM '.length)} ORDER BY e.created_at, e.id LIMIT ?`;
-    let statement = this.cache.get(keysSql);
-    if (statement) {
-      this.cache.delete(keysSql);
-    } else {
-      statement = this.db.prepare(keysSql);
-      if (this.cache.size >= MAX_CACHED_STATEMENTS) this.cache.delete(this.cache.keys().next().value!);
-    }
-    this.cache.set(keysSql, statement);
-    return statement.raw(true).all(...params, max) as [number, Buffer][];
+    return this.cached(keysSql).raw(true).all(...params, max) as [number, Buffer][];
   }
 
   /**
@@ -148,6 +140,11 @@ export class QueryRunner {
   /** The cached prepared statement for the filter's shape, and the values to bind. */
   private prepare(filter: CompiledFilter, mode: Mode, now: number, slack: number | (() => number) = 0): { statement: Database.Statement; params: Param[] } {
     const { sql, params } = buildQuery(filter, mode, now, slack);
+    return { statement: this.cached(sql), params };
+  }
+
+  /** The prepared statement for `sql`, from the cache (least recently used evicted first). */
+  private cached(sql: string): Database.Statement {
     let statement = this.cache.get(sql);
     if (statement) {
       this.cache.delete(sql);
@@ -156,7 +153,7 @@ export class QueryRunner {
       if (this.cache.size >= MAX_CACHED_STATEMENTS) this.cache.delete(this.cache.keys().next().value!);
     }
     this.cache.set(sql, statement);
-    return { statement, params };
+    return statement;
   }
 }
 

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { unixNow } from '../event/clock.js';
 import type { CompiledFilter } from '../filter/compile.js';
 import { migrate } from './migrations.js';
 import { openDatabase, type OpenOptions } from './open.js';
@@ -7,9 +8,6 @@ import { RetentionStatements } from './retention.js';
 import type { EventToWrite, WriteOutcome } from './types.js';
 import { createWriter } from './write.js';
 import { ManagementTables } from './management.js';
-
-/** Wall clock in unix seconds: the default `now` of reads (the relay passes its own clock). */
-const wallClock = (): number => Math.floor(Date.now() / 1000);
 
 /** Matches every stored event (for iterate() without a filter). */
 const EVERYTHING: CompiledFilter = Object.freeze({ tags: [], limit: Number.MAX_SAFE_INTEGER });
@@ -75,17 +73,17 @@ export class EventStore {
    * Stored JSON of events matching any filter, each once, newest first (ties: lowest id first).
    * Events expired at `now` (unix seconds, NIP-40) are never returned.
    */
-  query(filters: readonly CompiledFilter[], now: number = wallClock()): string[] {
+  query(filters: readonly CompiledFilter[], now: number = unixNow()): string[] {
     return this.reader.query(filters, now);
   }
 
   /** Number of distinct stored events matching any filter, unexpired at `now` (limits ignored). */
-  count(filters: readonly CompiledFilter[], now: number = wallClock()): number {
+  count(filters: readonly CompiledFilter[], now: number = unixNow()): number {
     return this.reader.count(filters, now);
   }
 
   /** NIP-45 hll: distinct pubkeys (hex) of the events matching any filter, unexpired at `now`. */
-  pubkeys(filters: readonly CompiledFilter[], now: number = wallClock()): Set<string> {
+  pubkeys(filters: readonly CompiledFilter[], now: number = unixNow()): Set<string> {
     return this.reader.pubkeys(filters, now);
   }
 
@@ -93,17 +91,17 @@ export class EventStore {
    * NIP-77: (created_at, id) of stored events matching `filter`, unexpired at `now`, oldest first (ties:
    * lowest id first), the filter's limit ignored, at most `max` rows. No JSON is read.
    */
-  negentropyKeys(filter: CompiledFilter, now: number = wallClock(), max = Number.MAX_SAFE_INTEGER): [createdAt: number, id: Buffer][] {
+  negentropyKeys(filter: CompiledFilter, now: number = unixNow(), max = Number.MAX_SAFE_INTEGER): [createdAt: number, id: Buffer][] {
     return this.reader.keys(filter, now, max);
   }
 
   /** Every stored event matching `filter` (all when undefined), unexpired at `now`, newest first, limit ignored. */
-  iterate(filter?: CompiledFilter, now: number = wallClock()): IterableIterator<string> {
+  iterate(filter?: CompiledFilter, now: number = unixNow()): IterableIterator<string> {
     return this.reader.iterate(filter ?? EVERYTHING, now);
   }
 
   /** The SQL query() runs for this filter alone, and its EXPLAIN QUERY PLAN lines (bench/explain.ts). */
-  explain(filter: CompiledFilter, now: number = wallClock()): { sql: string; plan: string[] } {
+  explain(filter: CompiledFilter, now: number = unixNow()): { sql: string; plan: string[] } {
     return this.reader.explain(filter, now);
   }
 

@@ -1,4 +1,5 @@
 import { nip77 } from 'nostr-tools';
+import { unixNow } from '../event/clock.js';
 import type { CompiledFilter } from '../filter/compile.js';
 import type { IngestDeps } from '../relay/ingest.js';
 import type { EventStore } from '../store/store.js';
@@ -34,8 +35,6 @@ export interface SyncReport {
   up: { accepted: number; duplicate: number; rejected: Map<string, number> };
 }
 
-const now = (): number => Math.floor(Date.now() / 1000);
-
 export async function runSync(options: SyncOptions): Promise<SyncReport> {
   const report: SyncReport = {
     method: 'negentropy',
@@ -65,7 +64,7 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
 async function reconcile(options: SyncOptions, report: SyncReport): Promise<{ need: string[]; have: string[] } | string> {
   const { remote, store, compiled, timeoutMs } = options;
   const vector = new nip77.NegentropyStorageVector();
-  for (const [createdAt, id] of store.negentropyKeys(compiled, now())) vector.insert(createdAt, Buffer.from(id).toString('hex'));
+  for (const [createdAt, id] of store.negentropyKeys(compiled, unixNow())) vector.insert(createdAt, Buffer.from(id).toString('hex'));
   vector.seal();
   // 30000 bytes binary = 60 KB hex frames: within the 64-128 KB message limits relays commonly set.
   const neg = new nip77.Negentropy(vector, 30000);
@@ -149,14 +148,14 @@ async function upload(options: SyncOptions, ids: string[], report: SyncReport): 
   for (let i = 0; i < ids.length; i += options.chunk) {
     const chunk = ids.slice(i, i + options.chunk);
     const filter: CompiledFilter = { ids: new Set(chunk), tags: [], limit: chunk.length };
-    await publish(options, options.store.query([filter], now()), report);
+    await publish(options, options.store.query([filter], unixNow()), report);
     options.progress(`uploaded ${Math.min(i + chunk.length, ids.length)} / ${ids.length}`);
   }
 }
 
 /** Fallback: every local event matching the filter (the remote answers duplicate: for what it has). */
 async function uploadAll(options: SyncOptions, report: SyncReport): Promise<void> {
-  const all = [...options.store.iterate({ ...options.compiled, limit: Number.MAX_SAFE_INTEGER }, now())];
+  const all = [...options.store.iterate({ ...options.compiled, limit: Number.MAX_SAFE_INTEGER }, unixNow())];
   report.have = all.length;
   for (let i = 0; i < all.length; i += options.chunk) {
     await publish(options, all.slice(i, i + options.chunk), report);
