@@ -1,5 +1,5 @@
 /**
- * Geohash scope (issue 3 item 6): a relay for a place, given as geohash prefixes in the config.
+ * Geohash scope: a relay for a place, given as geohash prefixes in the config.
  *
  * A `g` value is inside the scope when it starts with a scope prefix (the same cell or a finer one).
  * A coarser value that contains the scope (a prefix of a scope prefix, e.g. "u4" for scope "u4pru") is
@@ -7,8 +7,8 @@
  * not count on its own: a whole-country cell alone says nothing about being here. Values outside are
  * ignored as long as one value is inside. Events without `g` tags pass, except kinds listed in
  * `scopes.geohash.require_for_kinds`. GeoJSON areas (`scopes.geohash.areas`, geoarea.ts) are turned
- * into cells when the config loads (geocover.ts) and merged with the prefixes. Virtual hosts by Host
- * header are not built.
+ * into cells when the config loads (geocover.ts) and merged with the prefixes. Several places in one
+ * process: each `hosts:` block (src/config/hosts.ts) may set its own scope.
  */
 import { kindSet, type KindSelector } from '../config/kinds.js';
 import { describeValue } from '../config/check.js';

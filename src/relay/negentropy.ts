@@ -11,7 +11,7 @@ export interface NegentropyDeps {
   /** Compiles one NEG-OPEN filter under the same rules as a REQ filter. */
   compile(input: unknown): CompiledFilter | Rejection;
   /**
-   * Read rules (issue 3): the filter as this connection may read it — narrowed, or refused (e.g.
+   * Read rules (src/policy/read.ts): the filter as this connection may read it — narrowed, or refused (e.g.
    * `auth-required:` for a restricted-only filter). Called before the set is built. Absent = readable as is.
    */
   checkRead?(client: Client, filter: CompiledFilter): readonly CompiledFilter[] | Rejection;

@@ -15,7 +15,7 @@ import type { Management } from './management.js';
 
 export interface PolicyState {
   readonly config: Config;
-  /** Read rules (issue 3): restricted kinds, applied to REQ, COUNT, NEG-OPEN and live delivery. */
+  /** Read rules (src/policy/read.ts): restricted kinds, applied to REQ, COUNT, NEG-OPEN and live delivery. */
   readonly readRules: ReadRules;
   /** members.enabled or members.exempt_from_pow: the live member set (its file re-read when it changes). */
   readonly members: MemberSet | undefined;

@@ -1,5 +1,5 @@
 /**
- * Community membership end to end (issue 3, item 4): an inline member list and a member file re-read
+ * Community membership end to end: an inline member list and a member file re-read
  * when it changes; open kinds (relay lists) for everyone; DMs and gift wraps from outsiders only to
  * members; gated on the event's pubkey, not on AUTH.
  */

@@ -183,7 +183,7 @@ describe('NIP-09 deletion requests', () => {
     const [wrapper, recipient, stranger] = [newKeys(), newKeys(), newKeys()];
     const wrap = signed(wrapper, { kind: 1059, tags: [['p', recipient.pubkey]], content: 'sealed' });
     expect(await publish(client, wrap)).toEqual([true, '']);
-    // Checked on the store: reading 1059 may need AUTH as the recipient (read rules, issue 3).
+    // Checked on the store: reading 1059 may need AUTH as the recipient (read rules, src/policy/read.ts).
     const stored = (): boolean => relay.relay.store.has(wrap.id);
     expect((await publish(client, deletion(stranger, [['e', wrap.id]])))[0]).toBe(true);
     expect(stored()).toBe(true);

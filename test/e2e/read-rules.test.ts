@@ -1,5 +1,5 @@
 /**
- * Read rules end to end (issue 3, item 5): DMs (4) and gift wraps (1059) readable only after NIP-42
+ * Read rules end to end: DMs (4) and gift wraps (1059) readable only after NIP-42
  * AUTH as the author or a p-tagged recipient, on REQ, COUNT, live delivery and NEG-OPEN; `{}` does
  * not leak them. Also private mode. NIPS-CHECKLIST "NIP-42" items 6–8 and 10.
  */
