@@ -2,8 +2,8 @@ import type { Config } from '../config/types.js';
 
 /**
  * The single source of what the relay claims. NIP-11's supported_nips is computed from this table and
- * the config; nips/README.md mirrors it, and test/unit/registry.test.ts fails when a claimed NIP has no
- * end-to-end test file.
+ * the config; the NIP table of README.md is generated from it (`npm run docs:nips`), nips/README.md
+ * mirrors it, and test/unit/registry.test.ts fails when a claimed NIP has no end-to-end test file.
  */
 export interface NipEntry {
   nip: number;
@@ -14,6 +14,8 @@ export interface NipEntry {
   tests: string[];
   /** Whether the running config turns it on. */
   enabled(config: Config): boolean;
+  /** What `enabled` checks, in words with the config keys in backticks; absent when it is always on. */
+  advertisedWhen?: string;
 }
 
 export const NIPS: readonly NipEntry[] = [
@@ -44,6 +46,7 @@ export const NIPS: readonly NipEntry[] = [
     modules: ['src/policy/write.ts', 'src/relay/ingest.ts'],
     tests: ['test/e2e/nip13.test.ts'],
     enabled: (config) => config.write.min_pow > 0 || config.write.min_pow_by_kind.some((rule) => rule.min_pow > 0),
+    advertisedWhen: '`write.min_pow` > 0, or a `write.min_pow_by_kind` rule asks for more than 0',
   },
   {
     nip: 40,
@@ -58,6 +61,7 @@ export const NIPS: readonly NipEntry[] = [
     modules: ['src/nips/nip42.ts', 'src/relay/relay.ts', 'src/relay/intake.ts', 'src/protocol/parse.ts'],
     tests: ['test/e2e/nip42.test.ts'],
     enabled: (config) => config.auth.enabled,
+    advertisedWhen: '`auth.enabled`',
   },
   {
     nip: 45,
@@ -72,6 +76,7 @@ export const NIPS: readonly NipEntry[] = [
     modules: ['src/nips/nip50.ts', 'src/filter/compile.ts', 'src/store/sql.ts', 'src/store/migrations.ts'],
     tests: ['test/e2e/nip50.test.ts'],
     enabled: (config) => config.search.enabled,
+    advertisedWhen: '`search.enabled`',
   },
   {
     nip: 62,
@@ -93,6 +98,7 @@ export const NIPS: readonly NipEntry[] = [
     modules: ['src/nips/nip70.ts', 'src/relay/ingest.ts'],
     tests: ['test/e2e/nip70.test.ts'],
     enabled: (config) => config.auth.enabled,
+    advertisedWhen: '`auth.enabled`',
   },
   {
     nip: 77,
@@ -100,6 +106,7 @@ export const NIPS: readonly NipEntry[] = [
     modules: ['src/nips/nip77.ts', 'src/relay/negentropy.ts', 'src/protocol/parse.ts', 'src/store/query.ts', 'src/cli/sync.ts', 'src/sync/'],
     tests: ['test/e2e/nip77.test.ts', 'test/e2e/sync.test.ts', 'test/e2e/ndk.test.ts'],
     enabled: (config) => config.negentropy.enabled,
+    advertisedWhen: '`negentropy.enabled`',
   },
   {
     nip: 86,
@@ -107,6 +114,7 @@ export const NIPS: readonly NipEntry[] = [
     modules: ['src/nips/nip86.ts', 'src/nips/nip98.ts', 'src/relay/management.ts', 'src/store/management.ts', 'src/server/http.ts'],
     tests: ['test/e2e/nip86.test.ts'],
     enabled: (config) => config.management.admins.length > 0,
+    advertisedWhen: '`management.admins` is not empty',
   },
 ];
 

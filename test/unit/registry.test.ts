@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../src/config/load.js';
+import { specFor } from '../../src/config/schema.js';
 import { NIPS, supportedNips } from '../../src/nips/registry.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -57,6 +58,16 @@ describe('NIP registry', () => {
       expect(entry.modules.length).toBeGreaterThan(0);
       const missing = entry.modules.filter((path) => !existsSync(join(ROOT, path)));
       expect(missing, `${name} lists modules that do not exist`).toEqual([]);
+    });
+
+    it(`${name}: advertisedWhen names real config keys, and a NIP without it is on by default`, () => {
+      if (entry.advertisedWhen === undefined) {
+        expect(entry.enabled(defaultConfig()), `${name} has no advertisedWhen, so it must always be on`).toBe(true);
+        return;
+      }
+      const keys = [...entry.advertisedWhen.matchAll(/`([^`]+)`/g)].map((match) => match[1]!);
+      expect(keys.length, `${name}: advertisedWhen names no config key in backticks`).toBeGreaterThan(0);
+      expect(keys.filter((key) => specFor(key) === undefined), `${name}: advertisedWhen names unknown keys`).toEqual([]);
     });
 
     it(`${name}: every test file exists`, () => {
