@@ -86,7 +86,7 @@ function persistedLists(config: Config, now: number): { management?: Management;
  * The rules' verdicts and the frame, as printed by `commons explain`; `management` (the persisted NIP-86
  * lists) wraps the config's rules as on the relay.
  */
-export async function explainEvent(
+async function explainEvent(
   config: Config,
   input: unknown,
   now: number,

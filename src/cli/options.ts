@@ -3,7 +3,7 @@ import { ConfigError, loadConfig, type ConfigOverrides } from '../config/load.js
 import { hostKey } from '../config/hosts.js';
 import type { Config } from '../config/types.js';
 
-export const DEFAULT_CONFIG_FILE = 'config/relay.yaml';
+const DEFAULT_CONFIG_FILE = 'config/relay.yaml';
 
 export interface CommonArgs {
   config: string;

@@ -35,7 +35,7 @@ function pruneOne(config: Config, dryRun: boolean): void {
   }
 }
 
-export function formatReport(report: PruneReport, rules: readonly RetentionRule[], dryRun: boolean, ms: number): string {
+function formatReport(report: PruneReport, rules: readonly RetentionRule[], dryRun: boolean, ms: number): string {
   const verb = dryRun ? 'would delete' : 'deleted';
   const lines = [`expired (NIP-40 expiration, ephemeral keep): ${verb} ${report.expired}`];
   if (rules.length === 0) lines.push('no retention rules: every other event is kept');

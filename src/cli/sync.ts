@@ -63,7 +63,7 @@ function fail(message: string): void {
   process.exitCode = 1;
 }
 
-export function formatReport(report: SyncReport, direction: Direction): string {
+function formatReport(report: SyncReport, direction: Direction): string {
   const lines = [
     `method: ${report.method}${report.fallbackReason ? ` (${report.fallbackReason})` : ''}`,
     ...(report.method === 'negentropy' ? [`rounds: ${report.rounds}`, `need: ${report.need}`, `have: ${report.have}`] : []),

@@ -121,7 +121,7 @@ export function describeValue(value: unknown): string {
 }
 
 /** ` (did you mean "x"?)` when some candidate is close to `word`, else ''. */
-export function didYouMean(word: string, candidates: readonly string[]): string {
+function didYouMean(word: string, candidates: readonly string[]): string {
   const best = closest(word, candidates);
   return best === undefined ? '' : ` (did you mean "${best}"?)`;
 }

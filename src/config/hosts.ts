@@ -83,9 +83,3 @@ export function crossHostProblems(top: Config, hosts: readonly IndexedHost[]): {
   });
   return problems;
 }
-
-/** The config that serves a Host header: the host block listing it, else the top level (the default relay). */
-export function configForHost(config: Config, header: string): Config {
-  const key = hostKey(header);
-  return config.hosts.find((host) => host.names.includes(key))?.config ?? config;
-}

@@ -17,7 +17,7 @@ interface NativeAddon {
 }
 
 /** Where the install script leaves the addon; src/event and dist/event are both two levels below the root. */
-export const NATIVE_ADDON_PATH = fileURLToPath(new URL('../../native/secp256k1/build/Release/commons_secp256k1.node', import.meta.url));
+const NATIVE_ADDON_PATH = fileURLToPath(new URL('../../native/secp256k1/build/Release/commons_secp256k1.node', import.meta.url));
 
 export type NativeLoad = { ok: true; verifyPacked: PackedBatchCheck } | { ok: false; reason: string };
 

@@ -17,6 +17,3 @@ export function matchFilter(filter: CompiledFilter, event: NostrEvent): boolean 
   if (filter.search && !matchesSearch(filter.search, event.content)) return false;
   return true;
 }
-
-export const matchAny = (filters: readonly CompiledFilter[], event: NostrEvent): boolean =>
-  filters.some((filter) => matchFilter(filter, event));

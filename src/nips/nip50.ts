@@ -35,7 +35,7 @@ const EXTENSION = /^[a-z_]+:\S+$/i;
 const WORD = /[\p{L}\p{N}\p{Co}]+/gu;
 
 /** Lowercase, diacritics removed: what the FTS tokenizer does to both sides of a comparison. */
-export const normalise = (text: string): string => text.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase();
+const normalise = (text: string): string => text.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase();
 
 const words = (text: string): string[] => text.match(WORD) ?? [];
 

@@ -9,9 +9,9 @@ import { computeId, validateShape } from '../event/validate.js';
 import type { Verifier } from '../event/verify.js';
 import { hostAddress, relayAddress } from './nip42.js';
 
-export const HTTP_AUTH_KIND = 27235;
+const HTTP_AUTH_KIND = 27235;
 /** How far created_at may lie from the relay's clock, either way (NIP-98 suggests 60 s). */
-export const MAX_AGE_SECONDS = 60;
+const MAX_AGE_SECONDS = 60;
 
 export interface HttpAuthContext {
   /** The relay's configured public URL (relay.url, ws/wss); '' = the request's Host header instead. */

@@ -48,11 +48,6 @@ export function coverAreas(polygons: readonly AreaPolygon[], precision: number, 
   return cells.sort();
 }
 
-/** Whether a point lies inside a polygon (even-odd over the outline and its holes). */
-export function polygonContains(polygon: AreaPolygon, point: Position): boolean {
-  return contains({ rings: polygon, edges: polygon.flatMap(edgesOf) }, point);
-}
-
 function cellBox(cell: string): Box {
   const [south, west, north, east] = ngeohash.decode_bbox(cell);
   return [west!, south!, east!, north!];

@@ -57,7 +57,7 @@ export const restrictsByGeohash = (scope: Scope): boolean =>
   scope.prefixes.length > 0 || scope.areas.length > 0 || scope.require_for_kinds.length > 0;
 
 /** Most cells the areas may turn into (a config error above it names scopes.geohash.areas). */
-export const MAX_AREA_CELLS = 10_000;
+const MAX_AREA_CELLS = 10_000;
 
 /** Covers already computed, by the (frozen) areas list and the precision. */
 const covers = new WeakMap<Scope['areas'], Map<number, readonly string[]>>();

@@ -44,7 +44,7 @@ interface Bucket {
   at: number;
 }
 
-export const DEFAULT_MAX_BUCKETS = 100_000;
+const DEFAULT_MAX_BUCKETS = 100_000;
 
 /** Buckets by key (an IP, a pubkey, …). The rate is given on each take, so a reloaded config applies at once. */
 export class TokenBuckets {

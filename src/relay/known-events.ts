@@ -43,7 +43,7 @@ export class KnownEvents {
 }
 
 /** ~64 MB: some 30,000 typical 1 KB events, the recent past a re-broadcasting client resends. */
-export const KNOWN_EVENTS_BUDGET = 64 * 1024 * 1024;
+const KNOWN_EVENTS_BUDGET = 64 * 1024 * 1024;
 
 /** Frames worth looking up: an EVENT frame, written the way clients write them. */
 export const isEventFrame = (text: string): boolean => text.startsWith('["EVENT",');

@@ -48,7 +48,7 @@ export const DEFAULT_BATCH = 500;
 /** Kind seeks per step in stage 2 when no rows are deleted. */
 const SEEKS_PER_STEP = 256;
 
-export function* prunePass(store: PruneStore, retention: Retention, now: number, options: PassOptions = {}): Generator<void, PruneReport> {
+function* prunePass(store: PruneStore, retention: Retention, now: number, options: PassOptions = {}): Generator<void, PruneReport> {
   const size = options.batch ?? DEFAULT_BATCH;
   const batchSize = typeof size === 'number' ? () => size : size;
   const dryRun = options.dryRun ?? false;

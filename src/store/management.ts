@@ -7,7 +7,6 @@ export interface ListedEntry {
 }
 
 export type ManagedList = 'banned_pubkeys' | 'allowed_pubkeys' | 'banned_events' | 'blocked_ips';
-export const MANAGED_LISTS: readonly ManagedList[] = ['banned_pubkeys', 'allowed_pubkeys', 'banned_events', 'blocked_ips'];
 
 /** The info fields NIP-86 may override. */
 export type InfoField = 'name' | 'description' | 'icon';

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
-import { matchFilter as oracleMatch, matchFilters as oracleMatchAny, type Filter } from 'nostr-tools/filter';
+import { matchFilter as oracleMatch, type Filter } from 'nostr-tools/filter';
 import { describe, expect, it } from 'vitest';
 import type { NostrEvent } from '../../src/event/types.js';
 import { compileFilter, compileFilters, type CompiledFilter } from '../../src/filter/compile.js';
-import { matchAny, matchFilter } from '../../src/filter/match.js';
+import { matchFilter } from '../../src/filter/match.js';
 import type { Rejection } from '../../src/protocol/prefixes.js';
 
 const LIMITS = { max_filter_values: 5, max_limit: 500, default_limit: 100 };
@@ -194,12 +194,6 @@ describe('matchFilter: hand-picked cases', () => {
   ])('%j → %s', (filter, expected) => {
     expect(matchFilter(compiled(filter), event)).toBe(expected);
   });
-
-  it('matchAny is OR across filters', () => {
-    expect(matchAny([compiled({ kinds: [2] }), compiled({ ids: [HEX('1')] })], event)).toBe(true);
-    expect(matchAny([compiled({ kinds: [2] }), compiled({ ids: [HEX('2')] })], event)).toBe(false);
-    expect(matchAny([], event)).toBe(false);
-  });
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -262,15 +256,6 @@ describe('matchFilter vs nostr-tools matchFilter (oracle)', () => {
         for (const event of events) expect(matchFilter(f, event), JSON.stringify({ filter, event })).toBe(oracleMatch(filter, { ...event }));
       }),
       { numRuns: 3000 },
-    );
-  });
-
-  it('matchAny agrees with nostr-tools matchFilters', () => {
-    fc.assert(
-      fc.property(fc.array(filterArb, { minLength: 1, maxLength: 3 }), eventArb, (filters, event) => {
-        expect(matchAny(filters.map(compiled), event)).toBe(oracleMatchAny(filters, { ...event }));
-      }),
-      { numRuns: 2000 },
     );
   });
 
