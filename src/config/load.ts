@@ -85,16 +85,6 @@ export function loadConfig(file: string, overrides?: ConfigOverrides, env: NodeJ
   return build(text, file, [...envSettings(env), ...overrideSettings(overrides)]);
 }
 
-/** Every key with its default, type, description and whether it is meant to be reloadable (a readable listing). */
-export function describeSchema(): string {
-  return SCHEMA.map((spec) => {
-    const facts = [typeName(spec)];
-    if (spec.env !== undefined) facts.push(`env ${spec.env}`);
-    facts.push(spec.reloadable ? 'reloadable' : 'restart to change');
-    return `${spec.key} = ${JSON.stringify(spec.default)}  (${facts.join('; ')})\n    ${spec.description}`;
-  }).join('\n');
-}
-
 // --- internals -------------------------------------------------------------------------------------
 
 function build(yamlText: string, file: string, settings: readonly Setting[]): Config {
@@ -256,12 +246,4 @@ function deepFreeze<T>(value: T): T {
     for (const child of Object.values(value)) deepFreeze(child);
   }
   return value;
-}
-
-
-function typeName(spec: KeySpec): string {
-  const base = spec.type === 'enum' ? (spec.values ?? []).join(' | ') : spec.type;
-  const range =
-    spec.min !== undefined || spec.max !== undefined ? ` ${spec.min ?? ''}..${spec.max ?? ''}` : '';
-  return `${base}${range}${spec.nullable ? ' or null' : ''}${spec.format ? ` (${spec.format})` : ''}`;
 }

@@ -23,7 +23,7 @@ export interface ReloadPlan {
 }
 
 /** The value `config` holds at a dotted key. */
-export function valueAt(config: Config, key: ConfigKey): unknown {
+function valueAt(config: Config, key: ConfigKey): unknown {
   let node: unknown = config;
   for (const part of key.split('.')) node = (node as Record<string, unknown>)[part];
   return node;

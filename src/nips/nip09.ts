@@ -49,7 +49,7 @@ export function deletionTargets(deletion: Pick<NostrEvent, 'pubkey' | 'tags'>): 
 }
 
 /** `kind:pubkey:d` (d may contain colons), or undefined when malformed or not an address kind. */
-export function parseAddress(value: string): AddressTarget | undefined {
+function parseAddress(value: string): AddressTarget | undefined {
   const first = value.indexOf(':');
   if (first === -1) return undefined;
   const second = value.indexOf(':', first + 1);

@@ -89,7 +89,7 @@ export function relayMatches(tagUrl: string, relayUrl: string, host: string): bo
 const tagValue = (event: NostrEvent, name: string): string | undefined => event.tags.find((tag) => tag[0] === name)?.[1];
 
 /** Every check of an AUTH event except the signature, cheapest first. */
-export function checkAuthEvent(input: unknown, ctx: AuthContext): AuthResult {
+function checkAuthEvent(input: unknown, ctx: AuthContext): AuthResult {
   const shape = validateShape(input);
   if (!shape.ok) return { ok: false, id: shape.id, rejection: reject('invalid', shape.message) };
   const event = shape.event;

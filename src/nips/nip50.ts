@@ -29,7 +29,7 @@ export const SEARCH_WINDOW = 10_000;
 /** Longest `search` string accepted. */
 export const MAX_QUERY_LENGTH = 1000;
 /** At most this many phrases are used; the rest are ignored. */
-export const MAX_PHRASES = 32;
+const MAX_PHRASES = 32;
 
 const EXTENSION = /^[a-z_]+:\S+$/i;
 const WORD = /[\p{L}\p{N}\p{Co}]+/gu;

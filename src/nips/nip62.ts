@@ -10,7 +10,7 @@ import { relayMatches } from './nip42.js';
 
 export const VANISH_KIND = 62;
 /** The `relay` tag value that names every relay. */
-export const ALL_RELAYS = 'ALL_RELAYS';
+const ALL_RELAYS = 'ALL_RELAYS';
 
 /** Says whether a `relay` tag URL names this relay. */
 export type RelayMatcher = (url: string) => boolean;
@@ -26,7 +26,7 @@ export function thisRelay(relayUrl: string, host: string): RelayMatcher {
 }
 
 /** The values of the event's `relay` tags, in order. */
-export function relayTags(event: Pick<NostrEvent, 'tags'>): string[] {
+function relayTags(event: Pick<NostrEvent, 'tags'>): string[] {
   const relays: string[] = [];
   for (const tag of event.tags) if (tag[0] === 'relay' && typeof tag[1] === 'string') relays.push(tag[1]);
   return relays;

@@ -19,10 +19,10 @@ export const ACCEPT_PROTECTED: ProtectedPolicy = Object.freeze({ mode: 'accept' 
 /** Kinds whose content may embed another event (NIP-18 reposts and generic reposts). */
 const REPOST_KINDS = new Set([6, 16]);
 
-export const isProtected = (event: Pick<NostrEvent, 'tags'>): boolean => event.tags.some((tag) => tag[0] === '-');
+const isProtected = (event: Pick<NostrEvent, 'tags'>): boolean => event.tags.some((tag) => tag[0] === '-');
 
 /** A repost whose content is an event carrying `["-"]`: re-publishing a protected event under another key. */
-export function embedsProtected(event: NostrEvent): boolean {
+function embedsProtected(event: NostrEvent): boolean {
   if (!REPOST_KINDS.has(event.kind) || !event.content.includes('"-"')) return false;
   let embedded: unknown;
   try {

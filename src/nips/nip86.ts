@@ -111,7 +111,7 @@ const iconParam = (params: readonly unknown[]): string => {
 };
 
 /** The method table; `supportedmethods` lists exactly its keys. */
-export const METHODS: Readonly<Record<string, Handler>> = {
+const METHODS: Readonly<Record<string, Handler>> = {
   supportedmethods: () => Object.keys(METHODS),
   banpubkey: (p, ops) => (ops.banPubkey(pubkeyParam(p), optionalReason(p, 1)), true),
   listbannedpubkeys: (_, ops) => ops.bannedPubkeys(),

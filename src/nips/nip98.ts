@@ -30,7 +30,7 @@ export interface HttpAuthContext {
 
 export type HttpAuthResult = { ok: true; event: NostrEvent } | { ok: false; error: string };
 
-export const sha256Hex = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
+const sha256Hex = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
 
 /**
  * Whether a `u` tag names this relay. http↔ws and https↔wss are the same address (a client posts to the
@@ -38,7 +38,7 @@ export const sha256Hex = (data: Uint8Array): string => createHash('sha256').upda
  * and a trailing slash. With relay.url configured, host, port and path must match it; otherwise the host
  * must match the request's Host header and the path the request's.
  */
-export function urlMatches(u: string, ctx: Pick<HttpAuthContext, 'relayUrl' | 'host' | 'path'>): boolean {
+function urlMatches(u: string, ctx: Pick<HttpAuthContext, 'relayUrl' | 'host' | 'path'>): boolean {
   const claimed = relayAddress(u.replace(/^http(s?):/i, 'ws$1:'));
   if (claimed === undefined) return false;
   if (ctx.relayUrl !== '') {
@@ -52,7 +52,7 @@ export function urlMatches(u: string, ctx: Pick<HttpAuthContext, 'relayUrl' | 'h
 const tagValue = (event: NostrEvent, name: string): string | undefined => event.tags.find((tag) => tag[0] === name)?.[1];
 
 /** Decodes the header and runs every check except the signature, cheapest first. */
-export function checkHttpAuth(header: string, ctx: HttpAuthContext): HttpAuthResult {
+function checkHttpAuth(header: string, ctx: HttpAuthContext): HttpAuthResult {
   const fail = (error: string): HttpAuthResult => ({ ok: false, error });
   if (header === '') return fail('missing Authorization header (NIP-98: "Nostr <base64 kind-27235 event>")');
   const match = /^Nostr\s+(\S+)$/i.exec(header.trim());

@@ -34,14 +34,14 @@ export function memberFileProblem(file: string): string | undefined {
   return undefined;
 }
 
-export interface ParsedMemberFile {
+interface ParsedMemberFile {
   pubkeys: string[];
   /** 1-based line numbers and reasons of lines skipped. */
   invalid: { line: number; reason: string }[];
 }
 
 /** One pubkey (hex or npub) per line; `#` starts a comment; blank lines are skipped. */
-export function parseMemberFile(text: string): ParsedMemberFile {
+function parseMemberFile(text: string): ParsedMemberFile {
   const pubkeys: string[] = [];
   const invalid: ParsedMemberFile['invalid'] = [];
   text.split(/\r?\n/).forEach((raw, index) => {

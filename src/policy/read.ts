@@ -41,7 +41,7 @@ export const readRules = (kinds: readonly number[]): ReadRules => ({ restricted:
  * or 'auth-required' when the filter asks only for restricted kinds and the connection has not
  * authenticated.
  */
-export function restrictFilter(filter: CompiledFilter, rules: ReadRules, readers: ReadonlySet<string>): CompiledFilter[] | 'auth-required' {
+function restrictFilter(filter: CompiledFilter, rules: ReadRules, readers: ReadonlySet<string>): CompiledFilter[] | 'auth-required' {
   const { restricted } = rules;
   if (restricted.size === 0) return [filter];
   const group = filter.group ?? {};

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { defaultConfig, parseConfig } from '../../src/config/load.js';
-import { planReload, valueAt } from '../../src/config/reload.js';
+import { planReload } from '../../src/config/reload.js';
 import { RULES, SCHEMA } from '../../src/config/schema.js';
+import { valueAt } from '../helpers/config-values.js';
 
 const config = (text: string) => parseConfig(text, 'relay.yaml');
 

@@ -5,9 +5,10 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as nip19 from 'nostr-tools/nip19';
 import { isMap, isScalar, parseDocument, type YAMLMap } from 'yaml';
-import { ConfigError, defaultConfig, describeSchema, loadConfig, parseConfig, type ConfigProblem } from '../../src/config/load.js';
+import { ConfigError, defaultConfig, loadConfig, parseConfig, type ConfigProblem } from '../../src/config/load.js';
 import { SCHEMA } from '../../src/config/schema.js';
 import { defaultLimit } from '../../src/filter/compile.js';
+import { valueAt } from '../helpers/config-values.js';
 
 const RELAY_YAML = fileURLToPath(new URL('../../config/relay.yaml', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'commons-config-'));
@@ -31,10 +32,6 @@ function problemsOf(text: string, file = 'relay.yaml'): ConfigProblem[] {
   throw new Error('expected a ConfigError');
 }
 
-function valueAt(config: unknown, key: string): unknown {
-  return key.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown>)[part], config);
-}
-
 const NO_ENV = {};
 
 describe('defaults', () => {
@@ -55,12 +52,10 @@ describe('defaults', () => {
     expect(c.logging).toEqual({ level: 'info', connections: 'debug', rejections: 'info', format: 'auto' });
   });
 
-  it('every schema key has a description and reload flag, and describeSchema lists them all', () => {
-    const text = describeSchema();
+  it('every schema key has a description and reload flag', () => {
     for (const spec of SCHEMA) {
       expect(spec.description.length).toBeGreaterThan(10);
       expect(typeof spec.reloadable).toBe('boolean');
-      expect(text).toContain(`${spec.key} = `);
     }
     const reloadable = Object.fromEntries(SCHEMA.map((s) => [s.key, s.reloadable]));
     expect(reloadable).toMatchObject({ 'relay.host': false, 'relay.port': false, 'storage.path': false, 'limits.max_limit': true, 'info.name': true });

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../../src/config/load.js';
 import type { NostrEvent } from '../../src/event/types.js';
 import { relayInformation } from '../../src/nips/nip11.js';
-import { MemberSet, membership, parseMemberFile } from '../../src/policy/membership.js';
+import { MemberSet, membership } from '../../src/policy/membership.js';
 import { runPolicies } from '../../src/policy/pipeline.js';
 import { writePolicies } from '../../src/policy/write.js';
 
@@ -59,10 +59,12 @@ describe('membership policy', () => {
 
 describe('member file', () => {
   it('one pubkey per line, hex or npub, # comments; bad lines reported with their number', () => {
-    const text = `# members\n${A}\n\n  ${nip19.npubEncode(B)}  # bob\nnot-a-key\n${'A'.repeat(64)}\n`;
-    const parsed = parseMemberFile(text);
-    expect(parsed.pubkeys).toEqual([A, B]);
-    expect(parsed.invalid.map((i) => i.line)).toEqual([5, 6]);
+    const file = join(dir, 'members-format.txt');
+    writeFileSync(file, `# members\n${A}\n\n  ${nip19.npubEncode(B)}  # bob\nnot-a-key\n${'A'.repeat(64)}\n`);
+    const skipped: unknown[] = [];
+    const set = new MemberSet([], file, { warn: (d) => skipped.push((d as { line?: number }).line), info: () => {} });
+    expect([set.has(A), set.has(B), set.size]).toEqual([true, true, 2]);
+    expect(skipped).toEqual([5, 6]);
   });
 
   it('MemberSet reads the file plus the inline list, and re-reads it when it changes', () => {

@@ -1,35 +1,38 @@
 import { describe, expect, it } from 'vitest';
-import { deletionTargets, mayDelete, parseAddress } from '../../src/nips/nip09.js';
+import { deletionTargets, mayDelete } from '../../src/nips/nip09.js';
 
 const A = 'a'.repeat(64);
 const B = 'b'.repeat(64);
 const ID1 = '1'.repeat(64);
 const ID2 = '2'.repeat(64);
 
-describe('NIP-09 parseAddress', () => {
+/** The address an `a` tag names, when `deleter` may delete it. */
+const aTarget = (value: string, deleter = A) => deletionTargets({ pubkey: deleter, tags: [['a', value]] }).addresses[0];
+
+describe('NIP-09 `a` tags', () => {
   it('reads kind:pubkey:d for addressable kinds, d may contain colons', () => {
-    expect(parseAddress(`30023:${A}:my-post`)).toEqual({ kind: 30023, pubkey: A, d: 'my-post' });
-    expect(parseAddress(`30023:${A}:a:b:c`)).toEqual({ kind: 30023, pubkey: A, d: 'a:b:c' });
-    expect(parseAddress(`30023:${A}:`)).toEqual({ kind: 30023, pubkey: A, d: '' });
+    expect(aTarget(`30023:${A}:my-post`)).toEqual({ kind: 30023, pubkey: A, d: 'my-post' });
+    expect(aTarget(`30023:${A}:a:b:c`)).toEqual({ kind: 30023, pubkey: A, d: 'a:b:c' });
+    expect(aTarget(`30023:${A}:`)).toEqual({ kind: 30023, pubkey: A, d: '' });
   });
 
   it('replaceable kinds: d ignored, trailing colon optional', () => {
-    expect(parseAddress(`10001:${A}:`)).toEqual({ kind: 10001, pubkey: A, d: '' });
-    expect(parseAddress(`10001:${A}`)).toEqual({ kind: 10001, pubkey: A, d: '' });
-    expect(parseAddress(`0:${A}:whatever`)).toEqual({ kind: 0, pubkey: A, d: '' });
+    expect(aTarget(`10001:${A}:`)).toEqual({ kind: 10001, pubkey: A, d: '' });
+    expect(aTarget(`10001:${A}`)).toEqual({ kind: 10001, pubkey: A, d: '' });
+    expect(aTarget(`0:${A}:whatever`)).toEqual({ kind: 0, pubkey: A, d: '' });
   });
 
   it.each([
-    ['regular kind', `1:${A}:x`],
-    ['ephemeral kind', `20000:${A}:x`],
-    ['bad kind', `x:${A}:d`],
-    ['negative kind', `-1:${A}:d`],
-    ['short pubkey', '30023:abcd:d'],
-    ['uppercase pubkey', `30023:${A.toUpperCase()}:d`],
-    ['no colon', '30023'],
-    ['empty', ''],
-  ])('rejects %s', (_name, value) => {
-    expect(parseAddress(value)).toBeUndefined();
+    ['regular kind', `1:${A}:x`, A],
+    ['ephemeral kind', `20000:${A}:x`, A],
+    ['bad kind', `x:${A}:d`, A],
+    ['negative kind', `-1:${A}:d`, A],
+    ['short pubkey', '30023:abcd:d', 'abcd'],
+    ['uppercase pubkey', `30023:${A.toUpperCase()}:d`, A.toUpperCase()],
+    ['no colon', '30023', A],
+    ['empty', '', A],
+  ])('rejects %s', (_name, value, deleter) => {
+    expect(aTarget(value, deleter)).toBeUndefined();
   });
 });
 

@@ -1,16 +1,10 @@
-/** NIP-62 pure module: relay tags, whether a kind 62 names this relay, whose vanish blocks an event. */
+/** NIP-62 pure module: whether a kind 62 names this relay, whose vanish blocks an event. */
 import { describe, expect, it } from 'vitest';
-import { ALL_RELAYS, VANISH_KIND, relayTags, requestsVanish, thisRelay, vanishSubjects } from '../../src/nips/nip62.js';
+import { VANISH_KIND, requestsVanish, thisRelay, vanishSubjects } from '../../src/nips/nip62.js';
 
 const A = 'a'.repeat(64);
 const B = 'b'.repeat(64);
 const request = (...relays: string[]) => ({ kind: VANISH_KIND, tags: relays.map((url) => ['relay', url]) });
-
-describe('relayTags', () => {
-  it('reads every relay tag value in order and ignores other tags and valueless ones', () => {
-    expect(relayTags({ tags: [['relay', 'wss://a'], ['p', A], ['relay'], ['relay', 'wss://b']] })).toEqual(['wss://a', 'wss://b']);
-  });
-});
 
 describe('thisRelay', () => {
   it('with relay.url: host, port and path must match, scheme-insensitively, ignoring case and trailing slashes', () => {
@@ -41,15 +35,19 @@ describe('requestsVanish', () => {
   const here = thisRelay('wss://relay.example.org', '');
   it('a kind 62 naming this relay, or ALL_RELAYS, is a request to vanish from here', () => {
     expect(requestsVanish(request('wss://relay.example.org/'), here)).toBe(true);
-    expect(requestsVanish(request('wss://elsewhere.example', ALL_RELAYS), here)).toBe(true);
+    expect(requestsVanish(request('wss://elsewhere.example', 'ALL_RELAYS'), here)).toBe(true);
     expect(requestsVanish(request('wss://elsewhere.example', 'wss://relay.example.org'), here)).toBe(true);
   });
   it('naming only other relays, no relay tag, a lower-case all_relays or another kind: not', () => {
     expect(requestsVanish(request('wss://elsewhere.example'), here)).toBe(false);
     expect(requestsVanish(request(), here)).toBe(false);
     expect(requestsVanish(request('all_relays'), here)).toBe(false);
-    expect(requestsVanish({ kind: 1, tags: [['relay', ALL_RELAYS]] }, here)).toBe(false);
+    expect(requestsVanish({ kind: 1, tags: [['relay', 'ALL_RELAYS']] }, here)).toBe(false);
     expect(requestsVanish({ kind: 5, tags: [['relay', 'wss://relay.example.org']] }, here)).toBe(false);
+  });
+  it('reads every relay tag, past valueless ones; this relay named in another tag does not count', () => {
+    expect(requestsVanish({ kind: VANISH_KIND, tags: [['relay'], ['p', A], ['relay', 'wss://b'], ['relay', 'wss://relay.example.org']] }, here)).toBe(true);
+    expect(requestsVanish({ kind: VANISH_KIND, tags: [['relay'], ['r', 'wss://relay.example.org'], ['r', 'ALL_RELAYS']] }, here)).toBe(false);
   });
 });
 

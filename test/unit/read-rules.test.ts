@@ -13,7 +13,7 @@ import type { NostrEvent } from '../../src/event/types.js';
 import { serialize } from '../../src/event/validate.js';
 import { compileFilter, type CompiledFilter } from '../../src/filter/compile.js';
 import { matchFilter } from '../../src/filter/match.js';
-import { mayRead, parseKindList, readRules, restrictFilter, restrictFilters } from '../../src/policy/read.js';
+import { mayRead, parseKindList, readRules, restrictFilters } from '../../src/policy/read.js';
 import { EventStore } from '../../src/store/index.js';
 
 const hex = (bytes: number): string => randomBytes(bytes).toString('hex');
@@ -32,33 +32,33 @@ function ev(fields: Partial<NostrEvent>): NostrEvent {
   return { id: hex(32), pubkey: ALICE, created_at: 1000 + seq++, kind: 1, tags: [], content: '', sig: hex(64), ...fields };
 }
 
-describe('restrictFilter', () => {
+describe('restrictFilters, one filter', () => {
   it('a filter without restricted kinds is left as it is', () => {
     const filter = f({ kinds: [1, 7] });
-    expect(restrictFilter(filter, RULES, NONE)).toEqual([filter]);
+    expect(restrictFilters([filter], RULES, NONE)).toEqual([filter]);
   });
 
   it('only restricted kinds, not authenticated → auth-required', () => {
-    expect(restrictFilter(f({ kinds: [4] }), RULES, NONE)).toBe('auth-required');
-    expect(restrictFilter(f({ kinds: [4, 1059], authors: [ALICE] }), RULES, NONE)).toBe('auth-required');
+    expect(restrictFilters([f({ kinds: [4] })], RULES, NONE)).toBe('auth-required');
+    expect(restrictFilters([f({ kinds: [4, 1059], authors: [ALICE] })], RULES, NONE)).toBe('auth-required');
     expect(restrictFilters([f({ kinds: [1] }), f({ kinds: [4] })], RULES, NONE)).toBe('auth-required');
   });
 
   it('mixed kinds, not authenticated → the restricted kinds are dropped silently', () => {
-    const parts = restrictFilter(f({ kinds: [1, 4] }), RULES, NONE);
+    const parts = restrictFilters([f({ kinds: [1, 4] })], RULES, NONE);
     expect(parts).toHaveLength(1);
     expect([...(parts as CompiledFilter[])[0]!.kinds!]).toEqual([1]);
   });
 
   it('no kinds, not authenticated → notKinds, one filter', () => {
-    const parts = restrictFilter(f({}), RULES, NONE) as CompiledFilter[];
+    const parts = restrictFilters([f({})], RULES, NONE) as CompiledFilter[];
     expect(parts).toHaveLength(1);
     expect([...parts[0]!.notKinds!].sort()).toEqual([1059, 1060, 4]);
     expect(parts[0]!.group).toBeUndefined();
   });
 
   it('authenticated: the restricted part is constrained to authors ∈ readers or #p ∈ readers', () => {
-    const parts = restrictFilter(f({ kinds: [4] }), RULES, new Set([BOB])) as CompiledFilter[];
+    const parts = restrictFilters([f({ kinds: [4] })], RULES, new Set([BOB])) as CompiledFilter[];
     expect(parts).toHaveLength(2);
     expect([...parts[0]!.authors!]).toEqual([BOB]);
     expect(parts[1]!.tags).toEqual([['p', new Set([BOB])]]);
@@ -68,9 +68,9 @@ describe('restrictFilter', () => {
 
   it('authors all readers, or #p all readers → the filter is readable as it is', () => {
     const own = f({ kinds: [4], authors: [BOB] });
-    expect(restrictFilter(own, RULES, new Set([BOB]))).toEqual([own]);
+    expect(restrictFilters([own], RULES, new Set([BOB]))).toEqual([own]);
     const mine = f({ kinds: [4], '#p': [BOB] });
-    expect(restrictFilter(mine, RULES, new Set([BOB]))).toEqual([mine]);
+    expect(restrictFilters([mine], RULES, new Set([BOB]))).toEqual([mine]);
   });
 });
 
@@ -148,7 +148,7 @@ describe('on a store: the split parts return exactly what the reader may read', 
   for (const [name, input] of cases) {
     for (const [who, readers] of readerSets) {
       it(`${name}, read by ${who}`, () => {
-        const parts = restrictFilter(f(input), RULES, readers) as CompiledFilter[];
+        const parts = restrictFilters([f(input)], RULES, readers) as CompiledFilter[];
         const got = store.query(parts).map((json) => (JSON.parse(json) as NostrEvent).id);
         expect(got).toEqual(expected(input, readers));
         const all = expected({ ...input, limit: 5000 }, readers);
@@ -159,7 +159,7 @@ describe('on a store: the split parts return exactly what the reader may read', 
 
   it('unauthenticated {} and mixed filters never return restricted kinds', () => {
     for (const input of [{}, { kinds: [1, 4, 1060] }, { authors: [ALICE] }, { ids: events.slice(0, 12).map((e) => e.id) }]) {
-      const parts = restrictFilter(f(input), RULES, NONE) as CompiledFilter[];
+      const parts = restrictFilters([f(input)], RULES, NONE) as CompiledFilter[];
       const got = store.query(parts).map((json) => JSON.parse(json) as NostrEvent);
       expect(got.length).toBeGreaterThan(0);
       expect(got.filter((event) => RULES.restricted.has(event.kind))).toEqual([]);
@@ -168,7 +168,7 @@ describe('on a store: the split parts return exactly what the reader may read', 
   });
 
   it('negentropy keys of the parts cover exactly the readable events', () => {
-    const parts = restrictFilter(f({}), RULES, new Set([BOB])) as CompiledFilter[];
+    const parts = restrictFilters([f({})], RULES, new Set([BOB])) as CompiledFilter[];
     const ids = new Set(parts.flatMap((part) => store.negentropyKeys(part, 10_000, 10_000).map(([, id]) => Buffer.from(id).toString('hex'))));
     expect([...ids].sort()).toEqual(expected({ limit: 5000 }, new Set([BOB])).sort());
   });
