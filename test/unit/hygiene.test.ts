@@ -1,7 +1,7 @@
 /**
  * Things written once: the 64-hex pattern (src/event/validate.ts, HEX64) and the unix-seconds clock
  * (src/event/clock.ts, unixNow) — a second copy drifts. And no comment or page cites an issue number,
- * which a reader of the repository cannot open: say the reason instead.
+ * which a reader of the repository cannot open: say the reason instead. LICENSE matches package.json.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -34,6 +34,14 @@ describe('written once in src/', () => {
 
   it('the unix-seconds clock: src/event/clock.ts exports unixNow', () => {
     expect(linesMatching(sources, /Date\.now\(\)\s*\/\s*1000/)).toEqual(['src/event/clock.ts:2']);
+  });
+});
+
+describe('license', () => {
+  it('LICENSE holds the license package.json names', () => {
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { license: string };
+    expect(pkg.license).toBe('MIT');
+    expect(readFileSync(join(REPO_ROOT, 'LICENSE'), 'utf8')).toMatch(/^MIT License\n\nCopyright \(c\) 2026 the commons contributors\n/);
   });
 });
 
