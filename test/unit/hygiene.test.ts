@@ -25,15 +25,16 @@ function linesMatching(files: readonly string[], pattern: RegExp): string[] {
   );
 }
 
+const fileOf = (hit: string): string => hit.slice(0, hit.lastIndexOf(':'));
 const sources = filesUnder(join(REPO_ROOT, 'src'), ['.ts']);
 
 describe('written once in src/', () => {
   it('the 64-hex pattern: src/event/validate.ts exports HEX64', () => {
-    expect(linesMatching(sources, /\{64\}/)).toEqual(['src/event/validate.ts:5']);
+    expect(linesMatching(sources, /\{64\}/).map(fileOf)).toEqual(['src/event/validate.ts']);
   });
 
   it('the unix-seconds clock: src/event/clock.ts exports unixNow', () => {
-    expect(linesMatching(sources, /Date\.now\(\)\s*\/\s*1000/)).toEqual(['src/event/clock.ts:2']);
+    expect(linesMatching(sources, /Date\.now\(\)\s*\/\s*1000/).map(fileOf)).toEqual(['src/event/clock.ts']);
   });
 });
 
