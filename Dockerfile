@@ -7,7 +7,10 @@
 # mount your own over it:  -v "$PWD/relay.yaml:/config/relay.yaml:ro"
 # The database lives in the /data volume. See README.md ("Docker") for details.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 24 LTS on Debian 13 (glibc 2.41): the official uWebSockets.js build loads there, so the relay runs its
+# native WebSocket server (README "Requirements"). On a base with glibc older than 2.38 and Node 22+ it would
+# run the slower portable server and log a warning saying so.
+ARG NODE_IMAGE=node:24-trixie-slim
 
 # --- build: compile TypeScript; keep only production dependencies --------------------------------
 FROM ${NODE_IMAGE} AS build
@@ -22,6 +25,8 @@ COPY package.json package-lock.json ./
 # The `install` script (run by npm ci) builds native/secp256k1, so it must be there first.
 COPY native ./native
 RUN npm ci --no-audit --no-fund
+# The runtime package of libsecp256k1 differs by release (libsecp256k1-1 on Debian 12, -2 on 13): ask dpkg.
+RUN dpkg-query -W -f='${Depends}\n' libsecp256k1-dev | grep -o 'libsecp256k1-[0-9]*' | head -n 1 > native/runtime-package
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
@@ -32,11 +37,12 @@ ENV NODE_ENV=production \
     COMMONS_HOST=0.0.0.0 \
     COMMONS_PORT=7777 \
     COMMONS_DB=/data/relay.sqlite
+WORKDIR /app
+COPY --from=build /app/native/runtime-package /tmp/runtime-package
 # The shared library the native verifier links against (verify.implementation: auto picks it up).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libsecp256k1-1 \
- && rm -rf /var/lib/apt/lists/*
-WORKDIR /app
+ && apt-get install -y --no-install-recommends "$(cat /tmp/runtime-package)" \
+ && rm -rf /var/lib/apt/lists/* /tmp/runtime-package
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/native ./native
 COPY --from=build /app/dist ./dist

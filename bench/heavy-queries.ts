@@ -18,7 +18,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import Database from '../src/store/sqlite.js';
 import WebSocket from 'ws';
 import { freePort, percentile, waitForRelay } from './relay-process.js';
 import { queryDbPath } from './query-db.js';

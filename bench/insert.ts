@@ -10,7 +10,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import Database from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
+import Database from '../src/store/sqlite.js';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { EventStore } from '../src/store/store.js';
@@ -70,7 +71,7 @@ for (let round = 0; round < args.rounds; round++) {
       for (const sql of variant.sql) db.exec(sql);
       db.close();
     }
-    const connection = (store as unknown as { db: Database.Database }).db;
+    const connection = (store as unknown as { db: BetterSqlite3.Database }).db;
     for (const pragma of variant.pragmas ?? []) connection.pragma(pragma);
     const start = performance.now();
     for (let i = 0; i < items.length; i += args.batch) store.writeBatch(items.slice(i, i + args.batch));

@@ -5,7 +5,7 @@
  *
  *   npx tsx bench/query-shapes.ts [path=bench/.cache/query-v<schema>-1000000.sqlite] [per-shape=200]
  */
-import Database from 'better-sqlite3';
+import Database from '../src/store/sqlite.js';
 import { compileFilters, type CompiledFilter } from '../src/filter/compile.js';
 import { EventStore } from '../src/store/index.js';
 import { Rng } from './dataset.js';

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import Database from '../src/store/sqlite.js';
 import type { NostrEvent } from '../src/event/types.js';
 import { compileFilter, type CompiledFilter } from '../src/filter/compile.js';
 import { serialize } from '../src/event/validate.js';

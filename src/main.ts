@@ -9,6 +9,7 @@ import { pruneCommand } from './cli/prune.js';
 import { serve } from './cli/serve.js';
 import { syncCommand } from './cli/sync.js';
 import { chooseServer } from './server/choose.js';
+import { sqliteDescription } from './store/sqlite.js';
 import { VERSION } from './version.js';
 
 await yargs(hideBin(process.argv))
@@ -27,7 +28,7 @@ await yargs(hideBin(process.argv))
   .option('version', { type: 'boolean', describe: 'Show the version and which WebSocket server runs on this machine, and why' })
   .middleware((args) => {
     if (!args.version) return;
-    console.log(`commons ${VERSION}\n${chooseServer('auto').description}`);
+    console.log(`commons ${VERSION}\n${chooseServer('auto').description}\nsqlite: ${sqliteDescription()}`);
     process.exit(0);
   }, true)
   .parseAsync();

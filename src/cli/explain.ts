@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
-import Database from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
+import Database from '../store/sqlite.js';
 import type { Argv } from 'yargs';
 import type { Config } from '../config/types.js';
 import { unixNow } from '../event/clock.js';
@@ -64,7 +65,7 @@ export const explainCommand = {
 function persistedLists(config: Config, now: number): { management?: Management; note: string; close: () => void } {
   const path = config.storage.path;
   if (path === ':memory:' || !existsSync(path)) return { note: `database ${path}: not found, no NIP-86 lists applied\n`, close: () => {} };
-  let db: Database.Database | undefined;
+  let db: BetterSqlite3.Database | undefined;
   try {
     db = new Database(path, { readonly: true, fileMustExist: true });
     const management = new Management(config, new ManagementTables(db), new WasmVerifier(), () => now);

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
+import Database from './sqlite.js';
 
 export interface OpenOptions {
   /**
@@ -26,7 +27,7 @@ export interface OpenOptions {
  *   database file, run a quarter as often as SQLite's default; about 20 % less CPU per stored event.
  * - `journal_size_limit` 64 MiB: the WAL file is truncated back after checkpoints.
  */
-export function openDatabase(path: string, options: OpenOptions): Database.Database {
+export function openDatabase(path: string, options: OpenOptions): BetterSqlite3.Database {
   if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
   db.pragma('page_size = 8192');
@@ -49,7 +50,7 @@ export function openDatabase(path: string, options: OpenOptions): Database.Datab
  * own): 238 MB more after 20k events written into a 1M-event file (bench/README.md "Memory"). Its reads go
  * through its own page cache (cache_size) instead, at no measured cost to write speed.
  */
-export function openWriterConnection(path: string, options: OpenOptions): Database.Database {
+export function openWriterConnection(path: string, options: OpenOptions): BetterSqlite3.Database {
   const db = openDatabase(path, options);
   db.pragma('mmap_size = 0');
   return db;
@@ -60,7 +61,7 @@ export function openWriterConnection(path: string, options: OpenOptions): Databa
  * it read a consistent snapshot per statement while the writer commits; only read-side pragmas are set
  * (journal mode and page size belong to the writer).
  */
-export function openReadOnly(path: string): Database.Database {
+export function openReadOnly(path: string): BetterSqlite3.Database {
   const db = new Database(path, { readonly: true, fileMustExist: true });
   db.pragma('temp_store = MEMORY');
   db.pragma('cache_size = -65536');

@@ -103,11 +103,12 @@ describe('server.implementation', () => {
     }
   });
 
-  it('commons --version names the version and the server auto would run', async () => {
+  it('commons --version names the version, the server auto would run and the SQLite binding', async () => {
     const run = await runCommand(['--version'], '', TIMEOUT_MS);
     expect(run.code).toBe(0);
-    const [version, server] = run.stdout.trim().split('\n');
+    const [version, server, sqlite] = run.stdout.trim().split('\n');
     expect(version).toMatch(/^commons \d+\.\d+\.\d+$/);
     expect(server).toMatch(native ? /^server: uWebSockets\.js 20\.\d+\.\d+ \(native, / : /^server: ws [\d.]+ \(portable, .*Fix: /);
+    expect(sqlite).toMatch(/^sqlite: better-sqlite3 1[23]\.\d+\.\d+ \(SQLite 3\.\d+\.\d+\)$/);
   });
 });
