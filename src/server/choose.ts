@@ -87,7 +87,7 @@ export function loadNativeUws(): NativeLoad {
     const file = join(directory, `uws_${platform}_${process.versions.modules}.node`);
     if (!existsSync(file)) {
       const abis = readdirSync(directory).flatMap((name) => (name.startsWith(`uws_${platform}_`) ? [name.slice(`uws_${platform}_`.length, -'.node'.length)] : []));
-      problems.push(`${build.alias} ${version}: no build for Node ABI ${process.versions.modules} on ${platform} (it has ${abis.join(', ') || 'none'})`);
+      problems.push(`${build.alias} ${version}: no build for Node ABI ${process.versions.modules} on ${platform} (it has ${abis.sort((a, b) => Number(a) - Number(b)).join(', ') || 'none'})`);
       continue;
     }
     try {
