@@ -1,4 +1,5 @@
 /** Client → relay messages, parsed at the edge into a typed union (NIP-01, NIP-42, NIP-45, NIP-77). */
+import { MAX_NESTING_DEPTH, nestsDeeperThan } from './nesting.js';
 import { reject, type Rejection } from './prefixes.js';
 
 export type ClientMessage =
@@ -12,10 +13,13 @@ export type ClientMessage =
   | { type: 'NEG-OPEN'; subId: string; filter: unknown; message: unknown }
   | { type: 'NEG-MSG'; subId: string; message: unknown }
   | { type: 'NEG-CLOSE'; subId: string }
-  /** Unparseable frame: answered with a NOTICE (or CLOSED when the sub id is readable). */
-  | { type: 'malformed'; message: string; subId?: string };
+  /** A frame that is not a client message: answered with a NOTICE. */
+  | { type: 'malformed'; message: string };
 
 export function parseClientMessage(text: string): ClientMessage {
+  if (nestsDeeperThan(text, MAX_NESTING_DEPTH)) {
+    return { type: 'malformed', message: `invalid: message nests arrays or objects more than ${MAX_NESTING_DEPTH} deep` };
+  }
   let data: unknown;
   try {
     data = JSON.parse(text);

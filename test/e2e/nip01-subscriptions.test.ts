@@ -303,6 +303,20 @@ describe('NIP-01 subscriptions', () => {
     expect(client.socket.readyState).toBe(WebSocket.OPEN);
   });
 
+  it('30: a frame nested 60,000 deep → NOTICE "invalid:" before any parse; the socket stays open', async () => {
+    const client = await connect();
+    const deep = `["REQ","deep",${'['.repeat(60_000)}${']'.repeat(60_000)}]`;
+    expect(deep.length).toBeLessThan(relay.config.limits.max_message_bytes);
+    for (const frame of [deep, `["EVENT",{"tags":${'['.repeat(20)}${']'.repeat(20)}}]`]) {
+      const from = client.frames.length;
+      client.socket.send(frame);
+      const notice = await nextAfter(client, from, (f) => f[0] === 'NOTICE' || f[0] === 'CLOSED' || f[0] === 'OK');
+      expect(notice).toEqual(['NOTICE', 'invalid: message nests arrays or objects more than 10 deep']);
+    }
+    await reqOk(client, 'after-deep', { ids: ['0'.repeat(64)] });
+    expect(client.closeCode).toBeUndefined();
+  });
+
   it('31: exceeding max_subscriptions (2) → CLOSED with a prefix on the 3rd; replacing or closing makes room', async () => {
     const client = await connect(tight.url);
     await reqOk(client, 'a', { kinds: [1], limit: 1 });
