@@ -3,6 +3,7 @@
  * by NIP-42 AUTH on the connection that sends it. Pure: the relay passes who the sender is.
  */
 import type { NostrEvent } from '../event/types.js';
+import { MAX_NESTING_DEPTH, nestsDeeperThan } from '../protocol/nesting.js';
 import { reject, type Rejection } from '../protocol/prefixes.js';
 
 /** Who is publishing, as far as protected events are concerned. */
@@ -24,6 +25,9 @@ const isProtected = (event: Pick<NostrEvent, 'tags'>): boolean => event.tags.som
 /** A repost whose content is an event carrying `["-"]`: re-publishing a protected event under another key. */
 function embedsProtected(event: NostrEvent): boolean {
   if (!REPOST_KINDS.has(event.kind) || !event.content.includes('"-"')) return false;
+  // Deeper than any event: not parsed (its cost grows with the depth) and taken as embedding one, since
+  // a client reading the repost ignores the fields an event does not have.
+  if (nestsDeeperThan(event.content, MAX_NESTING_DEPTH)) return true;
   let embedded: unknown;
   try {
     embedded = JSON.parse(event.content);

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { checkEventLimits } from '../../src/event/limits.js';
 import { NobleVerifier } from '../../src/event/verify.js';
 import { checkProtected, type ProtectedPolicy } from '../../src/nips/nip70.js';
@@ -57,6 +57,18 @@ describe('NIP-70 checks', () => {
     expect(message(author(), notJson)).toBeUndefined();
     const other = signed(bob, { kind: 1, content: JSON.stringify(protectedNote) });
     expect(message(author(), other)).toBeUndefined();
+  });
+
+  it('a repost whose content nests deeper than any event is taken as protected without parsing it', () => {
+    const deep = '['.repeat(30_000) + ']'.repeat(30_000);
+    const smuggled = signed(bob, { kind: 6, content: `{"tags":[["-"]],"padding":${deep}}` });
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      expect(message(author(bob.pubkey), smuggled)).toMatch(/^blocked: this repost embeds a protected event/);
+      expect(parse).not.toHaveBeenCalled();
+    } finally {
+      parse.mockRestore();
+    }
   });
 
   it('the size/time limits no longer refuse protected events (the check moved here)', () => {
