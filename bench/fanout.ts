@@ -18,7 +18,7 @@ import { matchFilter, type Filter } from 'nostr-tools/filter';
 import WebSocket from 'ws';
 import { loadDataset, type BenchEvent } from './dataset.js';
 import { subscriberFilters } from './subscribers.js';
-import { assertLoopback, cpuSeconds, freePort, percentile, rssKb, waitForRelay } from './relay-process.js';
+import { assertLoopback, benchConfigArgs, cpuSeconds, freePort, percentile, rssKb, waitForRelay } from './relay-process.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -200,7 +200,7 @@ async function parent(): Promise<void> {
   if (url === undefined) {
     dbDir = mkdtempSync(join(args['db-dir']!, 'commons-fanout-'));
     const port = await freePort();
-    const extra = args.config ? ['--config', args.config] : [];
+    const extra = benchConfigArgs(dbDir, args.config);
     relay = spawn('node', [...args['node-args']!.split(' ').filter(Boolean), args.relay!, 'serve', ...extra, '--host', '127.0.0.1', '--port', String(port), '--db', join(dbDir, 'relay.sqlite'), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
     url = `ws://127.0.0.1:${port}`;
     await waitForRelay(url);

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { loadDataset } from './dataset.js';
-import { freePort, waitForRelay } from './relay-process.js';
+import { benchConfigArgs, freePort, waitForRelay } from './relay-process.js';
 import { subscriberFilters } from './subscribers.js';
 
 const { values: args } = parseArgs({
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   const filters = subscriberFilters(dataset.events, connections, dataset.seed);
   const dir = mkdtempSync(join(tmpdir(), 'commons-memory-'));
   const port = await freePort();
-  const extra = args.config ? ['--config', args.config] : [];
+  const extra = benchConfigArgs(dir, args.config);
   const relay = spawn('node', [args.relay!, 'serve', ...extra, '--host', '127.0.0.1', '--port', String(port), '--db', args.db ?? join(dir, 'relay.sqlite'), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
   const url = `ws://127.0.0.1:${port}`;
   const watchdog = setTimeout(() => (log('watchdog: over 10 minutes'), relay.kill(), process.exit(1)), 600_000);

@@ -1,6 +1,7 @@
 /** Shared by bench/fanout.ts and bench/memory.ts: a relay process on this machine, read through /proc. */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import WebSocket from 'ws';
 
 /** Workplace rule: benchmarks only talk to a relay on this machine. */
@@ -9,6 +10,17 @@ export function assertLoopback(raw: string): void {
   if (!(host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host))) {
     throw new Error(`refusing non-loopback relay host "${host}": use 127.x.x.x, localhost or [::1]`);
   }
+}
+
+/**
+ * `--config` for a relay started by a bench: the given file, or one written into `dir` that turns off the
+ * per-IP connection limits (on by default), since every bench client connects from 127.0.0.1.
+ */
+export function benchConfigArgs(dir: string, given: string | undefined): string[] {
+  if (given !== undefined) return ['--config', given];
+  const path = join(dir, 'bench.yaml');
+  writeFileSync(path, 'rate_limits:\n  connections_per_ip: null\n  max_connections_per_ip: null\n');
+  return ['--config', path];
 }
 
 export function freePort(): Promise<number> {

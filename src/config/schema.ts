@@ -313,12 +313,12 @@ const TABLE: Table = {
     description: 'REQ, COUNT and NEG-OPEN messages of one connection, together ("CLOSED rate-limited:"); a rate "N/period" such as "20/10s" allows bursts of N; null = no limit.',
   },
   'rate_limits.connections_per_ip': {
-    type: 'parsed', parse: parseRate, nullable: true, default: null, reloadable: true,
-    description: 'New connections from one IP (an IPv6 /64) ("HTTP 429 rate-limited:"); a rate "N/period" such as "20/10s" allows bursts of N; null = no limit.',
+    type: 'parsed', parse: parseRate, nullable: true, default: { count: 60, seconds: 60 }, reloadable: true,
+    description: 'New connections from one IP (an IPv6 /64) ("HTTP 429 rate-limited:"); a rate "N/period" such as "20/10s" allows bursts of N; null = no limit. Behind a reverse proxy, list it in relay.trusted_proxies, or every client counts as the proxy.',
   },
   'rate_limits.max_connections_per_ip': {
-    type: 'integer', min: 1, nullable: true, default: null, reloadable: true,
-    description: 'Connections open at once from one IP (an IPv6 /64); more are refused with HTTP 429 "rate-limited:"; null = no limit.',
+    type: 'integer', min: 1, nullable: true, default: 50, reloadable: true,
+    description: 'Connections open at once from one IP (an IPv6 /64); more are refused with HTTP 429 "rate-limited:"; null = no limit. Behind a reverse proxy, list it in relay.trusted_proxies, or every client counts as the proxy.',
   },
   'rate_limits.exempt_ips': {
     type: 'parsed', parse: parseAddressList, default: [], reloadable: true,

@@ -7,7 +7,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { RawClient } from '../helpers/client.js';
 import { newKeys, signed } from '../helpers/events.js';
-import { startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { defaultConfig } from '../../src/config/load.js';
+import { DEFAULT_CONNECTION_LIMITS, startTestRelay, type TestRelay } from '../helpers/relay.js';
 
 let clock = 1_700_000_000_000;
 const nowMs = (): number => clock;
@@ -48,10 +49,10 @@ async function connectAs(ip: string, relay = proxied): Promise<RawClient> {
   return client;
 }
 
-/** An upgrade the relay refuses: its HTTP status and body. */
-function refusedUpgrade(ip: string): Promise<{ status: number; body: string }> {
+/** An upgrade the relay refuses: its HTTP status and body. `ip` undefined: no X-Forwarded-For. */
+function refusedUpgrade(ip: string | undefined, relay = proxied): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const socket = new WebSocket(proxied.url, { headers: { 'X-Forwarded-For': ip } });
+    const socket = new WebSocket(relay.url, ip === undefined ? undefined : { headers: { 'X-Forwarded-For': ip } });
     socket.on('open', () => (socket.terminate(), reject(new Error('the connection was accepted'))));
     socket.on('unexpected-response', (_req, res) => {
       let body = '';
@@ -171,5 +172,45 @@ describe('connections per IP', () => {
     expect(refused).toEqual({ status: 429, body: 'rate-limited: too many new connections: at most 4 new connections per 1 m from one IP; wait and reconnect\n' });
     clock += 15_000; // a quarter of a minute: one of four back
     await connectAs('198.51.100.40');
+  });
+});
+
+describe('connection limits of the default config', () => {
+  const { max_connections_per_ip: max, connections_per_ip: rate } = defaultConfig().rate_limits;
+  const relays: TestRelay[] = [];
+  afterAll(async () => {
+    for (const relay of relays) await relay.cleanup();
+  });
+  const start = async (extra: Parameters<typeof startTestRelay>[0] = {}): Promise<TestRelay> => {
+    const relay = await startTestRelay({ ...extra, rate_limits: { ...DEFAULT_CONNECTION_LIMITS, ...extra.rate_limits } });
+    relays.push(relay);
+    return relay;
+  };
+  const connectMany = async (relay: TestRelay, count: number, ip?: (i: number) => string): Promise<void> => {
+    for (let i = 0; i < count; i++) opened.push(await RawClient.connect(relay.url, ip ? { 'X-Forwarded-For': ip(i) } : undefined));
+  };
+
+  it('are on: the connection after max_connections_per_ip from one IP gets HTTP 429 rate-limited:', async () => {
+    expect(max).not.toBeNull();
+    expect(rate).not.toBeNull();
+    expect(rate!.count).toBeGreaterThan(max!); // so the cap on open connections is what refuses first
+    const relay = await start();
+    await connectMany(relay, max!);
+    expect(await refusedUpgrade(undefined, relay)).toEqual({
+      status: 429,
+      body: `rate-limited: too many connections: at most ${max} open at once from one IP; close one first\n`,
+    });
+  });
+
+  it('leave rate_limits.exempt_ips alone, past both the cap and the burst', async () => {
+    const relay = await start({ rate_limits: { exempt_ips: ['127.0.0.1', '::1'] } });
+    await connectMany(relay, Math.max(max!, rate!.count) + 1);
+    await relayHasConnections(relay, Math.max(max!, rate!.count) + 1);
+  });
+
+  it('count each client behind a trusted proxy (relay.trusted_proxies) by the address it forwards', async () => {
+    const relay = await start({ relay: { trusted_proxies: ['127.0.0.1', '::1'] } });
+    await connectMany(relay, max! + 1, (i) => `203.0.113.${i + 1}`);
+    await relayHasConnections(relay, max! + 1);
   });
 });

@@ -29,13 +29,26 @@ function merge<T>(base: T, patch: DeepPartial<T> | undefined): T {
   return out as T;
 }
 
+/**
+ * Every test connects from 127.0.0.1, many times per file: the per-IP connection limits are off here
+ * unless a test sets them (`DEFAULT_CONNECTION_LIMITS` puts back the defaults).
+ */
+const NO_CONNECTION_LIMITS = { connections_per_ip: null, max_connections_per_ip: null } as const;
+
+/** The per-IP connection limits of the default config, for a test of them. */
+export const DEFAULT_CONNECTION_LIMITS: DeepPartial<Config['rate_limits']> = (({ connections_per_ip, max_connections_per_ip }) => ({
+  connections_per_ip,
+  max_connections_per_ip,
+}))(defaultConfig().rate_limits);
+
 /** The real relay on 127.0.0.1, port 0, with a fresh SQLite file in a temporary directory. */
 export async function startTestRelay(overrides?: DeepPartial<Config>, options: RelayOptions = {}): Promise<TestRelay> {
   const dir = mkdtempSync(join(tmpdir(), 'commons-test-'));
   const dbPath = join(dir, 'relay.sqlite');
   // COMMONS_SERVER=ws|uws runs the suite on one WebSocket server (as it does for `serve`); unset = auto.
   const server = { implementation: (process.env.COMMONS_SERVER || 'auto') as Config['server']['implementation'] };
-  const config = merge(defaultConfig(), merge<DeepPartial<Config>>({ relay: { host: '127.0.0.1', port: 0 }, server, storage: { path: dbPath } }, overrides)) as Config;
+  const base: DeepPartial<Config> = { relay: { host: '127.0.0.1', port: 0 }, server, storage: { path: dbPath }, rate_limits: NO_CONNECTION_LIMITS };
+  const config = merge(defaultConfig(), merge<DeepPartial<Config>>(base, overrides)) as Config;
   const running = await startRelay(config, { logger: pino({ level: 'silent' }), ...options });
   return {
     ...running,
