@@ -8,8 +8,9 @@ import { createHash } from 'node:crypto';
  * `IdList` from the client is answered with nothing instead of the relay's ids), so a relay cannot use
  * it. Its initiator is what our tests and the `sync` CLI drive against this module.
  *
- * Items are (created_at, 32-byte id) sorted ascending. Fingerprints use prefix sums of the ids as
- * 256-bit little-endian integers, so the fingerprint of any range costs O(1) additions plus one SHA-256.
+ * Items are (created_at, 32-byte id) sorted ascending, held in typed arrays: 8 + 32 bytes each, plus 1 for
+ * the prefix sums of the ids (256-bit little-endian integers), kept for every 32nd item only. A
+ * fingerprint of any range then adds at most 62 ids to two prefix sums, plus one SHA-256.
  */
 
 export const PROTOCOL_VERSION = 0x61;
@@ -36,47 +37,52 @@ interface Bound {
 
 const INFINITE: Bound = { timestamp: Infinity, id: new Uint8Array(0) };
 
+/** Prefix sums are kept for items 0, 32, 64, …: 1 byte per item instead of 32. */
+const PREFIX_STRIDE = 32;
+const LANES = 8;
+const TWO_32 = 2 ** 32;
+
 /** The relay's sorted set of (created_at, id). Build with rows already sorted (created_at asc, id asc). */
 export class NegStorage {
   readonly size: number;
   private readonly timestamps: Float64Array;
   private readonly ids: Uint8Array;
-  /** prefix[i] = sum of ids[0..i) mod 2^256, 8 little-endian u32 lanes each. */
+  private readonly view: DataView;
+  /** prefix[k] = sum of ids[0 .. k·PREFIX_STRIDE) mod 2^256, 8 little-endian u32 lanes each. */
   private readonly prefix: Uint32Array;
 
   /** `prefix` only from parts() of another set (moved between threads): then nothing is recomputed. */
   constructor(timestamps: ArrayLike<number>, ids: Uint8Array, prefix?: Uint32Array) {
     this.size = timestamps.length;
     if (ids.length !== this.size * ID_SIZE) throw new Error('ids must hold 32 bytes per timestamp');
-    this.timestamps = timestamps instanceof Float64Array && prefix ? timestamps : Float64Array.from(timestamps);
+    this.timestamps = timestamps instanceof Float64Array ? timestamps : Float64Array.from(timestamps);
     this.ids = ids;
+    this.view = new DataView(ids.buffer, ids.byteOffset, ids.byteLength);
+    const blocks = Math.floor(this.size / PREFIX_STRIDE) + 1;
     if (prefix) {
-      if (prefix.length !== (this.size + 1) * 8) throw new Error('prefix must hold 8 lanes per item, plus one');
+      if (prefix.length !== blocks * LANES) throw new Error('prefix must hold 8 lanes per 32 items, plus one');
       this.prefix = prefix;
       return;
     }
-    this.prefix = new Uint32Array((this.size + 1) * 8);
-    const view = new DataView(ids.buffer, ids.byteOffset, ids.byteLength);
-    const p = this.prefix;
-    for (let i = 0; i < this.size; i++) {
-      let carry = 0;
-      for (let lane = 0; lane < 8; lane++) {
-        const sum = p[i * 8 + lane]! + view.getUint32(i * ID_SIZE + lane * 4, true) + carry;
-        p[(i + 1) * 8 + lane] = sum >>> 0;
-        carry = sum > 0xffffffff ? 1 : 0;
-      }
+    this.prefix = new Uint32Array(blocks * LANES);
+    const lanes = new Float64Array(LANES);
+    for (let block = 1; block < blocks; block++) {
+      for (let lane = 0; lane < LANES; lane++) lanes[lane] = this.prefix[(block - 1) * LANES + lane]!;
+      this.addIds(lanes, (block - 1) * PREFIX_STRIDE, block * PREFIX_STRIDE, 1);
+      normalise(lanes, (lane, value) => (this.prefix[block * LANES + lane] = value));
     }
   }
 
   /** From rows of [created_at, id bytes], sorted ascending. */
-  static fromRows(rows: ReadonlyArray<readonly [number, Uint8Array]>): NegStorage {
-    const timestamps = new Float64Array(rows.length);
-    const ids = new Uint8Array(rows.length * ID_SIZE);
-    rows.forEach(([timestamp, id], i) => {
-      timestamps[i] = timestamp;
-      ids.set(id, i * ID_SIZE);
-    });
-    return new NegStorage(timestamps, ids);
+  static fromRows(rows: Iterable<readonly [number, Uint8Array]>): NegStorage {
+    const builder = new NegStorageBuilder();
+    for (const [timestamp, id] of rows) builder.addBytes(timestamp, id);
+    return builder.finish();
+  }
+
+  /** Bytes held by the set's arrays. */
+  get bytes(): number {
+    return this.timestamps.byteLength + this.ids.byteLength + this.prefix.byteLength;
   }
 
   /** The arrays behind the set, to move it to another thread (their buffers may be transferred). */
@@ -114,20 +120,89 @@ export class NegStorage {
   }
 
   fingerprint(begin: number, end: number): Uint8Array {
-    const out = Buffer.alloc(ID_SIZE);
-    let borrow = 0;
-    for (let lane = 0; lane < 8; lane++) {
-      const diff = this.prefix[end * 8 + lane]! - this.prefix[begin * 8 + lane]! - borrow;
-      out.writeUInt32LE(diff >>> 0, lane * 4);
-      borrow = diff < 0 ? 1 : 0;
+    const lanes = new Float64Array(LANES);
+    if (end - begin <= 2 * PREFIX_STRIDE) {
+      this.addIds(lanes, begin, end, 1);
+    } else {
+      this.addPrefix(lanes, end, 1);
+      this.addPrefix(lanes, begin, -1);
     }
+    const out = Buffer.alloc(ID_SIZE);
+    normalise(lanes, (lane, value) => out.writeUInt32LE(value, lane * 4));
     return createHash('sha256').update(out).update(encodeVarInt(end - begin)).digest().subarray(0, FINGERPRINT_SIZE);
+  }
+
+  /** lanes += sign × (sum of ids[0 .. i)), lane by lane, carries left for normalise(). */
+  private addPrefix(lanes: Float64Array, i: number, sign: 1 | -1): void {
+    const block = Math.floor(i / PREFIX_STRIDE);
+    for (let lane = 0; lane < LANES; lane++) lanes[lane]! += sign * this.prefix[block * LANES + lane]!;
+    this.addIds(lanes, block * PREFIX_STRIDE, i, sign);
+  }
+
+  /** lanes += sign × (sum of ids[begin .. end)); callers add at most 64 ids and two prefixes, so every lane stays exact in a double. */
+  private addIds(lanes: Float64Array, begin: number, end: number, sign: 1 | -1): void {
+    for (let i = begin; i < end; i++) {
+      for (let lane = 0; lane < LANES; lane++) lanes[lane]! += sign * this.view.getUint32(i * ID_SIZE + lane * 4, true);
+    }
   }
 
   private compare(i: number, bound: Bound): number {
     const t = this.timestamps[i]!;
     if (t !== bound.timestamp) return t < bound.timestamp ? -1 : 1;
     return compareBytes(this.id(i), bound.id);
+  }
+}
+
+/** Propagates the carries (and borrows) of per-lane sums; the result is mod 2^256, one u32 per lane. */
+function normalise(lanes: Float64Array, put: (lane: number, value: number) => void): void {
+  let carry = 0;
+  for (let lane = 0; lane < LANES; lane++) {
+    const value = lanes[lane]! + carry;
+    carry = Math.floor(value / TWO_32);
+    put(lane, value - carry * TWO_32);
+  }
+}
+
+/**
+ * Collects sorted rows into a NegStorage without an object per row: the arrays double as they fill and
+ * are cut to size once, at finish().
+ */
+export class NegStorageBuilder {
+  private timestamps = new Float64Array(1024);
+  private ids = Buffer.alloc(1024 * ID_SIZE);
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** One row; `idHex` is the id in hex (either case), as SQLite's hex() gives it. */
+  add(timestamp: number, idHex: string): void {
+    this.reserve();
+    if (this.ids.write(idHex, this.count * ID_SIZE, ID_SIZE, 'hex') !== ID_SIZE) throw new Error('an id must be 64 hex characters');
+    this.timestamps[this.count++] = timestamp;
+  }
+
+  addBytes(timestamp: number, id: Uint8Array): void {
+    if (id.length !== ID_SIZE) throw new Error('an id must be 32 bytes');
+    this.reserve();
+    this.ids.set(id, this.count * ID_SIZE);
+    this.timestamps[this.count++] = timestamp;
+  }
+
+  finish(): NegStorage {
+    // slice() copies into arrays of their own: the set holds no spare capacity, and its buffers can be transferred.
+    return new NegStorage(this.timestamps.slice(0, this.count), new Uint8Array(this.ids.subarray(0, this.count * ID_SIZE)));
+  }
+
+  private reserve(): void {
+    if (this.count < this.timestamps.length) return;
+    const timestamps = new Float64Array(this.timestamps.length * 2);
+    timestamps.set(this.timestamps);
+    const ids = Buffer.alloc(this.ids.length * 2);
+    ids.set(this.ids);
+    this.timestamps = timestamps;
+    this.ids = ids;
   }
 }
 

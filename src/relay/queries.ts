@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { CompiledFilter } from '../filter/compile.js';
 import * as nip45 from '../nips/nip45.js';
-import { NegStorage } from '../nips/nip77.js';
+import { NegStorageBuilder, type NegStorage } from '../nips/nip77.js';
 import { closedFrame, countFrame, eoseFrame } from '../protocol/frames.js';
 import { reason } from '../protocol/prefixes.js';
 import { ReaderPool } from '../store/readers.js';
@@ -110,7 +110,10 @@ export class Queries {
 
   /** NIP-77 NEG-OPEN: the set, built on a reader thread when there is one. */
   keys(filter: CompiledFilter, now: number, max: number): NegStorage | Promise<NegStorage> {
-    return this.pool ? this.pool.keys(filter, now, max) : NegStorage.fromRows(this.deps.store.negentropyKeys(filter, now, max));
+    if (this.pool) return this.pool.keys(filter, now, max);
+    const builder = new NegStorageBuilder();
+    for (const [createdAt, idHex] of this.deps.store.negentropyKeys(filter, now, max)) builder.add(createdAt, idHex);
+    return builder.finish();
   }
 
   /** Counts `task` among the queries under way (drain waits for it). */

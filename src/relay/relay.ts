@@ -32,8 +32,8 @@ export interface RelayStore {
   /** Events expired at `now` (NIP-40) are left out of query and count. */
   query(filters: readonly CompiledFilter[], now: number): string[];
   count(filters: readonly CompiledFilter[], now: number): number;
-  /** NIP-77: (created_at, id) of matching unexpired events, oldest first, at most `max`; no JSON read. */
-  negentropyKeys(filter: CompiledFilter, now: number, max: number): [number, Uint8Array][];
+  /** NIP-77: (created_at, id in hex) of matching unexpired events, oldest first, at most `max`; no JSON read. */
+  negentropyKeys(filter: CompiledFilter, now: number, max: number): Iterable<[createdAt: number, idHex: string]>;
   /** NIP-45 hll: distinct pubkeys (hex) of the events query/count would return. */
   pubkeys(filters: readonly CompiledFilter[], now: number): Set<string>;
   /** NIP-40: deletes at most `maxRows` events expired at `now`; returns how many. */

@@ -102,16 +102,18 @@ export class QueryRunner {
   }
 
   /**
-   * NIP-77: (created_at, id) of every event matching `filter` and unexpired at `now`, oldest first,
-   * ties lowest id first, the filter's limit ignored; at most `max` rows. No JSON is read. Built from
-   * the 'seqs' statement of the shared builder (same driving index, same NIP-40 condition).
+   * NIP-77: (created_at, id in hex) of every event matching `filter` and unexpired at `now`, oldest
+   * first, ties lowest id first, the filter's limit ignored; at most `max` rows. No JSON is read. Built
+   * from the 'seqs' statement of the shared builder (same driving index, same NIP-40 condition).
+   * Streamed, and the id comes as a string: a Buffer per row would cost ~800 bytes each until collected
+   * (200,000 rows held 160 MB read with all()). Consume it at once: the connection cannot write while it is open.
    */
-  keys(filter: CompiledFilter, now: number, max: number): [createdAt: number, id: Buffer][] {
-    if (emptyRange(filter)) return [];
+  keys(filter: CompiledFilter, now: number, max: number): IterableIterator<[createdAt: number, idHex: string]> {
+    if (emptyRange(filter)) return [][Symbol.iterator]();
     const { sql, params } = buildQuery(filter, 'seqs', now);
     if (!sql.startsWith('SELECT e.seq FROM ')) throw new Error('unexpected seqs statement');
-    const keysSql = `SELECT e.created_at, e.id FROM ${sql.slice('SELECT e.seq FROM '.length)} ORDER BY e.created_at, e.id LIMIT ?`;
-    return this.cached(keysSql).raw(true).all(...params, max) as [number, Buffer][];
+    const keysSql = `SELECT e.created_at, hex(e.id) FROM ${sql.slice('SELECT e.seq FROM '.length)} ORDER BY e.created_at, e.id LIMIT ?`;
+    return this.cached(keysSql).raw(true).iterate(...params, max) as IterableIterator<[number, string]>;
   }
 
   /**

@@ -4,7 +4,7 @@
  * a long query never holds the relay's event loop.
  */
 import { parentPort, workerData, type TransferListItem } from 'node:worker_threads';
-import { NegStorage } from '../nips/nip77.js';
+import { NegStorageBuilder, type NegStorageParts } from '../nips/nip77.js';
 import { openReadOnly } from './open.js';
 import { QueryRunner } from './query.js';
 import type { ReaderRequest, ReaderReply } from './readers.js';
@@ -22,9 +22,12 @@ function run(request: ReaderRequest): unknown {
       return runner.count(request.filters, request.now);
     case 'pubkeys':
       return [...runner.pubkeys(request.filters, request.now)];
-    case 'keys':
+    case 'keys': {
       // The NIP-77 set is built here, prefix sums included, and its arrays moved (not copied) to the relay.
-      return NegStorage.fromRows(runner.keys(request.filters[0]!, request.now, request.max ?? Number.MAX_SAFE_INTEGER)).parts();
+      const builder = new NegStorageBuilder();
+      for (const [createdAt, idHex] of runner.keys(request.filters[0]!, request.now, request.max ?? Number.MAX_SAFE_INTEGER)) builder.add(createdAt, idHex);
+      return builder.finish().parts();
+    }
   }
 }
 
@@ -40,8 +43,8 @@ port.on('message', (request: ReaderRequest | { op: 'stop' }) => {
     const result = run(request);
     reply = { seq: request.seq, result };
     if (request.op === 'keys') {
-      const { timestamps, ids, prefix } = result as ReturnType<NegStorage['parts']>;
-      transfer = [timestamps.buffer, ids.buffer, prefix.buffer] as ArrayBuffer[]; // each its own buffer (fromRows)
+      const { timestamps, ids, prefix } = result as NegStorageParts;
+      transfer = [timestamps.buffer, ids.buffer, prefix.buffer] as ArrayBuffer[]; // each its own buffer (NegStorageBuilder.finish)
     }
   } catch (error) {
     reply = { seq: request.seq, error: (error as Error).message };

@@ -88,10 +88,11 @@ export class EventStore {
   }
 
   /**
-   * NIP-77: (created_at, id) of stored events matching `filter`, unexpired at `now`, oldest first (ties:
-   * lowest id first), the filter's limit ignored, at most `max` rows. No JSON is read.
+   * NIP-77: (created_at, id in hex) of stored events matching `filter`, unexpired at `now`, oldest first
+   * (ties: lowest id first), the filter's limit ignored, at most `max` rows; streamed, to be consumed at
+   * once. No JSON is read.
    */
-  negentropyKeys(filter: CompiledFilter, now: number = unixNow(), max = Number.MAX_SAFE_INTEGER): [createdAt: number, id: Buffer][] {
+  negentropyKeys(filter: CompiledFilter, now: number = unixNow(), max = Number.MAX_SAFE_INTEGER): IterableIterator<[createdAt: number, idHex: string]> {
     return this.reader.keys(filter, now, max);
   }
 

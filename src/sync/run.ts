@@ -64,7 +64,7 @@ export async function runSync(options: SyncOptions): Promise<SyncReport> {
 async function reconcile(options: SyncOptions, report: SyncReport): Promise<{ need: string[]; have: string[] } | string> {
   const { remote, store, compiled, timeoutMs } = options;
   const vector = new nip77.NegentropyStorageVector();
-  for (const [createdAt, id] of store.negentropyKeys(compiled, unixNow())) vector.insert(createdAt, Buffer.from(id).toString('hex'));
+  for (const [createdAt, idHex] of store.negentropyKeys(compiled, unixNow())) vector.insert(createdAt, idHex.toLowerCase());
   vector.seal();
   // 30000 bytes binary = 60 KB hex frames: within the 64-128 KB message limits relays commonly set.
   const neg = new nip77.Negentropy(vector, 30000);

@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { nip77 } from 'nostr-tools';
 
 const { Negentropy, NegentropyStorageVector } = nip77;
 import { describe, expect, it } from 'vitest';
-import { NegProtocolError, NegStorage, reconcile } from '../../src/nips/nip77.js';
+import { encodeVarInt, NegProtocolError, NegStorage, NegStorageBuilder, reconcile } from '../../src/nips/nip77.js';
 
 type Item = [number, string];
 
@@ -76,5 +76,56 @@ describe('NIP-77 responder against nostr-tools initiator', () => {
 
   it('fingerprint of an empty set matches the reference', () => {
     expect(reconcile(relayStorage([]), '610000017f9c9e31ac8256ca2f258583df262dbc', 60000)).toEqual({ type: 'reply', message: '61' });
+  });
+});
+
+describe('NegStorage', () => {
+  /** The fingerprint by the book: the ids summed as 256-bit little-endian integers, then SHA-256 with the count. */
+  function naiveFingerprint(ids: string[]): string {
+    let sum = 0n;
+    for (const id of ids) sum += BigInt(`0x${Buffer.from(id, 'hex').reverse().toString('hex')}`);
+    sum %= 2n ** 256n;
+    const bytes = Buffer.from(sum.toString(16).padStart(64, '0'), 'hex').reverse();
+    return createHash('sha256').update(bytes).update(encodeVarInt(ids.length)).digest().subarray(0, 16).toString('hex');
+  }
+
+  it('fingerprints every range like the naive sum, across the sparse prefix blocks', () => {
+    const list = sorted(items(300));
+    const storage = relayStorage(list);
+    const ids = list.map(([, id]) => id);
+    const ranges: [number, number][] = [[0, 0], [0, 300], [0, 31], [0, 32], [0, 33], [31, 97], [32, 64], [5, 6], [64, 300], [299, 300], [100, 165], [1, 299]];
+    for (let i = 0; i < 40; i++) {
+      const a = Math.floor(Math.random() * 301);
+      const b = Math.floor(Math.random() * 301);
+      ranges.push([Math.min(a, b), Math.max(a, b)]);
+    }
+    for (const [begin, end] of ranges) {
+      expect(Buffer.from(storage.fingerprint(begin, end)).toString('hex'), `[${begin}, ${end})`).toBe(naiveFingerprint(ids.slice(begin, end)));
+    }
+  });
+
+  it('carries across lanes: ids of all 0xff bytes', () => {
+    const ids = Array.from({ length: 70 }, () => 'ff'.repeat(32));
+    const storage = NegStorage.fromRows(ids.map((id, i) => [i, Buffer.from(id, 'hex')] as const));
+    for (const [begin, end] of [[0, 70], [3, 69], [0, 2]] as const) {
+      expect(Buffer.from(storage.fingerprint(begin, end)).toString('hex')).toBe(naiveFingerprint(ids.slice(begin, end)));
+    }
+  });
+
+  it('a builder fed hex rows equals fromRows; parts() round-trip; about 41 bytes per record', () => {
+    const list = sorted(items(5000));
+    const builder = new NegStorageBuilder();
+    for (const [t, id] of list) builder.add(t, id.toUpperCase());
+    const built = builder.finish();
+    const reference = relayStorage(list);
+    expect(built.size).toBe(5000);
+    for (const i of [0, 1, 31, 32, 4999]) {
+      expect(built.timestamp(i)).toBe(reference.timestamp(i));
+      expect(Buffer.from(built.id(i)).toString('hex')).toBe(list[i]![1]);
+    }
+    const moved = NegStorage.fromParts(structuredClone(built.parts()));
+    expect(Buffer.from(moved.fingerprint(17, 4321))).toEqual(Buffer.from(reference.fingerprint(17, 4321)));
+    expect(built.bytes / built.size).toBeLessThan(41.1);
+    expect(() => builder.add(1, 'xyz')).toThrow();
   });
 });

@@ -169,7 +169,7 @@ describe('on a store: the split parts return exactly what the reader may read', 
 
   it('negentropy keys of the parts cover exactly the readable events', () => {
     const parts = restrictFilters([f({})], RULES, new Set([BOB])) as CompiledFilter[];
-    const ids = new Set(parts.flatMap((part) => store.negentropyKeys(part, 10_000, 10_000).map(([, id]) => Buffer.from(id).toString('hex'))));
+    const ids = new Set(parts.flatMap((part) => [...store.negentropyKeys(part, 10_000, 10_000)].map(([, id]) => id.toLowerCase())));
     expect([...ids].sort()).toEqual(expected({ limit: 5000 }, new Set([BOB])).sort());
   });
 });
