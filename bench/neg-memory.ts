@@ -1,18 +1,21 @@
 /**
  * NIP-77 memory: the relay's RSS with many negentropy sessions open over a large store, and after their
  * connections close. C connections each send S `["NEG-OPEN", id, {}, "6100000200"]` (everything, empty
- * client set); the RSS is read from /proc/<pid>/status before, at its highest while the sessions are
- * open, and after the connections are gone.
+ * client set; with --distinct each session's filter differs, `{"since": k}`, so no two share a set).
+ * The RSS is read from /proc/<pid>/status after a warm-up session (reader thread started, SQLite's
+ * cache and map filled), at its highest while the sessions are open, and after the connections are gone.
  *
- *   npx tsx bench/neg-memory.ts [--events 200000] [--connections 10] [--sessions 4] [--config file.yaml]
- *                               [--relay src/main.ts] [--settle 5]
+ *   npx tsx bench/neg-memory.ts [--events 200000] [--connections 10] [--sessions 4] [--distinct]
+ *                               [--config file.yaml] [--relay src/main.ts] [--settle 5]
  *
+ * Without --config the relay runs with the defaults, except that 127.0.0.1 is in rate_limits.exempt_ips
+ * (every bench client comes from there: no per-IP cap, so the process budget is what bounds the sets).
  * The database is built once straight through the store (unsigned events: never verified here) and
  * cached in bench/.cache. The relay runs as a child process (`node --import tsx <relay> serve`, or
  * `node dist/main.js serve` with --relay dist/main.js). Loopback only; every wait bounded.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,13 +25,14 @@ import type { NostrEvent } from '../src/event/types.js';
 import { EventStore } from '../src/store/store.js';
 import { SCHEMA_VERSION } from '../src/store/migrations.js';
 import { CACHE_DIR } from './dataset.js';
-import { benchConfigArgs, freePort, waitForRelay } from './relay-process.js';
+import { freePort, waitForRelay } from './relay-process.js';
 
 const { values: args } = parseArgs({
   options: {
     events: { type: 'string', default: '200000' },
     connections: { type: 'string', default: '10' },
     sessions: { type: 'string', default: '4' },
+    distinct: { type: 'boolean', default: false },
     config: { type: 'string' },
     relay: { type: 'string', default: 'src/main.ts' },
     settle: { type: 'string', default: '5' },
@@ -63,9 +67,31 @@ function database(count: number): string {
   return path;
 }
 
-function rssMb(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+function rssMb(pid: number, key = 'VmRSS:'): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(key));
   return Number(line?.split(/\s+/)[1] ?? NaN) / 1024;
+}
+
+/** Opens `count` sessions on one new socket per `perSocket`; resolves with the NEG-MSG count and the NEG-ERR texts. */
+function openSessions(url: string, sockets: WebSocket[], connections: number, perSocket: number, filter: (c: number, s: number) => object): Promise<{ msg: number; err: string[] }> {
+  const answers = { msg: 0, err: [] as string[] };
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => (log('timeout: not every NEG-OPEN answered within 120 s'), resolve(answers)), 120_000);
+    for (let c = 0; c < connections; c++) {
+      const ws = new WebSocket(url, { perMessageDeflate: false });
+      sockets.push(ws);
+      ws.on('message', (data: Buffer) => {
+        const frame = JSON.parse(data.toString()) as [string, string, string];
+        if (frame[0] === 'NEG-MSG') answers.msg++;
+        else if (frame[0] === 'NEG-ERR') answers.err.push(frame[2]);
+        else return;
+        if (answers.msg + answers.err.length === connections * perSocket) clearTimeout(timer), resolve(answers);
+      });
+      ws.on('open', () => {
+        for (let s = 0; s < perSocket; s++) ws.send(JSON.stringify(['NEG-OPEN', `n${s}`, filter(c, s), '6100000200']));
+      });
+    }
+  });
 }
 
 async function main(): Promise<void> {
@@ -76,40 +102,29 @@ async function main(): Promise<void> {
   await import('node:fs/promises').then((fs) => fs.copyFile(source, db));
   const port = await freePort();
   const runner = args.relay!.endsWith('.ts') ? ['--import', 'tsx'] : [];
-  const relay = spawn(process.execPath, [...runner, args.relay!, 'serve', ...benchConfigArgs(dir, args.config), '--host', '127.0.0.1', '--port', String(port), '--db', db, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  let config = args.config;
+  if (config === undefined) {
+    config = join(dir, 'bench.yaml');
+    writeFileSync(config, 'rate_limits:\n  connections_per_ip: null\n  max_connections_per_ip: null\n  exempt_ips: [127.0.0.1]\n');
+  }
+  const relay = spawn(process.execPath, [...runner, args.relay!, 'serve', '--config', config, '--host', '127.0.0.1', '--port', String(port), '--db', db, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
   const url = `ws://127.0.0.1:${port}`;
   const watchdog = setTimeout(() => (log('watchdog: over 5 minutes'), relay.kill(), process.exit(1)), 300_000);
   const sockets: WebSocket[] = [];
   try {
     await waitForRelay(url, 120_000);
+    // Warm-up: one session, closed, so the reader thread runs and SQLite's cache and map hold the index.
+    const warm: WebSocket[] = [];
+    await openSessions(url, warm, 1, 1, () => ({}));
+    for (const ws of warm) ws.close();
     await sleep(Number(args.settle) * 1000);
     const base = rssMb(relay.pid!);
-    log(`base: ${base.toFixed(0)} MB`);
+    log(`base: ${base.toFixed(0)} MB (anon ${rssMb(relay.pid!, 'RssAnon:').toFixed(0)})`);
 
     let peak = base;
     const sampler = setInterval(() => (peak = Math.max(peak, rssMb(relay.pid!))), 50);
-    const answers = { msg: 0, err: [] as string[] };
     const started = performance.now();
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => (log('timeout: not every NEG-OPEN answered within 120 s'), resolve()), 120_000);
-      const answered = (): void => {
-        if (answers.msg + answers.err.length === connections * sessions) clearTimeout(timer), resolve();
-      };
-      for (let c = 0; c < connections; c++) {
-        const ws = new WebSocket(url, { perMessageDeflate: false });
-        sockets.push(ws);
-        ws.on('message', (data: Buffer) => {
-          const frame = JSON.parse(data.toString()) as [string, string, string];
-          if (frame[0] === 'NEG-MSG') answers.msg++;
-          else if (frame[0] === 'NEG-ERR') answers.err.push(frame[2]);
-          else return;
-          answered();
-        });
-        ws.on('open', () => {
-          for (let s = 0; s < sessions; s++) ws.send(JSON.stringify(['NEG-OPEN', `n${s}`, {}, '6100000200']));
-        });
-      }
-    });
+    const answers = await openSessions(url, sockets, connections, sessions, (c, s) => (args.distinct ? { since: c * sessions + s } : {}));
     const openMs = performance.now() - started;
     await sleep(1000);
     const open = rssMb(relay.pid!);
@@ -120,7 +135,7 @@ async function main(): Promise<void> {
     const after = rssMb(relay.pid!);
     const refusals = [...new Set(answers.err.map((e) => e.replace(/\d+/g, 'N')))].join('; ');
     process.stdout.write(
-      `${events} events, ${connections} connections × ${sessions} NEG-OPEN: ${answers.msg} answered, ${answers.err.length} refused${refusals ? ` (${refusals})` : ''} in ${openMs.toFixed(0)} ms\n` +
+      `${events} events, ${connections} connections × ${sessions} NEG-OPEN${args.distinct ? ' (distinct filters)' : ''}: ${answers.msg} answered, ${answers.err.length} refused${refusals ? ` (${refusals})` : ''} in ${openMs.toFixed(0)} ms\n` +
         '| base RSS | sessions open (peak) | + over base | after close | held over base |\n|---:|---:|---:|---:|---:|\n' +
         `| ${base.toFixed(0)} MB | ${open.toFixed(0)} MB (${peak.toFixed(0)}) | ${(peak - base).toFixed(0)} MB | ${after.toFixed(0)} MB | ${(after - base).toFixed(0)} MB |\n`,
     );

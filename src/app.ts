@@ -5,6 +5,7 @@ import { unixNow } from './event/clock.js';
 import type { Verifier } from './event/verify.js';
 import { createVerifier } from './event/verify-pool.js';
 import { createLogger, type Logger } from './log.js';
+import { NegentropyBudget } from './relay/negentropy-budget.js';
 import type { Relay } from './relay/relay.js';
 import { chooseServer, type ServerChoice } from './server/choose.js';
 import { startServer, type RunningServer, type Sites } from './server/server.js';
@@ -29,6 +30,8 @@ export interface RunningRelay {
   readonly server: ServerChoice;
   /** The URL clients connect to on this machine (ws://host:port). */
   readonly localUrl: string;
+  /** NIP-77 records and sessions per IP held by every site together. */
+  readonly negentropy: NegentropyBudget;
   /**
    * Hot reload: applies the changed reloadable keys of `next` to every site (the default from the top
    * level, each host from its block) without dropping connections; restart-only keys keep their running
@@ -52,9 +55,11 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
   const ownVerifier = options.verifier ? undefined : verifier;
   const now = options.now ?? unixNow;
   let localUrl = '';
-  const deps = { verifier, log, now, nowMs: options.nowMs, localUrl: () => localUrl, server: chosen };
-
   const sites: Site[] = [];
+  // Process-wide: read from the default site's config, which a reload keeps current.
+  const negentropyBudget = new NegentropyBudget(() => sites[0]!.config.negentropy.max_total_records);
+  const deps = { verifier, log, now, nowMs: options.nowMs, negentropyBudget, localUrl: () => localUrl, server: chosen };
+
   let server: RunningServer;
   try {
     sites.push(openSite(config, [], deps));
@@ -104,6 +109,7 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
     port: server.port,
     server: chosen,
     localUrl,
+    negentropy: negentropyBudget,
     reload,
     stop: () => (stopping ??= stop()),
   };

@@ -10,6 +10,7 @@ import type { Logger } from './log.js';
 import { relayInformation } from './nips/nip11.js';
 import { Management } from './relay/management.js';
 import { managementPost } from './relay/management-http.js';
+import type { NegentropyBudget } from './relay/negentropy-budget.js';
 import { Relay } from './relay/relay.js';
 import { renderPage } from './server/page.js';
 import type { ServerChoice } from './server/choose.js';
@@ -36,6 +37,8 @@ export interface SiteDeps {
   now: () => number;
   /** The clock in milliseconds, for rate limits; absent = Date.now. */
   nowMs?: () => number;
+  /** NIP-77 records and sessions per IP, one budget for every site. */
+  negentropyBudget: NegentropyBudget;
   /** ws://host:port of the listener, once known (the page's URL when relay.url and the Host header are empty). */
   localUrl: () => string;
   /** The WebSocket server that runs, named on the page. */
@@ -49,7 +52,7 @@ export function openSite(config: Config, names: readonly string[], deps: SiteDep
   const management = new Management(config, store.management, deps.verifier, deps.now);
   let relay: Relay;
   try {
-    relay = new Relay(config, store, deps.verifier, log, deps.now, management, deps.nowMs);
+    relay = new Relay(config, store, deps.verifier, log, deps.now, management, deps.nowMs, deps.negentropyBudget);
   } catch (error) {
     store.close();
     throw error;

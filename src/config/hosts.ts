@@ -9,12 +9,21 @@ import { describeValue, type Checked } from './check.js';
 import type { ConfigKey } from './schema.js';
 import type { Config, VirtualHost } from './types.js';
 
-/** Keys one process has once: one listener, one verifier pool, one log. A host block may not set them. */
+/** Keys one process has once: one listener, one verifier pool, one negentropy budget, one log. A host block may not set them. */
 export function isProcessWide(key: ConfigKey): boolean {
-  return key === 'relay.host' || key === 'relay.port' || key === 'relay.trusted_proxies' || key === 'verify.workers' || key === 'verify.implementation' || key === 'server.implementation' || key.startsWith('logging.');
+  return (
+    key === 'relay.host' ||
+    key === 'relay.port' ||
+    key === 'relay.trusted_proxies' ||
+    key === 'verify.workers' ||
+    key === 'verify.implementation' ||
+    key === 'server.implementation' ||
+    key === 'negentropy.max_total_records' ||
+    key.startsWith('logging.')
+  );
 }
 
-export const PROCESS_WIDE_REASON = 'is process-wide (one listener, one verifier pool, one log for every host): set it at the top level';
+export const PROCESS_WIDE_REASON = 'is process-wide (one listener, one verifier pool, one negentropy budget, one log for every host): set it at the top level';
 
 /**
  * A Host header (or a configured name) as compared: lower case, without the port and a trailing dot.

@@ -396,7 +396,15 @@ const TABLE: Table = {
   },
   'negentropy.max_sessions': {
     type: 'integer', min: 1, default: 4, reloadable: true,
-    description: 'Open negentropy sessions allowed per connection.',
+    description: 'Open negentropy sessions allowed per connection ("rate-limited:").',
+  },
+  'negentropy.max_sessions_per_ip': {
+    type: 'integer', min: 1, default: 8, reloadable: true,
+    description: 'Open negentropy sessions allowed per IP (an IPv6 /64), over all its connections ("rate-limited:"); rate_limits.exempt_ips are not capped.',
+  },
+  'negentropy.max_total_records': {
+    type: 'integer', min: 1, default: 2000000, reloadable: true,
+    description: 'Records the sets of all open negentropy sessions of the process may hold together, about 41 bytes each (sessions with the same filter, opened while nothing was written, share one set). A NEG-OPEN beyond it is refused with NEG-ERR "rate-limited:" (try later), one whose set alone exceeds it with "blocked:".',
   },
   'negentropy.idle_seconds': {
     type: 'integer', min: 1, default: 60, reloadable: true,

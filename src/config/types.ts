@@ -165,6 +165,10 @@ export interface Config {
     max_records: number;
     /** Open negentropy sessions per connection. */
     max_sessions: number;
+    /** Open negentropy sessions per IP (an IPv6 /64), over all its connections. */
+    max_sessions_per_ip: number;
+    /** Records all sets of the process may hold together (process-wide: set at the top level). */
+    max_total_records: number;
     /** Seconds of silence after which a session is closed. */
     idle_seconds: number;
   };

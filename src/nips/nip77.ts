@@ -206,6 +206,46 @@ export class NegStorageBuilder {
   }
 }
 
+/** Records charged while a set is read: a SharedBudget (src/worker/shared-budget.ts) shared across threads. */
+export interface RecordBudget {
+  readonly limit: number;
+  charge(records: number): boolean;
+  give(records: number): void;
+}
+
+/** Why buildStorage stopped: the set alone passes the budget's limit, or others hold the rest of it. */
+export type BudgetRefusal = 'too-large' | 'busy';
+
+/** Records charged at a time while a set is read (then one at a time near the limit). */
+const CHARGE_STEP = 1024;
+
+/**
+ * A set from rows of (created_at, id in hex) sorted ascending, charging `budget` ahead of the rows as
+ * it grows: a set that does not fit stops being read at the limit and gives back what it charged. The
+ * set returned stays charged with exactly its size.
+ */
+export function buildStorage(rows: Iterable<readonly [number, string]>, budget?: RecordBudget): NegStorage | BudgetRefusal {
+  const builder = new NegStorageBuilder();
+  let charged = 0;
+  let step = CHARGE_STEP;
+  for (const [timestamp, idHex] of rows) {
+    if (budget !== undefined && builder.size === charged) {
+      while (!budget.charge(step)) {
+        if (step === 1) {
+          budget.give(charged);
+          return charged + 1 > budget.limit ? 'too-large' : 'busy';
+        }
+        step = 1;
+      }
+      charged += step;
+    }
+    builder.add(timestamp, idHex);
+  }
+  const storage = builder.finish();
+  budget?.give(charged - storage.size);
+  return storage;
+}
+
 /** A malformed negentropy message: answered NEG-ERR "invalid: …". */
 export class NegProtocolError extends Error {}
 

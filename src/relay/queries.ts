@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
 import type { CompiledFilter } from '../filter/compile.js';
 import * as nip45 from '../nips/nip45.js';
-import { NegStorageBuilder, type NegStorage } from '../nips/nip77.js';
+import { buildStorage, type BudgetRefusal, type NegStorage } from '../nips/nip77.js';
 import { closedFrame, countFrame, eoseFrame } from '../protocol/frames.js';
 import { reason } from '../protocol/prefixes.js';
 import { ReaderPool } from '../store/readers.js';
+import type { SharedBudget } from '../worker/shared-budget.js';
 import type { Client, ClientSubscription } from './client.js';
 import type { RelayStore } from './relay.js';
 
@@ -108,12 +109,10 @@ export class Queries {
     );
   }
 
-  /** NIP-77 NEG-OPEN: the set, built on a reader thread when there is one. */
-  keys(filter: CompiledFilter, now: number, max: number): NegStorage | Promise<NegStorage> {
-    if (this.pool) return this.pool.keys(filter, now, max);
-    const builder = new NegStorageBuilder();
-    for (const [createdAt, idHex] of this.deps.store.negentropyKeys(filter, now, max)) builder.add(createdAt, idHex);
-    return builder.finish();
+  /** NIP-77 NEG-OPEN: the set, built on a reader thread when there is one, charged to `budget` as it is read. */
+  keys(filter: CompiledFilter, now: number, max: number, budget: SharedBudget): NegStorage | BudgetRefusal | Promise<NegStorage | BudgetRefusal> {
+    if (this.pool) return this.pool.keys(filter, now, max, budget);
+    return buildStorage(this.deps.store.negentropyKeys(filter, now, max), budget);
   }
 
   /** Counts `task` among the queries under way (drain waits for it). */

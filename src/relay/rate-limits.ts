@@ -95,7 +95,8 @@ export class RateLimits {
     return slowDown(rate, `${kind} events`, 'pubkey');
   }
 
-  private isExempt(ip: string): boolean {
+  /** Is `ip` in rate_limits.exempt_ips? */
+  isExempt(ip: string): boolean {
     const list = this.settings().exempt_ips;
     if (list.length === 0) return false;
     if (this.exempt?.list !== list) this.exempt = { list, set: new AddressSet(list) };

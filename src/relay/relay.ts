@@ -16,6 +16,7 @@ import type { StoreLocation } from '../store/store.js';
 import type { Client } from './client.js';
 import { isEventFrame } from './known-events.js';
 import { NegentropySessions } from './negentropy.js';
+import { NegentropyBudget } from './negentropy-budget.js';
 import { Queries } from './queries.js';
 import { Subscriptions } from './subscriptions.js';
 import { RateLimits } from './rate-limits.js';
@@ -34,6 +35,8 @@ export interface RelayStore {
   count(filters: readonly CompiledFilter[], now: number): number;
   /** NIP-77: (created_at, id in hex) of matching unexpired events, oldest first, at most `max`; no JSON read. */
   negentropyKeys(filter: CompiledFilter, now: number, max: number): Iterable<[createdAt: number, idHex: string]>;
+  /** Changes whenever the stored events may have changed (NIP-77 sets read at one version are shared). */
+  version(): string;
   /** NIP-45 hll: distinct pubkeys (hex) of the events query/count would return. */
   pubkeys(filters: readonly CompiledFilter[], now: number): Set<string>;
   /** NIP-40: deletes at most `maxRows` events expired at `now`; returns how many. */
@@ -90,6 +93,8 @@ export class Relay {
     private readonly management?: Management,
     /** The clock in milliseconds, for rate limits. */
     nowMs: () => number = Date.now,
+    /** NIP-77 records and sessions per IP of the whole process; absent = this relay's own. */
+    negentropyBudget: NegentropyBudget = new NegentropyBudget(() => this.config.negentropy.max_total_records),
   ) {
     this.rateLimits = new RateLimits(() => this.config.rate_limits, nowMs);
     const location = store.location;
@@ -150,6 +155,7 @@ export class Relay {
       get config() {
         return current().config;
       },
+      budget: negentropyBudget,
       compile: (input) => {
         const { limits, search } = this.state.config;
         const one = negOpenFilter(input);
@@ -159,11 +165,18 @@ export class Relay {
       },
       checkRead: (client, filter) => this.subscriptions.checkRead(client, [filter]),
       checkRate: (client) => this.rateLimits.query(client.id),
-      keys: (filter, now, max) => this.queries.keys(filter, now, max),
+      isExempt: (client) => this.rateLimits.isExempt(client.ip),
+      keys: (filter, now, max, budget) => this.queries.keys(filter, now, max, budget),
+      storeVersion: () => store.version(),
       track: (task) => this.queries.track(task),
       now,
       logRejection: (client, message) => this.logRejection(client, message),
     });
+  }
+
+  /** NIP-77 sessions and the records of their sets, on this relay. */
+  negentropyUsage(): { sessions: number; records: number } {
+    return this.negentropy.usage();
   }
 
   /** The config the relay runs with (after reloads: the reloadable keys of the last one applied). */

@@ -4,7 +4,8 @@
  * a long query never holds the relay's event loop.
  */
 import { parentPort, workerData, type TransferListItem } from 'node:worker_threads';
-import { NegStorageBuilder, type NegStorageParts } from '../nips/nip77.js';
+import { buildStorage, type NegStorageParts } from '../nips/nip77.js';
+import { SharedBudget } from '../worker/shared-budget.js';
 import { openReadOnly } from './open.js';
 import { QueryRunner } from './query.js';
 import type { ReaderRequest, ReaderReply } from './readers.js';
@@ -23,10 +24,11 @@ function run(request: ReaderRequest): unknown {
     case 'pubkeys':
       return [...runner.pubkeys(request.filters, request.now)];
     case 'keys': {
-      // The NIP-77 set is built here, prefix sums included, and its arrays moved (not copied) to the relay.
-      const builder = new NegStorageBuilder();
-      for (const [createdAt, idHex] of runner.keys(request.filters[0]!, request.now, request.max ?? Number.MAX_SAFE_INTEGER)) builder.add(createdAt, idHex);
-      return builder.finish().parts();
+      // The NIP-77 set is built here, prefix sums included, charged to the relay's budget as it is read,
+      // and its arrays moved (not copied) to the relay. A refusal ('too-large' | 'busy') is a string.
+      const rows = runner.keys(request.filters[0]!, request.now, request.max ?? Number.MAX_SAFE_INTEGER);
+      const set = buildStorage(rows, request.budget ? new SharedBudget(request.budget) : undefined);
+      return typeof set === 'string' ? set : set.parts();
     }
   }
 }
@@ -42,7 +44,7 @@ port.on('message', (request: ReaderRequest | { op: 'stop' }) => {
   try {
     const result = run(request);
     reply = { seq: request.seq, result };
-    if (request.op === 'keys') {
+    if (request.op === 'keys' && typeof result !== 'string') {
       const { timestamps, ids, prefix } = result as NegStorageParts;
       transfer = [timestamps.buffer, ids.buffer, prefix.buffer] as ArrayBuffer[]; // each its own buffer (NegStorageBuilder.finish)
     }

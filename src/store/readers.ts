@@ -1,6 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { CompiledFilter } from '../filter/compile.js';
-import { NegStorage, type NegStorageParts } from '../nips/nip77.js';
+import { NegStorage, type BudgetRefusal, type NegStorageParts } from '../nips/nip77.js';
+import type { SharedBudget } from '../worker/shared-budget.js';
 import { startWorker } from '../worker/start.js';
 
 /** One request to a reader thread (reader-worker.ts); `filters` cross by structured clone (Sets included). */
@@ -11,6 +12,8 @@ export type ReaderRequest = {
   now: number;
   /** keys: at most this many rows. */
   max?: number;
+  /** keys: a SharedBudget's buffer, charged as the rows are read. */
+  budget?: SharedArrayBuffer;
 };
 export type ReaderReply = { seq: number; result: unknown } | { seq: number; error: string };
 
@@ -57,9 +60,13 @@ export class ReaderPool {
     return new Set((await this.send({ op: 'pubkeys', filters, now })) as string[]);
   }
 
-  /** NIP-77: the set of (created_at, id) matching `filter`, at most `max`, built on the reader thread. */
-  async keys(filter: CompiledFilter, now: number, max: number): Promise<NegStorage> {
-    return NegStorage.fromParts((await this.send({ op: 'keys', filters: [filter], now, max })) as NegStorageParts);
+  /**
+   * NIP-77: the set of (created_at, id) matching `filter`, at most `max`, built on the reader thread and
+   * charged to `budget` as it is read (see nip77.buildStorage).
+   */
+  async keys(filter: CompiledFilter, now: number, max: number, budget?: SharedBudget): Promise<NegStorage | BudgetRefusal> {
+    const result = (await this.send({ op: 'keys', filters: [filter], now, max, ...(budget && { budget: budget.buffer }) })) as NegStorageParts | BudgetRefusal;
+    return typeof result === 'string' ? result : NegStorage.fromParts(result);
   }
 
   /** Stops every reader once its queue is answered; resolves when all have exited. */

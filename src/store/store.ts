@@ -21,6 +21,7 @@ export interface StoreLocation {
 export class EventStore {
   private readonly hasId: Database.Statement<[Buffer], number>;
   private readonly countAll: Database.Statement<[], number>;
+  private readonly versions: Database.Statement<[], [dataVersion: number, ownChanges: number]>;
   private readonly write: (items: readonly EventToWrite[]) => WriteOutcome[];
   private readonly reader: QueryRunner;
   /** Bounded statements for the retention pruner (src/retention/pruner.ts). */
@@ -39,6 +40,7 @@ export class EventStore {
     migrate(db);
     this.hasId = db.prepare<[Buffer], number>('SELECT 1 FROM events WHERE id = ?').pluck();
     this.countAll = db.prepare<[], number>('SELECT count(*) FROM events').pluck();
+    this.versions = db.prepare<[], [number, number]>('SELECT (SELECT data_version FROM pragma_data_version()), total_changes()').raw(true);
     this.write = createWriter(db);
     this.reader = new QueryRunner(db);
     this.retention = new RetentionStatements(db);
@@ -54,6 +56,15 @@ export class EventStore {
       db.close();
       throw error;
     }
+  }
+
+  /**
+   * Changes whenever a change is committed to the database, by this connection (total_changes) or by
+   * another (data_version: the writer thread, the pruner's worker, an import): equal versions, equal data.
+   */
+  version(): string {
+    const [dataVersion, ownChanges] = this.versions.get()!;
+    return `${dataVersion}.${ownChanges}`;
   }
 
   /** Is an event with this id stored? */

@@ -3,7 +3,8 @@ import { nip77 } from 'nostr-tools';
 
 const { Negentropy, NegentropyStorageVector } = nip77;
 import { describe, expect, it } from 'vitest';
-import { encodeVarInt, NegProtocolError, NegStorage, NegStorageBuilder, reconcile } from '../../src/nips/nip77.js';
+import { buildStorage, encodeVarInt, NegProtocolError, NegStorage, NegStorageBuilder, reconcile } from '../../src/nips/nip77.js';
+import { SharedBudget } from '../../src/worker/shared-budget.js';
 
 type Item = [number, string];
 
@@ -127,5 +128,48 @@ describe('NegStorage', () => {
     expect(Buffer.from(moved.fingerprint(17, 4321))).toEqual(Buffer.from(reference.fingerprint(17, 4321)));
     expect(built.bytes / built.size).toBeLessThan(41.1);
     expect(() => builder.add(1, 'xyz')).toThrow();
+  });
+});
+
+describe('buildStorage with a budget', () => {
+  const rows = (n: number): [number, string][] => sorted(items(n));
+  const budget = (limit: number, held = 0): SharedBudget => {
+    const b = new SharedBudget();
+    b.limit = limit;
+    if (held > 0) expect(b.charge(held)).toBe(true);
+    return b;
+  };
+
+  it('charges exactly the size of the set it returns, up to the limit itself', () => {
+    const b = budget(1500);
+    const set = buildStorage(rows(1500), b);
+    expect(typeof set === 'string' ? set : set.size).toBe(1500);
+    expect(b.held).toBe(1500);
+    const small = budget(100);
+    expect(typeof buildStorage(rows(7), small)).toBe('object');
+    expect(small.held).toBe(7);
+  });
+
+  it('stops at the limit and gives back what it charged: too-large alone, busy when others hold the rest', () => {
+    const alone = budget(1500);
+    expect(buildStorage(rows(1501), alone)).toBe('too-large');
+    expect(alone.held).toBe(0);
+    const shared = budget(1500, 1000);
+    expect(buildStorage(rows(600), shared)).toBe('busy');
+    expect(shared.held).toBe(1000);
+    expect(typeof buildStorage(rows(500), shared)).toBe('object');
+    expect(shared.held).toBe(1500);
+  });
+
+  it('stops reading the rows once refused', () => {
+    let read = 0;
+    function* counted(): Generator<[number, string]> {
+      for (const row of rows(10_000)) {
+        read++;
+        yield row;
+      }
+    }
+    expect(buildStorage(counted(), budget(2000))).toBe('too-large');
+    expect(read).toBe(2001);
   });
 });

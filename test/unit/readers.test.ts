@@ -13,6 +13,7 @@ import { compileFilter, type CompiledFilter } from '../../src/filter/compile.js'
 import { needsReader } from '../../src/relay/queries.js';
 import { EventStore } from '../../src/store/index.js';
 import { ReaderPool } from '../../src/store/readers.js';
+import { SharedBudget } from '../../src/worker/shared-budget.js';
 
 const limits = { max_filter_values: 100, max_limit: 500, default_limit: 100 };
 const compile = (input: object): CompiledFilter => compileFilter(input, limits, { search: true }) as CompiledFilter;
@@ -66,6 +67,7 @@ describe('ReaderPool', () => {
       expect(await pool.count(filters, T0)).toBe(store.count(filters, T0));
       expect(await pool.pubkeys(filters, T0)).toEqual(store.pubkeys(filters, T0));
       const set = await pool.keys(filters[0]!, T0, 1000);
+      if (typeof set === 'string') throw new Error(`refused: ${set}`);
       const keys = Array.from({ length: set.size }, (_, i) => [set.timestamp(i), Buffer.from(set.id(i)).toString('hex')]);
       expect(keys).toEqual(
         [...store.negentropyKeys(filters[0]!, T0, 1000)].map(([at, id]) => [at, id.toLowerCase()]),
@@ -79,6 +81,22 @@ describe('ReaderPool', () => {
     const event = { ...note(1), kind: 7 };
     store.writeBatch([{ event, json: serialize(event) }]);
     expect(await pool.query(filters, T0)).toEqual([serialize(event)]);
+  });
+
+  it('keys charge a budget shared with the reader thread: the set its size, a refusal nothing', async () => {
+    const size = (input: object): number => [...store.negentropyKeys(compile(input), T0)].length;
+    const [big, first, second] = [{ kinds: [1] }, { authors: [authors[0]] }, { authors: [authors[1]] }];
+    const budget = new SharedBudget();
+    budget.limit = size(first) + size(second) - 1;
+    expect(size(big)).toBeGreaterThan(budget.limit);
+    expect(await pool.keys(compile(big), T0, 1000, budget)).toBe('too-large');
+    expect(budget.held).toBe(0);
+    const set = await pool.keys(compile(first), T0, 1000, budget);
+    if (typeof set === 'string') throw new Error(`refused: ${set}`);
+    expect(set.size).toBe(size(first));
+    expect(budget.held).toBe(size(first));
+    expect(await pool.keys(compile(second), T0, 1000, budget)).toBe('busy');
+    expect(budget.held).toBe(size(first));
   });
 
   it('a failing query rejects its promise and the reader keeps serving', async () => {
