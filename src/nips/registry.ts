@@ -103,8 +103,8 @@ export const NIPS: readonly NipEntry[] = [
   {
     nip: 77,
     title: 'Negentropy syncing',
-    modules: ['src/nips/nip77.ts', 'src/relay/negentropy.ts', 'src/protocol/parse.ts', 'src/store/query.ts', 'src/cli/sync.ts', 'src/sync/'],
-    tests: ['test/e2e/nip77.test.ts', 'test/e2e/sync.test.ts', 'test/e2e/ndk.test.ts'],
+    modules: ['src/nips/nip77.ts', 'src/relay/negentropy.ts', 'src/relay/negentropy-budget.ts', 'src/protocol/parse.ts', 'src/store/query.ts', 'src/cli/sync.ts', 'src/sync/'],
+    tests: ['test/e2e/nip77.test.ts', 'test/e2e/nip77-limits.test.ts', 'test/e2e/sync.test.ts', 'test/e2e/ndk.test.ts'],
     enabled: (config) => config.negentropy.enabled,
     advertisedWhen: '`negentropy.enabled`',
   },

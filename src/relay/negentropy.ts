@@ -79,26 +79,18 @@ export class NegentropySessions {
   usage(): { sessions: number; records: number } {
     let sessions = 0;
     let records = 0;
-    for (const set of this.sets.values()) (sessions += set.users), (records += set.charged);
+    for (const set of this.sets.values()) {
+      sessions += set.users;
+      records += set.charged;
+    }
     return { sessions, records };
   }
 
   open(client: Client, subId: string, filterInput: unknown, message: unknown): void {
-    const { negentropy, limits } = this.deps.config;
     const { budget } = this.deps;
     this.close(client, subId); // NEG-OPEN on an open id replaces it
-    if (!negentropy.enabled) return this.refuse(client, subId, reject('unsupported', 'negentropy is disabled on this relay'));
-    if (subId.length === 0 || subId.length > limits.max_subid_length) {
-      return this.refuse(client, subId, reject('invalid', `subscription id must be 1 to ${limits.max_subid_length} characters`));
-    }
-    const limited = this.deps.checkRate?.(client);
-    if (limited) return this.refuse(client, subId, limited);
-    if ((this.sessions.get(client)?.size ?? 0) >= negentropy.max_sessions) {
-      return this.refuse(client, subId, reject('rate-limited', `at most ${negentropy.max_sessions} open negentropy sessions per connection; close one first`));
-    }
-    if (budget.sessionsFrom(client.ip) >= negentropy.max_sessions_per_ip && !this.deps.isExempt?.(client)) {
-      return this.refuse(client, subId, reject('rate-limited', `at most ${negentropy.max_sessions_per_ip} open negentropy sessions per IP; close one first`));
-    }
+    const refused = this.checkOpen(client, subId);
+    if (refused) return this.refuse(client, subId, refused);
     if (typeof message !== 'string') return this.refuse(client, subId, reject('invalid', 'NEG-OPEN needs a filter and a hex message'));
     const filter = this.deps.compile(filterInput);
     if ('prefix' in filter) return this.refuse(client, subId, filter);
@@ -127,6 +119,24 @@ export class NegentropySessions {
         if (!client.closed && this.sessions.get(client)?.get(subId) === session) this.start(client, subId, session, message);
       }),
     );
+  }
+
+  /** The checks before a NEG-OPEN's filter is looked at: enabled, id, rate, sessions per connection and per IP. */
+  private checkOpen(client: Client, subId: string): Rejection | undefined {
+    const { negentropy, limits } = this.deps.config;
+    if (!negentropy.enabled) return reject('unsupported', 'negentropy is disabled on this relay');
+    if (subId.length === 0 || subId.length > limits.max_subid_length) {
+      return reject('invalid', `subscription id must be 1 to ${limits.max_subid_length} characters`);
+    }
+    const limited = this.deps.checkRate?.(client);
+    if (limited) return limited;
+    if ((this.sessions.get(client)?.size ?? 0) >= negentropy.max_sessions) {
+      return reject('rate-limited', `at most ${negentropy.max_sessions} open negentropy sessions per connection; close one first`);
+    }
+    if (this.deps.budget.sessionsFrom(client.ip) >= negentropy.max_sessions_per_ip && !this.deps.isExempt?.(client)) {
+      return reject('rate-limited', `at most ${negentropy.max_sessions_per_ip} open negentropy sessions per IP; close one first`);
+    }
+    return undefined;
   }
 
   message(client: Client, subId: string, message: unknown): void {
