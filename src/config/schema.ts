@@ -322,7 +322,7 @@ const TABLE: Table = {
   },
   'rate_limits.exempt_ips': {
     type: 'parsed', parse: parseAddressList, default: [], reloadable: true,
-    description: 'IPs or CIDR blocks the per-IP limits leave alone (e.g. the servers of a client service that posts for many users); per-pubkey limits still apply.',
+    description: 'IPs or CIDR blocks the per-IP limits leave alone (events, connections, negentropy.max_sessions_per_ip), e.g. the servers of a client service that posts for many users; per-pubkey limits still apply. A reverse proxy belongs in relay.trusted_proxies instead.',
   },
 
   // read rules (src/policy/read.ts) ---------------------------------------------------------------

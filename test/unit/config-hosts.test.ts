@@ -115,9 +115,10 @@ hosts:
     storage: { path: /tmp/a.sqlite }
     relay: { host: 0.0.0.0, port: 80, url: wss://a.example }
     verify: { workers: 2 }
+    negentropy: { max_total_records: 10, max_sessions_per_ip: 2 }
     logging: { level: debug }
 `);
-    expect(problems.map((p) => p.key)).toEqual(['hosts[0].relay.host', 'hosts[0].relay.port', 'hosts[0].verify.workers', 'hosts[0].logging.level']);
+    expect(problems.map((p) => p.key)).toEqual(['hosts[0].relay.host', 'hosts[0].relay.port', 'hosts[0].verify.workers', 'hosts[0].negentropy.max_total_records', 'hosts[0].logging.level']);
     for (const problem of problems) expect(problem.reason).toMatch(/^is process-wide .*set it at the top level$/);
   });
 
