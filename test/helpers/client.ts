@@ -1,6 +1,13 @@
 import WebSocket from 'ws';
+import { WAIT_LIMIT_MS } from './wait.js';
 
 export type Frame = [string, ...unknown[]];
+
+interface Waiter {
+  predicate: (frame: Frame) => boolean;
+  resolve: (frame: Frame) => void;
+  reject: (error: Error) => void;
+}
 
 /**
  * A raw NIP-01 client over `ws` that records every frame, for tests that need to see exactly what
@@ -8,7 +15,7 @@ export type Frame = [string, ...unknown[]];
  */
 export class RawClient {
   readonly frames: Frame[] = [];
-  private waiters: { predicate: (frame: Frame) => boolean; resolve: (frame: Frame) => void }[] = [];
+  private waiters: Waiter[] = [];
   closeCode: number | undefined;
   private closedPromise: Promise<number>;
 
@@ -23,7 +30,13 @@ export class RawClient {
         }
       }
     });
-    this.closedPromise = new Promise((resolve) => socket.on('close', (code) => resolve((this.closeCode = code))));
+    this.closedPromise = new Promise((resolve) =>
+      socket.on('close', (code) => {
+        this.closeCode = code;
+        for (const waiter of this.waiters.splice(0)) waiter.reject(this.closedError());
+        resolve(code);
+      }),
+    );
   }
 
   /** `headers`: extra upgrade request headers, e.g. `{ host: 'a.example' }` for virtual hosts. */
@@ -54,17 +67,34 @@ export class RawClient {
     socket.uncork();
   }
 
-  /** The first frame (already received or coming) that satisfies the predicate. */
-  next(predicate: (frame: Frame) => boolean, timeoutMs = 5000): Promise<Frame> {
+  /**
+   * The first frame (already received or coming) that satisfies the predicate. Frames that do not
+   * match (an AUTH challenge, a NOTICE, answers to other messages) are skipped, and the wait lasts
+   * until the frame comes or the connection closes; `timeoutMs` only turns a hang into an error that
+   * lists the frames received.
+   */
+  next(predicate: (frame: Frame) => boolean, timeoutMs = WAIT_LIMIT_MS): Promise<Frame> {
     const seen = this.frames.find(predicate);
     if (seen) return Promise.resolve(seen);
+    if (this.closeCode !== undefined) return Promise.reject(this.closedError());
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(this.frames)}`)), timeoutMs);
-      this.waiters.push({ predicate, resolve: (frame) => (clearTimeout(timer), resolve(frame)) });
+      const waiter: Waiter = {
+        predicate,
+        resolve: (frame) => (clearTimeout(timer), resolve(frame)),
+        reject: (error) => (clearTimeout(timer), reject(error)),
+      };
+      const timer = setTimeout(() => {
+        this.waiters.splice(this.waiters.indexOf(waiter), 1);
+        reject(new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(this.frames)}`));
+      }, timeoutMs);
+      this.waiters.push(waiter);
     });
   }
 
-  /** Sends an EVENT and waits for its OK. */
+  private closedError(): Error {
+    return new Error(`connection closed (${this.closeCode}) before a matching frame; got ${JSON.stringify(this.frames)}`);
+  }
+
   /** Sends an EVENT and waits for the OK answering this send (not an earlier OK for the same id). */
   async publish(event: { id: string }): Promise<Frame> {
     const start = this.frames.length;

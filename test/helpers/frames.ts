@@ -1,4 +1,5 @@
 import type { Frame, RawClient } from './client.js';
+import { WAIT_LIMIT_MS } from './wait.js';
 
 /**
  * Prefixes a refusal (OK false) may start with: NIP-01's list plus NIP-42's `auth-required`.
@@ -45,6 +46,6 @@ export function recordRaw(client: RawClient): string[] {
 export const indexOf = (client: RawClient, frame: Frame): number => client.frames.indexOf(frame);
 
 /** Waits for the first frame after index `from` that satisfies `predicate`. */
-export function nextAfter(client: RawClient, from: number, predicate: (frame: Frame) => boolean, timeoutMs = 5000): Promise<Frame> {
+export function nextAfter(client: RawClient, from: number, predicate: (frame: Frame) => boolean, timeoutMs = WAIT_LIMIT_MS): Promise<Frame> {
   return client.next((frame) => client.frames.indexOf(frame) >= from && predicate(frame), timeoutMs);
 }
