@@ -16,7 +16,7 @@ export interface RelayOptions {
   verifier?: Verifier;
   /** Clock in unix seconds, for tests that move time. */
   now?: () => number;
-  /** Clock in milliseconds (rate limits), for tests that move time. */
+  /** Clock in milliseconds (rate limits, the page's memoised counters), for tests that move time. */
   nowMs?: () => number;
 }
 

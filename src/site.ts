@@ -35,7 +35,7 @@ export interface SiteDeps {
   verifier: Verifier;
   log: Logger;
   now: () => number;
-  /** The clock in milliseconds, for rate limits; absent = Date.now. */
+  /** The clock in milliseconds, for rate limits and the page's memoised counter; absent = Date.now. */
   nowMs?: () => number;
   /** NIP-77 records and sessions per IP, one budget for every site. */
   negentropyBudget: NegentropyBudget;
@@ -63,7 +63,7 @@ export function openSite(config: Config, names: readonly string[], deps: SiteDep
   management.onInfoChanged = () => {
     information = informationOf();
   };
-  const storedEvents = cachedFor(5000, () => store.stats().events);
+  const storedEvents = cachedFor(5000, () => store.stats().events, deps.nowMs ?? Date.now);
   return {
     names,
     get config() {
@@ -92,14 +92,14 @@ export function openSite(config: Config, names: readonly string[], deps: SiteDep
   };
 }
 
-/** Memoises `compute` for `ms` milliseconds (the page's counters must not cost a scan per request). */
-function cachedFor<T>(ms: number, compute: () => T): () => T {
+/** Memoises `compute` for `ms` milliseconds of `nowMs` (the page's counters must not cost a scan per request). */
+function cachedFor<T>(ms: number, compute: () => T, nowMs: () => number): () => T {
   let value: T;
   let computedAt = -Infinity;
   return () => {
-    if (Date.now() - computedAt > ms) {
+    if (nowMs() - computedAt > ms) {
       value = compute();
-      computedAt = Date.now();
+      computedAt = nowMs();
     }
     return value;
   };
