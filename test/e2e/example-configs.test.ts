@@ -11,20 +11,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeAuthEvent } from 'nostr-tools/nip42';
-import { finalizeEvent, type NostrEvent as ToolsEvent } from 'nostr-tools/pure';
+import { finalizeEvent, type EventTemplate, type NostrEvent as ToolsEvent, type VerifiedEvent } from 'nostr-tools/pure';
 import type { Filter } from 'nostr-tools/filter';
-import { Relay, useWebSocketImplementation } from 'nostr-tools/relay';
+import type { Relay } from 'nostr-tools/relay';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { startRelay, type RunningRelay } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
 import { RawClient } from '../helpers/client.js';
 import { newKeys, signed, type Keys } from '../helpers/events.js';
 import { negSync } from '../helpers/negentropy.js';
-
-useWebSocketImplementation(WebSocket);
+import { connectTools } from '../helpers/tools.js';
 
 const configFile = (name: string): string => fileURLToPath(new URL(`../../config/${name}`, import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'commons-examples-'));
@@ -71,17 +69,17 @@ async function authenticate(client: RawClient, url: string, keys: Keys): Promise
 
 /** nostr-tools Relay answering AUTH as `keys`; collects a subscription's events until EOSE, re-subscribing after auth-required. */
 async function toolsQuery(url: string, keys: Keys, filter: Filter): Promise<string[]> {
-  const r = await Relay.connect(url);
+  const r = await connectTools(url);
   tools.push(r);
-  r.onauth = async (template) => finalizeEvent(template, keys.secret);
+  const signer = async (template: EventTemplate): Promise<VerifiedEvent> => finalizeEvent(template, keys.secret);
+  r.onauth = signer;
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no EOSE')), 5000);
     const open = (): void => {
       const received: string[] = [];
       r.subscribe([filter], {
         onevent: (event: ToolsEvent) => received.push(event.id),
-        oneose: () => (clearTimeout(timer), resolve(received.sort())),
-        onclose: (reason: string) => (reason.startsWith('auth-required:') ? setTimeout(open, 200) : undefined),
+        oneose: () => resolve(received.sort()),
+        onclose: (reason: string) => (reason.startsWith('auth-required:') ? r.auth(signer).then(open, reject) : undefined),
       });
     };
     open();

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { schnorr } from '@noble/curves/secp256k1.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { finalizeEvent, getEventHash, verifyEvent, type Event } from 'nostr-tools/pure';
-import { Relay, useWebSocketImplementation } from 'nostr-tools/relay';
+import type { Relay } from 'nostr-tools/relay';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { NostrEvent } from '../../src/event/types.js';
@@ -15,8 +15,8 @@ import { RawClient, type Frame } from '../helpers/client.js';
 import { newKeys, now, signed, type Keys } from '../helpers/events.js';
 import { nextAfter, okFrameProblem, recordRaw } from '../helpers/frames.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
-
-useWebSocketImplementation(WebSocket);
+import { connectTools } from '../helpers/tools.js';
+import { within } from '../helpers/wait.js';
 
 const SMALL_LIMITS = { max_message_bytes: 4096, max_content_length: 100, max_event_tags: 5 };
 
@@ -151,12 +151,6 @@ async function subscribe(client: RawClient, subId: string, ...filters: unknown[]
   expect(result.closed, `REQ ${JSON.stringify(filters)} was refused`).toBeUndefined();
 }
 
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms)));
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 /**
  * An event whose id IS the sha256 of `[0,pubkey,created_at,kind,tags,content]` over the given
  * (possibly invalid) values, with a valid signature over that id: only a shape check rejects it.
@@ -205,20 +199,19 @@ describe('NIP-01 event validation', () => {
   it('item 1 (nostr-tools Relay): publish resolves, subscribe delivers the verified event and EOSE', async () => {
     const keys = newKeys();
     const event = finalized(keys, { content: 'item 1 via nostr-tools' });
-    const publisher = await Relay.connect(relay.url);
+    const publisher = await connectTools(relay.url);
     nostrTools.push(publisher);
     const reason = await publisher.publish(event);
     expect(reason).toBe('');
 
-    const reader = await Relay.connect(relay.url);
+    const reader = await connectTools(relay.url);
     nostrTools.push(reader);
     const received: Event[] = [];
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no EOSE within 5 s')), 5000);
       reader.subscribe([{ ids: [event.id] }], {
         onevent: (e) => received.push(e),
-        oneose: () => (clearTimeout(timer), resolve()),
-        onclose: (why) => (clearTimeout(timer), reject(new Error(`subscription closed: ${why}`))),
+        oneose: () => resolve(),
+        onclose: (why) => reject(new Error(`subscription closed: ${why}`)),
       });
     });
     expect(received.map(fields)).toEqual([fields(event)]);
@@ -669,8 +662,8 @@ describe('NIP-01 kinds and storage', () => {
 
   it('item 22 (nostr-tools Relay): a subscriber receives an ephemeral event live', async () => {
     const keys = newKeys();
-    const reader = await Relay.connect(relay.url);
-    const writer = await Relay.connect(relay.url);
+    const reader = await connectTools(relay.url);
+    const writer = await connectTools(relay.url);
     nostrTools.push(reader, writer);
     const event = finalized(keys, { kind: 21000, content: 'ephemeral via nostr-tools' });
     const received: Event[] = [];
@@ -682,9 +675,9 @@ describe('NIP-01 kinds and storage', () => {
       onevent: (e) => (received.push(e), arrived()),
       oneose: () => eose(),
     });
-    await within(eosed, 5000, 'EOSE');
+    await within(eosed, 'EOSE');
     expect(await writer.publish(event)).toBe('');
-    await within(delivered, 5000, 'live ephemeral event');
+    await within(delivered, 'live ephemeral event');
     expect(received.map(fields)).toEqual([fields(event)]);
   });
 });
@@ -753,7 +746,7 @@ describe('NIP-01 messages and limits (our decisions)', () => {
     const huge = signed(keys, { tags: [['t', 'x'.repeat(5000)]], content: 'over the limit' });
     expect(Buffer.byteLength(JSON.stringify(['EVENT', huge]))).toBeGreaterThan(SMALL_LIMITS.max_message_bytes);
     client.send(['EVENT', huge]);
-    const code = await within(client.closed(), 5000, 'close of the connection by the relay');
+    const code = await within(client.closed(), 'close of the connection by the relay');
     // Up to twice the limit the relay reads the frame, says why, and closes with 1009 (message too big).
     expect(code).toBe(1009);
     // (AUTH: the NIP-42 challenge every connection gets on open.)
@@ -763,7 +756,7 @@ describe('NIP-01 messages and limits (our decisions)', () => {
     // Beyond twice the limit uWebSockets.js drops the connection without reading the frame.
     const dropped = await connect(small.url);
     dropped.send(['EVENT', signed(keys, { tags: [['t', 'x'.repeat(9000)]], content: 'far over the limit' })]);
-    expect(await within(dropped.closed(), 5000, 'close of the connection by the relay')).not.toBe(1000);
+    expect(await within(dropped.closed(), 'close of the connection by the relay')).not.toBe(1000);
     expect(dropped.frames.filter((f) => f[0] !== 'AUTH')).toEqual([]);
     // The relay itself is fine.
     await expectUsable(fine);

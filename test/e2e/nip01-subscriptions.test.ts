@@ -6,7 +6,6 @@
  */
 import { SimplePool, useWebSocketImplementation as usePoolWebSocket } from 'nostr-tools/pool';
 import type { Event } from 'nostr-tools/pure';
-import { Relay, useWebSocketImplementation } from 'nostr-tools/relay';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { NostrEvent } from '../../src/event/types.js';
@@ -15,8 +14,9 @@ import { newKeys, now, signed } from '../helpers/events.js';
 import { nextAfter } from '../helpers/frames.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
 import { barrier, eventsFor, framesFor, idsOf } from '../helpers/sync.js';
+import { connectTools } from '../helpers/tools.js';
+import { WAIT_LIMIT_MS, waitFor } from '../helpers/wait.js';
 
-useWebSocketImplementation(WebSocket);
 usePoolWebSocket(WebSocket);
 
 /** Prefixes a CLOSED message may start with (NIP-01 + NIP-42). */
@@ -132,8 +132,8 @@ describe('NIP-01 subscriptions', () => {
   });
 
   it('24 (nostr-tools Relay): publish + subscribe + live delivery', async () => {
-    const reader = await Relay.connect(relay.url);
-    const writer = await Relay.connect(relay.url);
+    const reader = await connectTools(relay.url);
+    const writer = await connectTools(relay.url);
     closers.push(() => reader.close(), () => writer.close());
     const keys = newKeys();
     const old = signed(keys, { created_at: now() - 60, content: 'stored before the REQ' });
@@ -142,11 +142,13 @@ describe('NIP-01 subscriptions', () => {
     const received: Event[] = [];
     let closedReason: string | undefined;
     const eose = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no EOSE within 5 s')), 5000);
       reader.subscribe([{ authors: [keys.pubkey] }], {
         onevent: (event) => received.push(event),
-        oneose: () => (clearTimeout(timer), resolve()),
-        onclose: (reason) => (closedReason = reason),
+        oneose: () => resolve(),
+        onclose: (reason) => {
+          closedReason = reason;
+          reject(new Error(`closed before EOSE: ${reason}`));
+        },
       });
     });
     await eose;
@@ -154,8 +156,7 @@ describe('NIP-01 subscriptions', () => {
 
     const fresh = signed(keys, { content: 'published after EOSE' });
     await expect(writer.publish(fresh)).resolves.toBeTypeOf('string');
-    const deadline = Date.now() + 5000;
-    while (received.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => received.length >= 2, 'the live event');
     expect(received.map((e) => e.id)).toEqual([old.id, fresh.id]);
     expect(received[1]).toMatchObject(fresh);
     expect(closedReason).toBeUndefined();
@@ -170,7 +171,7 @@ describe('NIP-01 subscriptions', () => {
 
     const pool = new SimplePool();
     closers.push(() => pool.destroy());
-    const found = await pool.querySync([relay.url], { authors: [keys.pubkey], kinds: [1] }, { maxWait: 5000 });
+    const found = await pool.querySync([relay.url], { authors: [keys.pubkey], kinds: [1] }, { maxWait: WAIT_LIMIT_MS });
     expect(found.map((e) => e.id).sort()).toEqual([events[0]!.id, events[1]!.id].sort());
   });
 
@@ -387,7 +388,7 @@ describe('NIP-01 subscriptions', () => {
     for (const path of ['/foo', '/foo/bar']) {
       const outcome = await new Promise<string>((resolve) => {
         const socket = new WebSocket(`${relay.url}${path}`);
-        const timer = setTimeout(() => (socket.terminate(), resolve('timeout')), 5000);
+        const timer = setTimeout(() => (socket.terminate(), resolve('timeout')), WAIT_LIMIT_MS);
         socket.on('open', () => (clearTimeout(timer), socket.terminate(), resolve('open')));
         socket.on('unexpected-response', (_req, res) => (clearTimeout(timer), socket.terminate(), resolve(`http ${res.statusCode}`)));
         socket.on('error', (err) => (clearTimeout(timer), resolve(`error ${err.message}`)));

@@ -6,10 +6,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NobleVerifier, type Verifier } from '../../src/event/verify.js';
 import type { NostrEvent } from '../../src/event/types.js';
-import { RawClient, sleep } from '../helpers/client.js';
+import type { RawClient } from '../helpers/client.js';
 import { newKeys, now, signed } from '../helpers/events.js';
 import { trackConnections } from '../helpers/connections.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { barrier } from '../helpers/sync.js';
 
 const EXPIRED = 'invalid: event has expired';
 
@@ -151,7 +152,7 @@ describe('NIP-40 expiration', () => {
     await listener.next((f) => f[0] === 'EVENT' && f[1] === 'eph' && (f[2] as NostrEvent).id === event.id);
     expect(await ids(publisher, { ids: [event.id] })).toEqual([]);
     expect(await publish(publisher, expiring(keys, clock - 1, { kind: 20001 }))).toEqual([false, EXPIRED]);
-    await sleep(20);
+    await barrier(listener, publisher);
     expect(listener.frames.filter((f) => f[0] === 'EVENT' && f[1] === 'eph')).toHaveLength(1);
   });
 

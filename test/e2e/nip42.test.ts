@@ -5,15 +5,14 @@
  */
 import { makeAuthEvent } from 'nostr-tools/nip42';
 import { finalizeEvent, type EventTemplate, type VerifiedEvent } from 'nostr-tools/pure';
-import { Relay, useWebSocketImplementation } from 'nostr-tools/relay';
+import type { Relay } from 'nostr-tools/relay';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import { RawClient, sleep, type Frame } from '../helpers/client.js';
+import { RawClient, type Frame } from '../helpers/client.js';
 import { newKeys, now, signed, type Keys } from '../helpers/events.js';
 import { nextAfter, okFrameProblem } from '../helpers/frames.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
-
-useWebSocketImplementation(WebSocket);
+import { barrier } from '../helpers/sync.js';
+import { challengeReceived, toolsRelay } from '../helpers/tools.js';
 
 const PUBLIC_URL = 'wss://relay.example.org';
 
@@ -179,20 +178,20 @@ describe('NIP-42 AUTH', () => {
     const ok = await sender.publish(event);
     expect(ok[2]).toBe(false);
     expect(ok[3]).toMatch(/^invalid: /);
-    await sleep(100);
-    expect(listener.frames.filter((f) => f[0] === 'EVENT')).toEqual([]);
+    await barrier(listener, sender);
+    expect(listener.frames.filter((f) => f[0] === 'EVENT' && f[1] === 'live')).toEqual([]);
     expect((await listener.req('stored', { ids: [event.id] })).events).toEqual([]);
   });
 
   it("nostr-tools' Relay authenticates with onauth / auth() and nip42.makeAuthEvent", async () => {
     const keys = newKeys();
-    const r = new Relay(relay.url);
+    const r = toolsRelay(relay.url);
     tools.push(r);
     const signer = async (template: EventTemplate): Promise<VerifiedEvent> => finalizeEvent(template, keys.secret);
     r.onauth = signer;
     await r.connect();
     // onauth fires on the relay's challenge; auth() returns the same promise, resolved by our OK true.
-    for (let i = 0; i < 100 && (r as unknown as { challenge?: string }).challenge === undefined; i++) await sleep(10);
+    await challengeReceived(r);
     await expect(r.auth(signer)).resolves.toBe('');
     const note = finalizeEvent({ kind: 1, created_at: now(), tags: [['-']], content: 'via nostr-tools' }, keys.secret);
     await expect(r.publish(note)).resolves.toBe('');

@@ -5,16 +5,13 @@
  * Items refer to /work/shared/NIPS-CHECKLIST.md ("NIP-45").
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import * as nip45 from 'nostr-tools/nip45';
-import { Relay, useWebSocketImplementation } from 'nostr-tools/relay';
 import type { NostrEvent } from '../../src/event/types.js';
 import { RawClient } from '../helpers/client.js';
 import { newKeys, now, signed, type Keys } from '../helpers/events.js';
 import { trackConnections } from '../helpers/connections.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
-
-useWebSocketImplementation(WebSocket);
+import { connectTools } from '../helpers/tools.js';
 
 let relay: TestRelay;
 beforeAll(async () => {
@@ -45,7 +42,7 @@ describe('NIP-45 COUNT', () => {
     const keys = newKeys();
     for (let i = 0; i < 5; i++) await publish(client, signed(keys, { content: `n${i}`, created_at: now() - i }));
     expect(await count(client, { kinds: [1], authors: [keys.pubkey] })).toEqual({ count: 5 });
-    const tools = await Relay.connect(relay.url);
+    const tools = await connectTools(relay.url);
     try {
       expect(await tools.count([{ kinds: [1], authors: [keys.pubkey] }], {})).toBe(5);
     } finally {

@@ -4,15 +4,12 @@
  * queryable with {"#r":[url]}. Items refer to /work/shared/NIPS-CHECKLIST.md ("NIP-65").
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import { Relay, useWebSocketImplementation } from 'nostr-tools/relay';
 import { finalizeEvent } from 'nostr-tools/pure';
 import type { NostrEvent } from '../../src/event/types.js';
 import { RawClient } from '../helpers/client.js';
 import { newKeys, now, signed } from '../helpers/events.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
-
-useWebSocketImplementation(WebSocket);
+import { connectTools } from '../helpers/tools.js';
 
 let relay: TestRelay;
 beforeAll(async () => {
@@ -29,7 +26,7 @@ const C = 'wss://relay.c.example';
 describe('NIP-65 relay lists (kind 10002)', () => {
   it('2. accepted from anyone, published the way Primal does (nostr-tools, no AUTH)', async () => {
     const keys = newKeys();
-    const tools = await Relay.connect(relay.url);
+    const tools = await connectTools(relay.url);
     try {
       const list = finalizeEvent({ kind: 10002, created_at: now(), tags: [['r', A]], content: '' }, keys.secret);
       await expect(tools.publish(list)).resolves.toBeDefined();

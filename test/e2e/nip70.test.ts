@@ -5,15 +5,13 @@
  */
 import { makeAuthEvent } from 'nostr-tools/nip42';
 import { finalizeEvent, type EventTemplate, type VerifiedEvent } from 'nostr-tools/pure';
-import { Relay, useWebSocketImplementation } from 'nostr-tools/relay';
+import type { Relay } from 'nostr-tools/relay';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import { RawClient, sleep } from '../helpers/client.js';
+import { RawClient } from '../helpers/client.js';
 import { newKeys, now, signed, type Keys } from '../helpers/events.js';
 import { indexOf, okFrameProblem } from '../helpers/frames.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
-
-useWebSocketImplementation(WebSocket);
+import { challengeReceived, connectTools } from '../helpers/tools.js';
 
 let relay: TestRelay;
 
@@ -128,9 +126,9 @@ describe('NIP-70 protected events', () => {
   it("Jumble's flow: nostr-tools Relay answers AUTH (relay.auth(signer)), then relay.publish of a protected note succeeds", async () => {
     const keys = newKeys();
     const signer = async (template: EventTemplate): Promise<VerifiedEvent> => finalizeEvent(template, keys.secret);
-    const r = await Relay.connect(relay.url);
+    const r = await connectTools(relay.url);
     tools.push(r);
-    for (let i = 0; i < 100 && (r as unknown as { challenge?: string }).challenge === undefined; i++) await sleep(10);
+    await challengeReceived(r);
     await expect(r.auth(signer)).resolves.toBe('');
     const note = finalizeEvent({ kind: 1, created_at: now(), tags: [['-']], content: 'posted from a relay feed' }, keys.secret);
     await expect(r.publish(note)).resolves.toBe('');
@@ -139,7 +137,7 @@ describe('NIP-70 protected events', () => {
 
   it('without answering AUTH (as Primal publishes), nostr-tools publish is refused with auth-required:', async () => {
     const keys = newKeys();
-    const r = await Relay.connect(relay.url);
+    const r = await connectTools(relay.url);
     tools.push(r);
     const note = finalizeEvent({ kind: 1, created_at: now(), tags: [['-']], content: 'no auth' }, keys.secret);
     await expect(r.publish(note)).rejects.toThrow(/^auth-required: /);

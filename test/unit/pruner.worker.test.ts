@@ -14,6 +14,7 @@ import { serialize } from '../../src/event/validate.js';
 import { Pruner } from '../../src/retention/pruner.js';
 import { compileRetention } from '../../src/retention/rules.js';
 import { EventStore } from '../../src/store/index.js';
+import { waitFor } from '../helpers/wait.js';
 
 const hex = (bytes: number): string => randomBytes(bytes).toString('hex');
 const T0 = 1_700_000_000;
@@ -28,6 +29,8 @@ const write = (store: EventStore, events: NostrEvent[]): void => {
 };
 /** `n` notes one second apart, newest at T0. */
 const fill = (store: EventStore, n: number): void => write(store, Array.from({ length: n }, (_, i) => note(T0 - i)));
+/** Threads of this process (a worker thread is one). */
+const threads = (): number => readdirSync('/proc/self/task').length;
 /** Keeps the newest 1,000 seconds. */
 const keepNewest = compileRetention([{ kinds: ['*'], max_age: 1000 }]);
 
@@ -72,12 +75,14 @@ describe('Pruner with a file store (worker thread)', () => {
   it('stop() waits for the worker to close its connection; nothing is deleted after it', async () => {
     fill(store, 6000);
     const pruner = new Pruner(store, () => keepNewest, () => T0, silent, 60_000, 5);
+    const before = threads();
     const done = pruner.run();
     while (store.stats().events === 6000) await new Promise((resolve) => setTimeout(resolve, 5));
     await pruner.stop();
     const left = store.stats().events;
     await done;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Once the worker's thread is gone nothing can delete any more.
+    await waitFor(() => threads() <= before, 'the pruner thread gone');
     expect(store.stats().events).toBe(left);
     expect(left).toBeGreaterThan(1001);
     expect((await pruner.run()).steps).toBe(0);
@@ -100,14 +105,12 @@ describe('Pruner with a file store (worker thread)', () => {
 
 describe('Pruner threads', () => {
   it('a thread lives only while its pass runs (the process is back to its thread count after each pass)', async () => {
-    const threads = (): number => readdirSync('/proc/self/task').length;
     fill(store, 2000);
     const pruner = new Pruner(store, () => keepNewest, () => T0, silent, 60_000);
     const before = threads();
     for (let pass = 0; pass < 2; pass++) {
       await pruner.run();
-      const until = Date.now() + 5000;
-      while (threads() > before && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
+      await waitFor(() => threads() <= before, `the thread of pass ${pass} gone`);
       expect(threads()).toBe(before);
     }
     expect(store.stats().events).toBe(1001);
