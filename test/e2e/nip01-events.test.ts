@@ -16,7 +16,7 @@ import { newKeys, now, signed, type Keys } from '../helpers/events.js';
 import { nextAfter, okFrameProblem, recordRaw } from '../helpers/frames.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
 import { connectTools } from '../helpers/tools.js';
-import { within } from '../helpers/wait.js';
+import { WAIT_LIMIT_MS, within } from '../helpers/wait.js';
 
 const SMALL_LIMITS = { max_message_bytes: 4096, max_content_length: 100, max_event_tags: 5 };
 
@@ -454,7 +454,7 @@ describe('NIP-01 event validation', () => {
 
     const response = await fetch(relay.url.replace(/^ws/, 'http'), {
       headers: { Accept: 'application/nostr+json' },
-      signal: AbortSignal.timeout(5000),
+      signal: AbortSignal.timeout(WAIT_LIMIT_MS),
     });
     expect(response.status).toBe(200);
     const info = (await response.json()) as { limitation?: Record<string, unknown> };

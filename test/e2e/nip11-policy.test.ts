@@ -4,6 +4,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { WAIT_LIMIT_MS } from '../helpers/wait.js';
 
 const relays: TestRelay[] = [];
 afterAll(async () => {
@@ -15,7 +16,7 @@ async function limitation(overrides: Parameters<typeof startTestRelay>[0]): Prom
   relays.push(relay);
   const response = await fetch(relay.url.replace(/^ws/, 'http'), {
     headers: { Accept: 'application/nostr+json' },
-    signal: AbortSignal.timeout(5000),
+    signal: AbortSignal.timeout(WAIT_LIMIT_MS),
   });
   expect(response.status).toBe(200);
   return ((await response.json()) as { limitation: Record<string, unknown> }).limitation;

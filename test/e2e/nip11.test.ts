@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RawClient } from '../helpers/client.js';
 import { newKeys, signed } from '../helpers/events.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { WAIT_LIMIT_MS } from '../helpers/wait.js';
 
 const NAME = 'commons e2e relay';
 const DESCRIPTION = 'A relay started by test/e2e/nip11.test.ts';
@@ -45,7 +46,7 @@ afterEach(() => {
 const httpUrl = (wsUrl: string, path = '/'): string => `${wsUrl.replace(/^ws/, 'http').replace(/\/$/, '')}${path}`;
 
 const get = (wsUrl: string, path = '/', headers: Record<string, string> = {}): Promise<Response> =>
-  fetch(httpUrl(wsUrl, path), { headers, signal: AbortSignal.timeout(5000) });
+  fetch(httpUrl(wsUrl, path), { headers, signal: AbortSignal.timeout(WAIT_LIMIT_MS) });
 
 const getInfo = (wsUrl: string): Promise<Response> => get(wsUrl, '/', { Accept: 'application/nostr+json' });
 
@@ -129,7 +130,7 @@ describe('NIP-11', () => {
     const response = await fetch(httpUrl(relay.url), {
       method: 'OPTIONS',
       headers: { Origin: 'https://example.org', 'Access-Control-Request-Method': 'GET', 'Access-Control-Request-Headers': 'accept' },
-      signal: AbortSignal.timeout(5000),
+      signal: AbortSignal.timeout(WAIT_LIMIT_MS),
     });
     expect(response.status).toBeGreaterThanOrEqual(200);
     expect(response.status).toBeLessThan(300);

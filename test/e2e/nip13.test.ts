@@ -10,6 +10,7 @@ import { RawClient } from '../helpers/client.js';
 import { newKeys, now, signed, type Keys } from '../helpers/events.js';
 import { okFrameProblem } from '../helpers/frames.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { WAIT_LIMIT_MS } from '../helpers/wait.js';
 
 const MIN = 10;
 const keys = newKeys();
@@ -58,7 +59,7 @@ function weak(who: Keys, bits: number) {
 }
 
 const info = async (target: TestRelay): Promise<Record<string, any>> => {
-  const response = await fetch(target.url.replace(/^ws/, 'http'), { headers: { Accept: 'application/nostr+json' }, signal: AbortSignal.timeout(5000) });
+  const response = await fetch(target.url.replace(/^ws/, 'http'), { headers: { Accept: 'application/nostr+json' }, signal: AbortSignal.timeout(WAIT_LIMIT_MS) });
   return (await response.json()) as Record<string, any>;
 };
 

@@ -12,6 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RawClient } from '../helpers/client.js';
 import { newKeys, signed, type Keys } from '../helpers/events.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { WAIT_LIMIT_MS } from '../helpers/wait.js';
 
 const admin = newKeys();
 const stranger = newKeys();
@@ -63,7 +64,7 @@ async function call(relay: TestRelay, forwarded: string, method: string, keys: K
     method: 'POST',
     body: JSON.stringify(request),
     headers: { 'Content-Type': 'application/nostr+json+rpc', Authorization: token, 'X-Forwarded-For': forwarded },
-    signal: AbortSignal.timeout(5000),
+    signal: AbortSignal.timeout(WAIT_LIMIT_MS),
   });
   return { status: response.status, error: ((await response.json()) as { error: string | null }).error };
 }

@@ -13,6 +13,7 @@ import { startRelay } from '../../src/app.js';
 import { RawClient } from '../helpers/client.js';
 import { newKeys, now, signed, type Keys } from '../helpers/events.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { WAIT_LIMIT_MS } from '../helpers/wait.js';
 
 const admin = newKeys();
 const stranger = newKeys();
@@ -48,7 +49,7 @@ interface RpcAnswer {
 }
 
 async function post(wsUrl: string, body: string, headers: Record<string, string>): Promise<RpcAnswer> {
-  const response = await fetch(httpUrl(wsUrl), { method: 'POST', body, headers, signal: AbortSignal.timeout(5000) });
+  const response = await fetch(httpUrl(wsUrl), { method: 'POST', body, headers, signal: AbortSignal.timeout(WAIT_LIMIT_MS) });
   return { status: response.status, body: (await response.json()) as RpcAnswer['body'] };
 }
 

@@ -12,6 +12,7 @@ import type { Frame, RawClient } from '../helpers/client.js';
 import { trackConnections } from '../helpers/connections.js';
 import { newKeys, signed, type Keys } from '../helpers/events.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { WAIT_LIMIT_MS } from '../helpers/wait.js';
 
 let relay: TestRelay | undefined;
 afterEach(async () => {
@@ -105,7 +106,7 @@ async function manage(url: string, keys: Keys, tokenUrl = `${url.replace(/^ws/, 
     method: 'POST',
     body: JSON.stringify(request),
     headers: { 'Content-Type': 'application/nostr+json+rpc', Authorization: token },
-    signal: AbortSignal.timeout(5000),
+    signal: AbortSignal.timeout(WAIT_LIMIT_MS),
   });
   return { status: response.status, error: ((await response.json()) as { error: string | null }).error };
 }
