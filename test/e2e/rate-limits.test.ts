@@ -9,6 +9,7 @@ import { RawClient } from '../helpers/client.js';
 import { newKeys, signed } from '../helpers/events.js';
 import { defaultConfig } from '../../src/config/load.js';
 import { DEFAULT_CONNECTION_LIMITS, startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { waitFor } from '../helpers/wait.js';
 
 let clock = 1_700_000_000_000;
 const nowMs = (): number => clock;
@@ -63,10 +64,9 @@ function refusedUpgrade(ip: string | undefined, relay = proxied): Promise<{ stat
   });
 }
 
-/** Waits (bounded) until the relay counts `count` open connections. */
+/** Waits until the relay counts `count` open connections. */
 async function relayHasConnections(relay: TestRelay, count: number): Promise<void> {
-  for (let i = 0; i < 200 && relay.relay.counters.connections !== count; i++) await new Promise((r) => setTimeout(r, 10));
-  expect(relay.relay.counters.connections).toBe(count);
+  await waitFor(() => relay.relay.counters.connections === count, `${count} open connections`);
 }
 
 const note = (): ReturnType<typeof signed> => signed(newKeys());
