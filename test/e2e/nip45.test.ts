@@ -194,7 +194,7 @@ describe('NIP-45 canonical queries and hll', () => {
     const author = newKeys();
     const client = await connect();
     for (let i = 0; i < 3; i++) await publish(client, signed(author, { created_at: now() - i, tags: [['t', tag]], content: `t${i}` }));
-    const tools = await Relay.connect(relay.url);
+    const tools = await connectTools(relay.url);
     try {
       expect(await tools.countWithHLL([{ authors: [author.pubkey], '#t': [tag] }], {})).toEqual({ count: 3 });
       const reactions = await tools.countWithHLL([nip45.getCountManyFilter(target.id, 'reactions')], {});
