@@ -13,6 +13,7 @@ import { RawClient } from '../helpers/client.js';
 import { newKeys, now, signed } from '../helpers/events.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
 import { token } from '../helpers/sync.js';
+import { WAIT_LIMIT_MS } from '../helpers/wait.js';
 
 // NDK opens its sockets with the global WebSocket, which Node 20 lacks: `ws` supplies it, as in any Node app using NDK.
 (globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket;
@@ -51,7 +52,7 @@ async function connectNdk(cacheAdapter?: NDKCacheAdapter): Promise<NDK> {
   // No outbox model: it would dial NDK's default public relays.
   const ndk = new NDK({ explicitRelayUrls: [relay.url], cacheAdapter, enableOutboxModel: false });
   opened.push(ndk);
-  await ndk.connect(5000);
+  await ndk.connect(WAIT_LIMIT_MS);
   expect([...ndk.pool.connectedRelays()].map((r) => r.url)).toHaveLength(1);
   return ndk;
 }
