@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as nip45 from 'nostr-tools/nip45';
 import type { NostrEvent } from '../../src/event/types.js';
 import { RawClient } from '../helpers/client.js';
-import { newKeys, now, signed, type Keys } from '../helpers/events.js';
+import { keysFrom, newKeys, now, signed, type Keys } from '../helpers/events.js';
 import { trackConnections } from '../helpers/connections.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
 import { connectTools } from '../helpers/tools.js';
@@ -96,9 +96,10 @@ describe('NIP-45 COUNT', () => {
 });
 
 describe('NIP-45 canonical queries and hll', () => {
-  const target = signed(newKeys(), { content: 'the note everyone reacts to' });
-  const followed = newKeys();
-  const reactors: Keys[] = Array.from({ length: 12 }, () => newKeys());
+  // Fixed keys and a fixed target id: the hll offset and the registers, so the estimates below, are the same on every run.
+  const target = signed(keysFrom('nip45 target'), { content: 'the note everyone reacts to', created_at: 1_750_000_000 });
+  const followed = keysFrom('nip45 followed');
+  const reactors: Keys[] = Array.from({ length: 12 }, (_, i) => keysFrom(`nip45 reactor ${i}`));
 
   beforeAll(async () => {
     const client = await RawClient.connect(relay.url);
@@ -141,7 +142,7 @@ describe('NIP-45 canonical queries and hll', () => {
       expect(new Set(found.map((e: NostrEvent) => e.pubkey)).size).toBe(pubkeys);
       expect(answer.hll).toBe(nip45.hllEncode(theirs));
       // Merging ours into theirs changes nothing; the estimate is near the pubkey count (linear
-      // counting: only register collisions, random with fresh keys, lower it).
+      // counting: only register collisions lower it).
       const merged = nip45.mergeHll(nip45.hllDecode(answer.hll!)!, theirs);
       expect(nip45.hllEncode(merged)).toBe(answer.hll);
       expect(nip45.estimateCount(merged)).toBeLessThanOrEqual(pubkeys);
@@ -152,7 +153,7 @@ describe('NIP-45 canonical queries and hll', () => {
   it('5. hll merges across relays: a second relay holding other reactors', async () => {
     const other = await startTestRelay();
     try {
-      const extra = Array.from({ length: 5 }, () => newKeys());
+      const extra = Array.from({ length: 5 }, (_, i) => keysFrom(`nip45 extra reactor ${i}`));
       const otherClient = await RawClient.connect(other.url);
       for (const keys of [...extra, reactors[1]!]) {
         await otherClient.publish(signed(keys, { kind: 7, tags: [['e', target.id]], content: '+' }));

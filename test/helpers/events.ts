@@ -1,4 +1,5 @@
 import { finalizeEvent, generateSecretKey, getPublicKey, type EventTemplate } from 'nostr-tools/pure';
+import { sha256 } from '@noble/hashes/sha2.js';
 import type { NostrEvent } from '../../src/event/types.js';
 
 export interface Keys {
@@ -8,6 +9,12 @@ export interface Keys {
 
 export function newKeys(): Keys {
   const secret = generateSecretKey();
+  return { secret, pubkey: getPublicKey(secret) };
+}
+
+/** The same keys for the same label on every run (for tests whose expectations depend on the keys, such as HLL estimates). */
+export function keysFrom(label: string): Keys {
+  const secret = sha256(new TextEncoder().encode(label));
   return { secret, pubkey: getPublicKey(secret) };
 }
 
