@@ -5,7 +5,7 @@
  * This module holds what is particular to hosts: names, process-wide keys, and the checks across hosts.
  */
 import { resolve } from 'node:path';
-import { describeValue, type Checked } from './check.js';
+import { describeValue, type Checked } from './values.js';
 import type { ConfigKey } from './schema.js';
 import type { Config, VirtualHost } from './types.js';
 

@@ -7,7 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
-import { checkValue, describeValue } from './check.js';
+import { checkValue } from './check.js';
+import { describeValue } from './values.js';
 import { RULES, SCHEMA, specFor, type ConfigKey, type KeySpec } from './schema.js';
 import { checkHostNames, crossHostProblems, isProcessWide, PROCESS_WIDE_REASON, type IndexedHost } from './hosts.js';
 import type { Config, VirtualHost } from './types.js';

@@ -6,6 +6,7 @@
  * type is a compile error. config/relay.yaml is checked against it by test/unit/config.test.ts.
  */
 import type { Config } from './types.js';
+import type { Parser } from './values.js';
 import { parseRetention } from '../retention/rules.js';
 import { parseKindSelectors } from './kinds.js';
 import { parseKindLimitRules, parsePowRules, parsePubkeyList } from '../policy/config.js';
@@ -23,21 +24,6 @@ export type ConfigKey = Leaves<Omit<Config, 'hosts'>>;
 export type ValueAt<K extends ConfigKey> = At<Config, K>;
 
 export type ValueType = 'string' | 'integer' | 'number' | 'boolean' | 'enum' | 'parsed';
-
-/**
- * For `parsed` keys (lists, durations, rules): turns the YAML value into the plain data `Config` holds,
- * or says why it cannot. The default is given in that parsed form.
- */
-export type Parser<V> = (value: unknown, context?: ParseContext) => { ok: true; value: V } | { ok: false; reason: string; at?: string };
-// `at`: where inside the value the problem is, appended to the key in the message (e.g. `[0].kinds`).
-
-/** Where a value was written, for parsers that read files named in it (scopes.geohash.areas). */
-export interface ParseContext {
-  /** The config file that holds the value, as given (for messages). */
-  readonly file: string;
-  /** Its directory: relative paths in the value are taken from here. */
-  readonly directory: string;
-}
 
 /**
  * Checks (and normalisations) for string keys, beyond "is a string":

@@ -1,5 +1,5 @@
 /** Walks a parsed YAML mapping against the schema: each known key to `onValue`, anything else to `onProblem`. */
-import { closest, describeValue } from './check.js';
+import { closest, describeValue } from './values.js';
 import { SCHEMA, SECTIONS, specFor, type KeySpec } from './schema.js';
 
 export function walk(

@@ -4,7 +4,7 @@
  * HTTP and NIP-98 authorization are done before this (src/relay/management.ts, src/server/http.ts).
  */
 import { isIP } from 'node:net';
-import { checkPubkey } from '../config/check.js';
+import { checkPubkey } from '../config/values.js';
 import { isHex64 } from '../event/validate.js';
 
 export const RPC_CONTENT_TYPE = 'application/nostr+json+rpc';

@@ -3,9 +3,8 @@
  * `{ kinds: [...], … }`. A problem inside a list names where it is (`[0].max_content_lenght`), which the
  * loader appends to the key.
  */
-import { checkPubkey, closest, describeValue } from '../config/check.js';
 import { parseKindSelectors, type KindSelector } from '../config/kinds.js';
-import type { Parser } from '../config/schema.js';
+import { checkPubkey, closest, describeValue, type Parser } from '../config/values.js';
 
 /** `write.min_pow_by_kind`: the first rule whose kinds match gives the minimum for that event. */
 export interface PowRule {

@@ -12,9 +12,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { describeValue } from '../config/check.js';
 import { noteFileRead } from '../config/files-read.js';
-import type { ParseContext, Parser } from '../config/schema.js';
+import { describeValue, type ParseContext, type Parser } from '../config/values.js';
 
 export type Position = readonly [longitude: number, latitude: number];
 export type Ring = readonly Position[];

@@ -11,9 +11,8 @@
  * process: each `hosts:` block (src/config/hosts.ts) may set its own scope.
  */
 import { kindSet, type KindSelector } from '../config/kinds.js';
-import { describeValue } from '../config/check.js';
 import type { Config } from '../config/types.js';
-import type { Parser } from '../config/schema.js';
+import { describeValue, type Parser } from '../config/values.js';
 import { reject } from '../protocol/prefixes.js';
 import { coverAreas, TooManyCells } from './geocover.js';
 import { policy, type Policy } from './pipeline.js';

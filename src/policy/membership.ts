@@ -8,8 +8,8 @@
  * policy sees it on the next event.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { checkPubkey } from '../config/check.js';
 import { kindSet } from '../config/kinds.js';
+import { checkPubkey } from '../config/values.js';
 import type { Config } from '../config/types.js';
 import { reject } from '../protocol/prefixes.js';
 import { policy, type Policy } from './pipeline.js';

@@ -8,7 +8,7 @@
  * idle bucket refills to anyway.
  */
 import { formatDuration, parseDuration } from '../config/duration.js';
-import type { Parser } from '../config/schema.js';
+import type { Parser } from '../config/values.js';
 
 export interface Rate {
   /** Tokens a full bucket holds: the most actions allowed in a burst. */

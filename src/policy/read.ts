@@ -13,8 +13,7 @@
  */
 import type { NostrEvent } from '../event/types.js';
 import type { CompiledFilter } from '../filter/compile.js';
-import type { Parser } from '../config/schema.js';
-import { describeValue } from '../config/check.js';
+import { describeValue, type Parser } from '../config/values.js';
 
 /** A plain list of kinds (no ranges: the read rules name each kind in SQL). */
 export const parseKindList: Parser<number[]> = (value) => {

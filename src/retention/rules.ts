@@ -2,7 +2,7 @@
  * Retention rules (config key `retention`): parsing with path-qualified problems, first-match lookup
  * by kind, and the NIP-11 `retention` form. Pure; the pruner (pruner.ts) applies them to the store.
  */
-import { closest } from '../config/check.js';
+import { closest } from '../config/values.js';
 import { formatDuration, parseDuration } from '../config/duration.js';
 import { kindSet, parseKindSelectors, type KindSelector, type KindSet } from '../config/kinds.js';
 import type { RetentionRule } from '../config/types.js';

@@ -3,8 +3,7 @@
  * limits count under. Pure (no uWS): the server passes the TCP peer and the X-Forwarded-For header.
  */
 import { BlockList, isIP } from 'node:net';
-import { describeValue } from '../config/check.js';
-import type { Parser } from '../config/schema.js';
+import { describeValue, type Parser } from '../config/values.js';
 import { normaliseIp } from '../nips/nip86.js';
 
 /** A schema `Parser` for a list of IPs and CIDR blocks (v4 and v6), e.g. [127.0.0.1, 10.0.0.0/8, "fd00::/8"]. */
