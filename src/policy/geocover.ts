@@ -8,7 +8,9 @@
  */
 import ngeohash from 'ngeohash';
 import type { AreaPolygon, Position } from './geoarea.js';
-import { GEOHASH_ALPHABET } from './geohash.js';
+
+/** The 32 characters of geohash cells, in the order of their cells. */
+export const GEOHASH_ALPHABET = '0123456789bcdefghjkmnpqrstuvwxyz';
 
 /** [west, south, east, north] in degrees. */
 type Box = readonly [number, number, number, number];

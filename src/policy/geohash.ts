@@ -14,10 +14,10 @@ import { kindSet, type KindSelector } from '../config/kinds.js';
 import type { Config } from '../config/types.js';
 import { describeValue, type Parser } from '../config/values.js';
 import { reject } from '../protocol/prefixes.js';
-import { coverAreas, TooManyCells } from './geocover.js';
+import { coverAreas, GEOHASH_ALPHABET, TooManyCells } from './geocover.js';
 import { policy, type Policy } from './pipeline.js';
 
-export const GEOHASH_ALPHABET = '0123456789bcdefghjkmnpqrstuvwxyz';
+export { GEOHASH_ALPHABET };
 const GEOHASH = /^[0123456789bcdefghjkmnpqrstuvwxyz]+$/;
 const MAX_PRECISION = 12;
 
