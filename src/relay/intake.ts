@@ -12,7 +12,7 @@ import { decideKnown, ingestEvent, type IngestDeps, type IngestOutcome } from '.
 import { KnownEvents } from './known-events.js';
 import type { PolicyState } from './policy-state.js';
 import type { RateLimits } from './rate-limits.js';
-import type { RelayCounters } from './relay.js';
+import type { RelayCounters } from './counters.js';
 
 /** What the intake needs from the relay. */
 export interface IntakeDeps {

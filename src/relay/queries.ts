@@ -7,7 +7,7 @@ import { reason } from '../protocol/prefixes.js';
 import { ReaderPool } from '../store/readers.js';
 import type { SharedBudget } from '../worker/shared-budget.js';
 import type { Client, ClientSubscription } from './client.js';
-import type { RelayStore } from './relay.js';
+import type { RelayStore } from './relay-store.js';
 
 /** What the query side needs from the relay. */
 export interface QueryDeps {

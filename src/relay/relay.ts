@@ -2,18 +2,19 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import { unixNow } from '../event/clock.js';
 import type { Verifier } from '../event/verify.js';
-import { compileFilters, type CompiledFilter } from '../filter/compile.js';
+import { compileFilters } from '../filter/compile.js';
 import * as nip40 from '../nips/nip40.js';
 import { newChallenge } from '../nips/nip42.js';
 import { authFrame, noticeFrame } from '../protocol/frames.js';
 import { negOpenFilter, parseClientMessage } from '../protocol/parse.js';
 import type { MemberSet } from '../policy/membership.js';
 import { reason } from '../protocol/prefixes.js';
-import { Pruner, type PruneStatements } from '../retention/pruner.js';
+import { Pruner } from '../retention/pruner.js';
 import { planReload, type ReloadPlan } from '../config/reload.js';
-import type { EventToWrite, WriteOutcome } from '../store/types.js';
-import type { StoreLocation } from '../store/store.js';
+import type { EventToWrite } from '../store/types.js';
 import type { Client } from './client.js';
+import type { RelayCounters } from './counters.js';
+import type { RelayStore } from './relay-store.js';
 import { isEventFrame } from './known-events.js';
 import { NegentropySessions } from './negentropy.js';
 import { NegentropyBudget } from './negentropy-budget.js';
@@ -25,37 +26,6 @@ import { EventIntake } from './intake.js';
 import { WriterThread } from '../store/writer-thread.js';
 import type { Management } from './management.js';
 import { buildPolicyState, retiredMembers, type PolicyParts, type PolicyState } from './policy-state.js';
-
-/** What the relay needs from storage. */
-export interface RelayStore {
-  has(id: string): boolean;
-  writeBatch(items: EventToWrite[]): WriteOutcome[];
-  /** Events expired at `now` (NIP-40) are left out of query and count. */
-  query(filters: readonly CompiledFilter[], now: number): string[];
-  count(filters: readonly CompiledFilter[], now: number): number;
-  /** NIP-77: (created_at, id in hex) of matching unexpired events, oldest first, at most `max`; no JSON read. */
-  negentropyKeys(filter: CompiledFilter, now: number, max: number): Iterable<[createdAt: number, idHex: string]>;
-  /** Changes whenever the stored events may have changed (NIP-77 sets read at one version are shared). */
-  version(): string;
-  /** NIP-45 hll: distinct pubkeys (hex) of the events query/count would return. */
-  pubkeys(filters: readonly CompiledFilter[], now: number): Set<string>;
-  /** NIP-40: deletes at most `maxRows` events expired at `now`; returns how many. */
-  deleteExpired(now: number, maxRows: number): number;
-  /** Bounded statements the retention pruner runs. */
-  readonly retention: PruneStatements;
-  /** The database file: the pruner then runs in a worker thread with its own connection. */
-  readonly location?: StoreLocation | undefined;
-  stats(): { events: number };
-  close(): void;
-}
-
-export interface RelayCounters {
-  connections: number;
-  subscriptions: number;
-  eventsReceived: number;
-  eventsStored: number;
-  startedAt: number;
-}
 
 /**
  * The protocol engine: NIP-01 messages in, frames out. It knows nothing of sockets; src/server

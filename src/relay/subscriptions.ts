@@ -11,7 +11,7 @@ import { Outbox } from './outbox.js';
 import type { PolicyState } from './policy-state.js';
 import type { Queries } from './queries.js';
 import type { RateLimits } from './rate-limits.js';
-import type { RelayCounters } from './relay.js';
+import type { RelayCounters } from './counters.js';
 
 /** What the subscription side needs from the relay. */
 export interface SubscriptionDeps {

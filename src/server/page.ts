@@ -1,5 +1,5 @@
 import type { Config } from '../config/types.js';
-import type { RelayCounters } from '../relay/relay.js';
+import type { RelayCounters } from '../relay/counters.js';
 import { supportedNips } from '../nips/registry.js';
 import { VERSION } from '../version.js';
 

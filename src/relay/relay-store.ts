@@ -1,0 +1,27 @@
+import type { CompiledFilter } from '../filter/compile.js';
+import type { PruneStatements } from '../retention/pruner.js';
+import type { StoreLocation } from '../store/store.js';
+import type { EventToWrite, WriteOutcome } from '../store/types.js';
+
+/** What the relay needs from storage. */
+export interface RelayStore {
+  has(id: string): boolean;
+  writeBatch(items: EventToWrite[]): WriteOutcome[];
+  /** Events expired at `now` (NIP-40) are left out of query and count. */
+  query(filters: readonly CompiledFilter[], now: number): string[];
+  count(filters: readonly CompiledFilter[], now: number): number;
+  /** NIP-77: (created_at, id in hex) of matching unexpired events, oldest first, at most `max`; no JSON read. */
+  negentropyKeys(filter: CompiledFilter, now: number, max: number): Iterable<[createdAt: number, idHex: string]>;
+  /** Changes whenever the stored events may have changed (NIP-77 sets read at one version are shared). */
+  version(): string;
+  /** NIP-45 hll: distinct pubkeys (hex) of the events query/count would return. */
+  pubkeys(filters: readonly CompiledFilter[], now: number): Set<string>;
+  /** NIP-40: deletes at most `maxRows` events expired at `now`; returns how many. */
+  deleteExpired(now: number, maxRows: number): number;
+  /** Bounded statements the retention pruner runs. */
+  readonly retention: PruneStatements;
+  /** The database file: the pruner then runs in a worker thread with its own connection. */
+  readonly location?: StoreLocation | undefined;
+  stats(): { events: number };
+  close(): void;
+}
