@@ -1,11 +1,15 @@
-import type { Limits } from '../config/types.js';
 import { reject, type Rejection } from '../protocol/prefixes.js';
 import type { NostrEvent } from './types.js';
 
 /** NIP-42 authentication events travel in AUTH messages; through EVENT they are never stored or broadcast. */
 export const AUTH_KIND = 22242;
 
-type EventLimits = Pick<Limits, 'max_event_tags' | 'max_content_length' | 'created_at'>;
+/** The `limits:` keys (config/relay.yaml) one event is checked against. */
+export interface EventLimits {
+  max_event_tags: number;
+  max_content_length: number;
+  created_at: { max_future_seconds: number | null; max_past_seconds: number | null };
+}
 
 /** The relay's size and time limits for one event; cheap checks run before hashing and verifying. */
 export function checkEventLimits(event: NostrEvent, limits: EventLimits, nowSeconds: number): Rejection | undefined {
