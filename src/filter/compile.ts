@@ -1,4 +1,3 @@
-import type { Limits } from '../config/types.js';
 import { HEX64 } from '../event/validate.js';
 import { reject, type Rejection } from '../protocol/prefixes.js';
 import { MAX_QUERY_LENGTH, parseSearch, type Search } from '../nips/nip50.js';
@@ -31,14 +30,20 @@ export interface FilterOptions {
   search?: boolean;
 }
 
-type FilterLimits = Pick<Limits, 'max_filter_values' | 'max_limit' | 'default_limit'>;
+/** The `limits:` keys (config/relay.yaml) a filter is compiled under. */
+export interface FilterLimits {
+  max_filter_values: number;
+  max_limit: number;
+  /** Limit of a filter that sets none; null = max_limit. */
+  default_limit: number | null;
+}
 
 const TAG_KEY = /^#[a-zA-Z]$/;
 /** Tags whose values are event ids or pubkeys: only exact lowercase 64-hex values can ever match. */
 const HEX_TAGS = new Set(['e', 'p']);
 
 /** The limit of a filter that sets none: `default_limit`, or `max_limit` when that is null. */
-export function defaultLimit(limits: Pick<Limits, 'max_limit' | 'default_limit'>): number {
+export function defaultLimit(limits: Pick<FilterLimits, 'max_limit' | 'default_limit'>): number {
   return limits.default_limit ?? limits.max_limit;
 }
 
