@@ -13,7 +13,7 @@ import type { NostrEvent } from '../src/event/types.js';
 import type { CompiledFilter } from '../src/filter/compile.js';
 import { serialize } from '../src/event/validate.js';
 import { EventStore } from '../src/store/index.js';
-import { parseSearch } from '../src/nips/nip50.js';
+import { parseSearch } from '../src/filter/search.js';
 
 const COUNT = Number(process.argv[2] ?? 20000);
 const hex = (bytes: number): string => randomBytes(bytes).toString('hex');

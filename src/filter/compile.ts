@@ -1,6 +1,6 @@
 import { HEX64 } from '../event/validate.js';
 import { reject, type Rejection } from '../protocol/prefixes.js';
-import { MAX_QUERY_LENGTH, parseSearch, type Search } from '../nips/nip50.js';
+import { MAX_QUERY_LENGTH, parseSearch, type Search } from './search.js';
 
 /** A NIP-01 filter compiled once into sets, so matching and SQL building never re-read the JSON. */
 export interface CompiledFilter {

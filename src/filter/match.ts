@@ -1,6 +1,6 @@
 import type { NostrEvent } from '../event/types.js';
 import type { CompiledFilter } from './compile.js';
-import { matchesSearch } from '../nips/nip50.js';
+import { matchesSearch } from './search.js';
 
 /** NIP-01 filter semantics: every condition present must hold (limit plays no part); NIP-50 `search` too. */
 export function matchFilter(filter: CompiledFilter, event: NostrEvent): boolean {

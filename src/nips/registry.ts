@@ -73,7 +73,7 @@ export const NIPS: readonly NipEntry[] = [
   {
     nip: 50,
     title: 'Search capability',
-    modules: ['src/nips/nip50.ts', 'src/filter/compile.ts', 'src/store/sql.ts', 'src/store/migrations.ts'],
+    modules: ['src/filter/search.ts', 'src/filter/compile.ts', 'src/store/sql.ts', 'src/store/migrations.ts'],
     tests: ['test/e2e/nip50.test.ts'],
     enabled: (config) => config.search.enabled,
     advertisedWhen: '`search.enabled`',

@@ -1,6 +1,6 @@
 import { kindClass } from '../event/kinds.js';
 import type { CompiledFilter } from '../filter/compile.js';
-import { SEARCH_WINDOW } from '../nips/nip50.js';
+import { SEARCH_WINDOW } from '../filter/search.js';
 
 /**
  * Translates one compiled filter into one SQL statement. The SQL text depends only on the filter's

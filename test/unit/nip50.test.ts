@@ -1,8 +1,8 @@
-/** NIP-50 query parsing (src/nips/nip50.ts): extensions dropped, phrases quoted, live matching. */
+/** NIP-50 query parsing (src/filter/search.ts): extensions dropped, phrases quoted, live matching. */
 import { describe, expect, it } from 'vitest';
 import { compileFilter } from '../../src/filter/compile.js';
 import { matchFilter } from '../../src/filter/match.js';
-import { matchesSearch, parseSearch } from '../../src/nips/nip50.js';
+import { matchesSearch, parseSearch } from '../../src/filter/search.js';
 
 const LIMITS = { max_filter_values: 100, max_limit: 500, default_limit: 100 };
 
