@@ -3,7 +3,7 @@ import { unixNow } from '../event/clock.js';
 import type { CompiledFilter } from '../filter/compile.js';
 import type { IngestDeps } from '../relay/ingest.js';
 import type { EventStore } from '../store/store.js';
-import { importChunk, type ImportCounts } from '../cli/import.js';
+import { importChunk, type ImportCounts } from '../relay/ingest-lines.js';
 import type { Frame, Remote } from './remote.js';
 
 export type Direction = 'down' | 'up' | 'both';
