@@ -8,8 +8,7 @@
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { reason } from '../protocol/prefixes.js';
-import type { PostRequest } from '../server/http.js';
-import type { Management, RpcHttpResponse } from './management.js';
+import type { Management, RpcHttpRequest, RpcHttpResponse } from './management.js';
 import type { RateLimits } from './rate-limits.js';
 
 export function managementPost(
@@ -17,7 +16,7 @@ export function managementPost(
   rateLimits: RateLimits,
   config: () => Config,
   log: Logger,
-): (request: PostRequest) => Promise<RpcHttpResponse> {
+): (request: RpcHttpRequest) => Promise<RpcHttpResponse> {
   return async (request) => {
     const { ip } = request;
     const limited = management.enabled ? rateLimits.eventFromIp(ip) : undefined;
