@@ -15,7 +15,7 @@ import { memberFileProblem } from '../policy/membership.js';
 import { areaCoverProblem, parseGeohashPrefixes } from '../policy/geohash.js';
 import { parseGeoAreas } from '../policy/geoarea.js';
 import { parseRate } from '../policy/rate-limit.js';
-import { parseAddressList } from '../server/client-ip.js';
+import { parseAddressList } from '../net/ip.js';
 import { parseVerifyImplementation } from '../event/verify-native.js';
 
 /** Dotted paths of every leaf of `Config`, e.g. 'limits.created_at.max_future_seconds' (`hosts` is not a key: src/config/hosts.ts). */

@@ -3,9 +3,9 @@
  * its params and calls the relay's management state (src/relay/management.ts) through `ManagementOps`.
  * HTTP and NIP-98 authorization are done before this (src/relay/management.ts, src/server/http.ts).
  */
-import { isIP } from 'node:net';
 import { checkPubkey } from '../config/values.js';
 import { isHex64 } from '../event/validate.js';
+import { normaliseIp } from '../net/ip.js';
 
 export const RPC_CONTENT_TYPE = 'application/nostr+json+rpc';
 
@@ -67,27 +67,6 @@ const kindParam = (params: readonly unknown[]): number => {
   return value;
 };
 
-/** An IP address in the form the transport reports it: IPv4 dotted, IPv6 compressed lower-case, IPv4-mapped IPv6 as IPv4. */
-export function normaliseIp(raw: string): string | undefined {
-  let ip = raw.trim().toLowerCase();
-  if (ip.startsWith('[') && ip.endsWith(']')) ip = ip.slice(1, -1);
-  const mapped = /^(?:0{0,4}:){0,5}:?ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(ip);
-  if (mapped !== null) ip = mapped[1]!;
-  const version = isIP(ip);
-  if (version === 4) return ip;
-  if (version !== 6) return undefined;
-  try {
-    const canonical = new URL(`http://[${ip}]/`).hostname.slice(1, -1);
-    const v4 = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(canonical);
-    if (v4 !== null) {
-      const hi = parseInt(v4[1]!, 16), lo = parseInt(v4[2]!, 16);
-      return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
-    }
-    return canonical;
-  } catch {
-    return undefined;
-  }
-}
 const ipParam = (params: readonly unknown[]): string => {
   const ip = normaliseIp(param(params, 0, 'an IP address'));
   if (ip === undefined) throw new ParamError('param 1 must be an IPv4 or IPv6 address');

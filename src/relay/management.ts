@@ -6,8 +6,9 @@
 import { kindSet } from '../config/kinds.js';
 import type { Config } from '../config/types.js';
 import type { Verifier } from '../event/verify.js';
-import { handleRequest, normaliseIp, type ListedEvent, type ListedIp, type ListedPubkey, type ManagementOps, RPC_CONTENT_TYPE } from '../nips/nip86.js';
+import { handleRequest, type ListedEvent, type ListedIp, type ListedPubkey, type ManagementOps, RPC_CONTENT_TYPE } from '../nips/nip86.js';
 import { verifyHttpAuth } from '../nips/nip98.js';
+import { normaliseIp } from '../net/ip.js';
 import { policy, type Pipeline, type Policy } from '../policy/pipeline.js';
 import { reject } from '../protocol/prefixes.js';
 import type { InfoField, ListedEntry, ManagedList, ManagementTables } from '../store/management.js';

@@ -1,4 +1,4 @@
-import { rateKeyOf } from '../server/client-ip.js';
+import { rateKeyOf } from '../net/ip.js';
 import { SharedBudget } from '../worker/shared-budget.js';
 
 /**

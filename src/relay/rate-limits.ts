@@ -12,7 +12,7 @@ import { kindClass } from '../event/kinds.js';
 import type { NostrEvent } from '../event/types.js';
 import { describeRate, TokenBuckets, type Rate } from '../policy/rate-limit.js';
 import { reject, type Rejection } from '../protocol/prefixes.js';
-import { AddressSet, rateKeyOf } from '../server/client-ip.js';
+import { AddressSet, rateKeyOf } from '../net/ip.js';
 
 export type RateLimitSettings = Config['rate_limits'];
 

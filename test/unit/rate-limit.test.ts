@@ -3,7 +3,8 @@ import { parseConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/config/load.js';
 import { describeRate, parseRate, TokenBuckets, type Rate } from '../../src/policy/rate-limit.js';
 import { RateLimits, type RateLimitSettings } from '../../src/relay/rate-limits.js';
-import { AddressSet, parseAddressList, rateKeyOf, resolveClientIp } from '../../src/server/client-ip.js';
+import { AddressSet, parseAddressList, rateKeyOf } from '../../src/net/ip.js';
+import { resolveClientIp } from '../../src/server/client-ip.js';
 
 const rate = (count: number, seconds: number): Rate => ({ count, seconds });
 
