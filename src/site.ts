@@ -8,6 +8,7 @@ import type { Config } from './config/types.js';
 import type { Verifier } from './event/verify.js';
 import type { Logger } from './log.js';
 import { relayInformation } from './nips/nip11.js';
+import { supportedNips } from './nips/registry.js';
 import { Management } from './relay/management.js';
 import { managementPost } from './relay/management-http.js';
 import type { NegentropyBudget } from './relay/negentropy-budget.js';
@@ -82,7 +83,11 @@ export function openSite(config: Config, names: readonly string[], deps: SiteDep
       limits: config.limits,
       pages: {
         information: () => information,
-        page: (host) => renderPage(management.effectiveConfig(), relay.config.relay.url || `ws://${host || deps.localUrl()}`, relay.counters, storedEvents(), deps.server.name),
+        page: (host) => {
+          const shown = management.effectiveConfig();
+          const url = relay.config.relay.url || `ws://${host || deps.localUrl()}`;
+          return renderPage(shown, url, relay.counters, storedEvents(), deps.server.name, supportedNips(shown));
+        },
       },
       management: {
         handlePost: managementPost(management, relay.rateLimits, () => relay.config, log),

@@ -1,16 +1,22 @@
 import type { Config } from '../config/types.js';
 import type { RelayCounters } from '../relay/counters.js';
-import { supportedNips } from '../nips/registry.js';
 import { VERSION } from '../version.js';
 
 const escapeHtml = (text: string): string =>
   text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
-/** The page a person sees when opening the relay URL in a browser. */
-export function renderPage(config: Config, publicUrl: string, counters: RelayCounters, storedEvents: number, serverName: string): string {
+/** The page a person sees when opening the relay URL in a browser; `nips`: the supported NIPs (src/nips/registry.ts). */
+export function renderPage(
+  config: Config,
+  publicUrl: string,
+  counters: RelayCounters,
+  storedEvents: number,
+  serverName: string,
+  nips: readonly number[],
+): string {
   const name = escapeHtml(config.info.name);
   const uptimeMinutes = Math.floor((Date.now() - counters.startedAt) / 60000);
-  const nips = supportedNips(config)
+  const nipLinks = nips
     .map((nip) => `<a href="https://github.com/nostr-protocol/nips/blob/master/${String(nip).padStart(2, '0')}.md">NIP-${String(nip).padStart(2, '0')}</a>`)
     .join(', ');
   return `<!doctype html>
@@ -33,7 +39,7 @@ export function renderPage(config: Config, publicUrl: string, counters: RelayCou
 <dt>Runs on</dt><dd id="server">commons ${escapeHtml(VERSION)}, ${escapeHtml(serverName)}, Node ${escapeHtml(process.versions.node)}</dd>
 </dl>
 <h2>Supported NIPs</h2>
-<p>${nips}</p>
+<p>${nipLinks}</p>
 ${config.info.contact ? `<p>Contact: ${escapeHtml(config.info.contact)}</p>` : ''}
 </body>
 </html>

@@ -163,6 +163,13 @@ describe('NIP-11', () => {
     expect(counter(after, 'Events stored')).toBe(storedBefore + 2);
   });
 
+  it('the page lists the NIPs that supported_nips advertises, in order', async () => {
+    const { supported_nips: advertised } = (await (await getInfo(plain.url)).json()) as { supported_nips: number[] };
+    const page = await (await get(plain.url)).text();
+    const listed = [...page.matchAll(/>NIP-(\d+)</g)].map((match) => Number(match[1]));
+    expect(listed).toEqual(advertised);
+  });
+
   it('GET on another path → 404', async () => {
     expect((await get(relay.url, '/nope')).status).toBe(404);
     expect((await get(relay.url, '/nope', { Accept: 'application/nostr+json' })).status).toBe(404);
