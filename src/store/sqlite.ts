@@ -11,7 +11,17 @@ const nodeMajor = Number(process.versions.node.split('.')[0]);
 
 export const SQLITE_PACKAGE = nodeMajor >= 22 ? 'better-sqlite3-napi' : 'better-sqlite3';
 
-const Database = require(SQLITE_PACKAGE) as typeof BetterSqlite3;
+// 12 is an optional dependency, so that an install on Node 22+ does not fail where it cannot be compiled.
+function load(): typeof BetterSqlite3 {
+  try {
+    return require(SQLITE_PACKAGE) as typeof BetterSqlite3;
+  } catch (error) {
+    if (SQLITE_PACKAGE !== 'better-sqlite3' || (error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw error;
+    throw new Error('better-sqlite3 12 is not installed: on Node 20 npm install compiles it (python3, make and a C++ compiler); install them and run npm rebuild better-sqlite3, or use Node 22 or newer');
+  }
+}
+
+const Database = load();
 export default Database;
 
 /** "better-sqlite3 13.2.0 (SQLite 3.54.1)", for `commons --version`. */
