@@ -10,6 +10,10 @@ import type { Relay } from './relay/relay.js';
 import { chooseServer, type ServerChoice } from './server/choose.js';
 import { startServer, type RunningServer, type Sites } from './server/server.js';
 import { openSite, type Site } from './site.js';
+import { CountingMetrics } from './relay/metrics.js';
+import { startMetrics, type MetricsListener } from './server/metrics-http.js';
+import type { MetricsSite } from './server/metrics.js';
+import { VERSION } from './version.js';
 
 export interface RelayOptions {
   logger?: Logger;
@@ -32,6 +36,8 @@ export interface RunningRelay {
   readonly localUrl: string;
   /** NIP-77 records and sessions per IP held by every site together. */
   readonly negentropy: NegentropyBudget;
+  /** metrics.enabled: the port GET /metrics is served on (metrics.listen); undefined = metrics off. */
+  readonly metricsPort: number | undefined;
   /**
    * Hot reload: applies the changed reloadable keys of `next` to every site (the default from the top
    * level, each host from its block) without dropping connections; restart-only keys keep their running
@@ -39,6 +45,8 @@ export interface RunningRelay {
    * adding, removing or renaming a host block is reported as `hosts` (restart required).
    */
   reload(next: Config): ReloadPlan;
+  /** Counts a reload refused before reload() (an invalid file) for GET /metrics. */
+  reloadRefused(): void;
   /** Graceful stop: stop listening, answer events under way, close sockets with 1001, close every database. */
   stop(): Promise<void>;
 }
@@ -58,14 +66,23 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
   const sites: Site[] = [];
   // Process-wide: read from the default site's config, which a reload keeps current.
   const negentropyBudget = new NegentropyBudget(() => sites[0]!.config.negentropy.max_total_records);
-  const deps = { verifier, log, now, nowMs: options.nowMs, negentropyBudget, localUrl: () => localUrl, server: chosen };
+  const metricsOn = config.metrics.enabled ? { metrics: () => new CountingMetrics() } : {};
+  const deps = { verifier, log, now, nowMs: options.nowMs, negentropyBudget, localUrl: () => localUrl, server: chosen, ...metricsOn };
+  const reloads = { applied: 0, refused: 0 };
 
   let server: RunningServer;
+  let metrics: MetricsListener | undefined;
   try {
     sites.push(openSite(config, [], deps));
     for (const host of config.hosts) sites.push(openSite(host.config, host.names, deps));
+    if (config.metrics.enabled) {
+      const verifyQueueDepth = (): number => (verifier as { inFlight?: number }).inFlight ?? 0;
+      metrics = await startMetrics(config.metrics.listen, sites.map((site) => metricsSite(site, config.hosts.length > 0)), { verifyQueueDepth, reloads, server: chosen.name, version: VERSION });
+      log.info({ url: `http://${config.metrics.listen.replace(/:\d+$/, '')}:${metrics.port}/metrics` }, 'metrics listening');
+    }
     server = await startServer(directory(sites), config, log, chosen);
   } catch (error) {
+    await metrics?.close();
     for (const site of sites) site.relay.close();
     await ownVerifier?.close?.();
     throw error;
@@ -83,6 +100,7 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
     server.stopListening();
     await Promise.all(sites.map((site) => site.relay.drain()));
     server.closeConnections(1001, 'relay shutting down');
+    await metrics?.close();
     for (const site of sites) site.relay.close();
     await ownVerifier?.close?.();
     log.info('relay stopped');
@@ -93,6 +111,7 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
     // All or nothing: every site's plan is checked before any is applied.
     const dryRun = targets.map(([site, config, prefix]) => prefixed(planReload(site.config, config), prefix));
     const refused = dryRun.some((plan) => plan.conflicts.length > 0);
+    reloads[refused ? 'refused' : 'applied']++;
     const plans = refused ? dryRun : targets.map(([site, config, prefix]) => prefixed(site.reload(config), prefix));
     if (!refused) log.level = sites[0]!.config.logging.level;
     const all = <T>(pick: (plan: ReloadPlan) => readonly T[]): T[] => plans.flatMap(pick);
@@ -110,7 +129,9 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
     server: chosen,
     localUrl,
     negentropy: negentropyBudget,
+    metricsPort: metrics?.port,
     reload,
+    reloadRefused: () => void reloads.refused++,
     stop: () => (stopping ??= stop()),
   };
 }
@@ -124,6 +145,12 @@ function prefixed(plan: ReloadPlan, prefix: string): ReloadPlan {
     restartRequired: plan.restartRequired.map(name),
     conflicts: plan.conflicts.map(({ key, reason }) => ({ key: name(key), reason })),
   };
+}
+
+/** What GET /metrics reads of a site; `labelled` (hosts: configured): its `site` label is its first name, or `default`. */
+function metricsSite(site: Site, labelled: boolean): MetricsSite {
+  if (!(site.relay.metrics instanceof CountingMetrics)) throw new Error('metrics.enabled, but a site counts nothing');
+  return { label: labelled ? (site.names[0] ?? 'default') : undefined, metrics: site.relay.metrics, counters: site.relay.counters, databasePath: site.config.storage.path };
 }
 
 /** The listener's choice of site: by Host header (case and port ignored), else the default (sites[0]). */

@@ -17,6 +17,7 @@ import { renderPage } from './server/page.js';
 import type { ServerChoice } from './server/choose.js';
 import type { ServerSite } from './server/server.js';
 import { EventStore } from './store/store.js';
+import type { RelayMetrics } from './relay/metrics.js';
 
 export interface Site {
   /** Host header names it serves; [] = the default site (the top-level config). */
@@ -44,6 +45,8 @@ export interface SiteDeps {
   localUrl: () => string;
   /** The WebSocket server that runs, named on the page. */
   server: ServerChoice;
+  /** metrics.enabled: a new site's counts for GET /metrics; absent = metrics off. */
+  metrics?: () => RelayMetrics;
 }
 
 export function openSite(config: Config, names: readonly string[], deps: SiteDeps): Site {
@@ -53,7 +56,7 @@ export function openSite(config: Config, names: readonly string[], deps: SiteDep
   const management = new Management(config, store.management, deps.verifier, deps.now);
   let relay: Relay;
   try {
-    relay = new Relay(config, store, deps.verifier, log, deps.now, management, deps.nowMs, deps.negentropyBudget);
+    relay = new Relay(config, store, deps.verifier, log, deps.now, management, deps.nowMs, deps.negentropyBudget, deps.metrics?.());
   } catch (error) {
     store.close();
     throw error;

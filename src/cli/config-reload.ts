@@ -51,6 +51,7 @@ export function startConfigReloader(
       // Fixing the file that broke this load must trigger the next one: keep watching what was read.
       named = new Set([...named, ...read]);
       syncWatchers();
+      running.reloadRefused();
       if (error instanceof ConfigError) return refuse(trigger, error.problems);
       log.error({ err: error, file, trigger }, 'config reload failed; the running config stays');
       return;

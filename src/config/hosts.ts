@@ -9,7 +9,7 @@ import { describeValue, type Checked } from './values.js';
 import type { ConfigKey } from './schema.js';
 import type { Config, VirtualHost } from './types.js';
 
-/** Keys one process has once: one listener, one verifier pool, one negentropy budget, one log. A host block may not set them. */
+/** Keys one process has once: one listener, one verifier pool, one negentropy budget, one log, one metrics endpoint. A host block may not set them. */
 export function isProcessWide(key: ConfigKey): boolean {
   return (
     key === 'relay.host' ||
@@ -19,11 +19,12 @@ export function isProcessWide(key: ConfigKey): boolean {
     key === 'verify.implementation' ||
     key === 'server.implementation' ||
     key === 'negentropy.max_total_records' ||
-    key.startsWith('logging.')
+    key.startsWith('logging.') ||
+    key.startsWith('metrics.')
   );
 }
 
-export const PROCESS_WIDE_REASON = 'is process-wide (one listener, one verifier pool, one negentropy budget, one log for every host): set it at the top level';
+export const PROCESS_WIDE_REASON = 'is process-wide (one listener, one verifier pool, one negentropy budget, one log, one metrics endpoint for every host): set it at the top level';
 
 /**
  * A Host header (or a configured name) as compared: lower case, without the port and a trailing dot.

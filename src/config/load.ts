@@ -162,6 +162,8 @@ class Values {
   checkRules(): void {
     for (const rule of RULES) {
       if (rule.keys.some((key) => this.bad.has(key))) continue;
+      // Over process-wide keys only: checked at the top level, which a host block cannot change.
+      if (this.label !== '' && rule.keys.every(isProcessWide)) continue;
       const reason = rule.check(assemble(this.values, []));
       if (reason === undefined) continue;
       const source = this.origin.get(rule.key) ?? rule.keys.map((key) => this.origin.get(key)).find((s) => s !== undefined) ?? this.file;

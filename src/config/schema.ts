@@ -17,6 +17,7 @@ import { parseGeoAreas } from '../policy/geoarea.js';
 import { parseRate } from '../policy/rate-limit.js';
 import { parseAddressList } from '../net/ip.js';
 import { parseVerifyImplementation } from '../event/verify-native.js';
+import { listenAddressOf, parseListenAddress } from '../net/listen.js';
 
 /** Dotted paths of every leaf of `Config`, e.g. 'limits.created_at.max_future_seconds' (`hosts` is not a key: src/config/hosts.ts). */
 export type ConfigKey = Leaves<Omit<Config, 'hosts'>>;
@@ -427,6 +428,16 @@ const TABLE: Table = {
     description: 'serve reloads this file when it changes, or a GeoJSON file it names in scopes.geohash.areas (as on SIGHUP); false = only on SIGHUP.',
   },
 
+  // metrics (src/server/metrics.ts) ---------------------------------------------------------------
+  'metrics.enabled': {
+    type: 'boolean', default: false, reloadable: false,
+    description: 'Serve GET /metrics in the Prometheus text format on metrics.listen, a listener of its own apart from the relay port (the relay port never serves it); false = nothing listens.',
+  },
+  'metrics.listen': {
+    type: 'parsed', parse: parseListenAddress, default: '127.0.0.1:9477', reloadable: false,
+    description: 'host:port ([v6]:port for IPv6) the metrics listener binds when metrics.enabled; keep it on loopback or a private network that only the Prometheus server reaches (the endpoint has no authentication); port 0 picks a free port.',
+  },
+
   // retention --------------------------------------------------------------------------------------
   retention: {
     type: 'parsed', parse: parseRetention, default: [], reloadable: true,
@@ -494,6 +505,16 @@ export const RULES: readonly CrossRule[] = [
     keys: ['read.private', 'members.enabled', 'auth.enabled'],
     check: ({ read, members, auth }) =>
       !read.private || (members.enabled && auth.enabled) ? undefined : 'needs members.enabled: true and auth.enabled: true (readers authenticate as members)',
+  },
+  {
+    key: 'metrics.listen',
+    keys: ['metrics.listen', 'metrics.enabled', 'relay.host', 'relay.port'],
+    check: ({ metrics, relay }) => {
+      const own = listenAddressOf(metrics.listen);
+      return metrics.enabled && own !== undefined && own.port !== 0 && own.port === relay.port && own.host === relay.host
+        ? `must differ from relay.host:relay.port (${metrics.listen}): metrics are served on a listener of their own`
+        : undefined;
+    },
   },
   {
     key: 'limits.default_limit',

@@ -187,6 +187,13 @@ export interface Config {
   reload: {
     watch: boolean;
   };
+  /** GET /metrics (Prometheus text format) on a listener of its own (src/server/metrics-http.ts). */
+  metrics: {
+    /** false = nothing listens. */
+    enabled: boolean;
+    /** host:port ([v6]:port) of the metrics listener; port 0 picks a free one. */
+    listen: string;
+  };
   /** Per-kind retention (src/retention/): the first rule whose kinds match an event's kind decides. */
   retention: readonly RetentionRule[];
   /**

@@ -13,6 +13,7 @@ import { KnownEvents } from './known-events.js';
 import type { PolicyState } from './policy-state.js';
 import type { RateLimits } from './rate-limits.js';
 import type { RelayCounters } from './counters.js';
+import type { RelayMetrics } from './metrics.js';
 
 /** What the intake needs from the relay. */
 export interface IntakeDeps {
@@ -21,6 +22,7 @@ export interface IntakeDeps {
   /** Shutting down: new events are refused with error:. */
   closing(): boolean;
   readonly counters: RelayCounters;
+  readonly metrics: RelayMetrics;
   readonly rateLimits: RateLimits;
   readonly verifier: Verifier;
   now(): number;
@@ -81,10 +83,11 @@ export class EventIntake {
    */
   onKnownEvent(client: Client, frame: string, event: NostrEvent): void {
     if (!this.deps.closing() && (this.unanswered.get(client) ?? 0) === 0) {
+      const started = this.deps.metrics.clock();
       const outcome = decideKnown(event, this.ingestDepsFor(client));
       if (outcome !== undefined) {
         this.deps.counters.eventsReceived++;
-        return this.answer(client, outcome);
+        return this.answer(client, outcome, event, started);
       }
       this.knownEvents.forget(frame); // no longer stored: the full path decides (e.g. blocked: deleted)
     }
@@ -93,10 +96,11 @@ export class EventIntake {
 
   onEvent(client: Client, input: unknown, frame: string, validated = false): void {
     this.deps.counters.eventsReceived++;
+    const started = this.deps.metrics.clock();
     if (this.deps.closing()) {
       const id = (input as { id?: unknown } | null)?.id;
       if (typeof id === 'string') client.send(okFrame(id, false, reason('error', 'relay is shutting down; try again shortly')));
-      return;
+      return this.deps.metrics.eventAnswered('error', input, started);
     }
     const deps = this.ingestDepsFor(client);
     const { outcome, placed } = ingestEvent(input, deps, this.eventOrder.get(client), validated);
@@ -105,24 +109,28 @@ export class EventIntake {
     const task = outcome
       .then((outcome) => {
         if (outcome.type === 'ok' && outcome.stored) this.knownEvents.remember(frame, outcome.stored);
-        this.answer(client, outcome);
+        this.answer(client, outcome, input, started);
       })
       .catch((error: unknown) => {
         client.log.error({ err: error }, 'error while storing an event');
         const id = (input as { id?: unknown } | null)?.id;
         if (typeof id === 'string') client.send(okFrame(id, false, reason('error', 'could not store the event')));
+        this.deps.metrics.eventAnswered('error', input, started);
       })
       .finally(() => this.settle(client, task));
     this.inflight.add(task);
   }
 
-  private answer(client: Client, outcome: IngestOutcome): void {
+  /** `input` and `started`: the event as received and when (metrics). */
+  private answer(client: Client, outcome: IngestOutcome, input: unknown, started: number): void {
     if (outcome.type === 'notice') {
       this.deps.logRejection(client, outcome.message);
-      return client.send(noticeFrame(outcome.message));
+      client.send(noticeFrame(outcome.message));
+      return this.deps.metrics.eventAnswered('invalid', input, started);
     }
     if (!outcome.accepted) this.deps.logRejection(client, outcome.message, outcome.id);
     client.send(okFrame(outcome.id, outcome.accepted, outcome.message));
+    this.deps.metrics.eventAnswered(outcome.outcome, input, started);
     // NIP-70 (and NIP-42): an auth-required refusal is followed by the connection's challenge.
     if (outcome.outcome === 'auth-required') this.deps.sendChallenge(client);
     if (outcome.ephemeral) this.deps.broadcast(outcome.ephemeral);

@@ -8,6 +8,7 @@ import { ReaderPool } from '../store/readers.js';
 import type { SharedBudget } from '../worker/shared-budget.js';
 import type { Client, ClientSubscription } from './client.js';
 import type { RelayStore } from './relay-store.js';
+import type { RelayMetrics } from './metrics.js';
 
 /** What the query side needs from the relay. */
 export interface QueryDeps {
@@ -21,6 +22,7 @@ export interface QueryDeps {
   unsubscribe(subscription: ClientSubscription): void;
   /** Stored JSON of the events the writer thread is committing: delivered live once it has. */
   readonly underway: ReadonlySet<string>;
+  readonly metrics: RelayMetrics;
   readonly log: Logger;
 }
 
@@ -54,13 +56,13 @@ export class Queries {
     if (location !== undefined && deps.readers > 0) this.pool = new ReaderPool(location.path, deps.readers);
   }
 
-  /** Sends the stored events and EOSE of a subscription just registered live. */
-  answerReq(subscription: ClientSubscription): void {
+  /** Sends the stored events and EOSE of a subscription just registered live; `started`: when the REQ came (metrics). */
+  answerReq(subscription: ClientSubscription, started: number): void {
     const { client, subId, filters } = subscription;
     const pool = this.pool;
     if (pool === undefined || !needsReader(filters, this.deps.minLimit())) {
       try {
-        return sendStored(subscription, this.deps.store.query(filters, this.deps.now()), this.deps.underway);
+        return this.sendStored(subscription, this.deps.store.query(filters, this.deps.now()), started);
       } catch (error) {
         this.deps.unsubscribe(subscription);
         throw error;
@@ -71,7 +73,7 @@ export class Queries {
       pool.query(filters, this.deps.now()).then(
         (stored) => {
           if (client.closed || client.subscriptions.get(subId) !== subscription) return; // closed, replaced or gone
-          sendStored(subscription, stored, this.deps.underway);
+          this.sendStored(subscription, stored, started);
         },
         (error: unknown) => {
           subscription.held = undefined;
@@ -123,6 +125,12 @@ export class Queries {
     this.underway.add(tracked);
   }
 
+  private sendStored(subscription: ClientSubscription, stored: readonly string[], started: number): void {
+    const live = sendStored(subscription, stored, this.deps.underway);
+    this.deps.metrics.reqAnswered(started, stored.length);
+    if (live > 0) this.deps.metrics.liveSent(live);
+  }
+
   /** Stops the readers now (after drain(), or when the relay could not start). */
   close(): void {
     void this.pool?.close();
@@ -141,20 +149,26 @@ export class Queries {
 /**
  * The stored events, EOSE, then the live events held meanwhile that the stored answer did not carry.
  * Stored events still `underway` on the writer thread are remembered, so their live delivery skips
- * this subscription.
+ * this subscription. Returns how many held live events were sent.
  */
-function sendStored(subscription: ClientSubscription, stored: readonly string[], underway: ReadonlySet<string>): void {
+function sendStored(subscription: ClientSubscription, stored: readonly string[], underway: ReadonlySet<string>): number {
   const { client, framePrefix, subId } = subscription;
   const held = subscription.held;
   subscription.held = undefined;
   if (underway.size > 0) {
     for (const json of stored) if (underway.has(json)) (subscription.sentStored ??= new Set()).add(json);
   }
+  let live = 0;
   client.batch(() => {
     for (const json of stored) client.send(`${framePrefix}${json}]`);
     client.send(eoseFrame(subId));
     if (held === undefined || held.length === 0) return;
     const sent = new Set(stored);
-    for (const json of held) if (!sent.has(json)) client.send(`${framePrefix}${json}]`);
+    for (const json of held) {
+      if (sent.has(json)) continue;
+      client.send(`${framePrefix}${json}]`);
+      live++;
+    }
   });
+  return live;
 }

@@ -21,11 +21,12 @@ import { NegentropyBudget } from './negentropy-budget.js';
 import { Queries } from './queries.js';
 import { Subscriptions } from './subscriptions.js';
 import { RateLimits } from './rate-limits.js';
-import { BatchWriter } from './writer.js';
+import { BatchWriter, type CommitBatch } from './writer.js';
 import { EventIntake } from './intake.js';
 import { WriterThread } from '../store/writer-thread.js';
 import type { Management } from './management.js';
 import { buildPolicyState, retiredMembers, type PolicyParts, type PolicyState } from './policy-state.js';
+import { NO_METRICS, type RelayMetrics } from './metrics.js';
 
 /**
  * The protocol engine: NIP-01 messages in, frames out. It knows nothing of sockets; src/server
@@ -65,13 +66,15 @@ export class Relay {
     nowMs: () => number = Date.now,
     /** NIP-77 records and sessions per IP of the whole process; absent = this relay's own. */
     negentropyBudget: NegentropyBudget = new NegentropyBudget(() => this.config.negentropy.max_total_records),
+    /** What GET /metrics reports of this relay (src/relay/metrics.ts); NO_METRICS = metrics off. */
+    readonly metrics: RelayMetrics = NO_METRICS,
   ) {
     this.rateLimits = new RateLimits(() => this.config.rate_limits, nowMs);
     const location = store.location;
     this.writerThread = config.storage.writer_thread && location !== undefined ? new WriterThread(location) : undefined;
     const thread = this.writerThread;
     const commit = thread ? (items: EventToWrite[]) => thread.write(items) : (items: EventToWrite[]) => store.writeBatch(items);
-    this.writer = new BatchWriter(commit, (item, outcome) => {
+    this.writer = new BatchWriter(metrics === NO_METRICS ? commit : timedCommit(commit, metrics), (item, outcome) => {
       if (outcome.status !== 'stored') return;
       this.counters.eventsStored++;
       try {
@@ -90,12 +93,14 @@ export class Relay {
     };
     this.state = buildPolicyState(config, this.parts);
     this.pruner = new Pruner(store, () => this.state.retention, now, log, nip40.PRUNE_INTERVAL_MS);
+    this.pruner.onPass = (report) => metrics.pruned(report);
     this.pruner.start();
     const current = (): PolicyState => this.state;
     this.intake = new EventIntake({
       state: current,
       closing: () => this.closing,
       counters: this.counters,
+      metrics,
       rateLimits: this.rateLimits,
       verifier,
       now,
@@ -110,11 +115,13 @@ export class Relay {
       now,
       unsubscribe: (subscription) => this.subscriptions.unsubscribe(subscription),
       underway: this.writer.underway,
+      metrics,
       log,
     });
     this.subscriptions = new Subscriptions({
       state: current,
       counters: this.counters,
+      metrics,
       rateLimits: this.rateLimits,
       queries: this.queries,
       now,
@@ -181,6 +188,7 @@ export class Relay {
 
   connect(client: Client): void {
     this.counters.connections++;
+    this.metrics.connectionOpened();
     const config = this.state.config;
     client.log[config.logging.connections]('connection opened');
     this.rateLimits.connectionOpened(client.ip);
@@ -268,4 +276,20 @@ export class Relay {
   private logRejection(client: Client, message: string, id?: string): void {
     client.log[this.state.config.logging.rejections]({ id, reason: message }, 'rejected');
   }
+}
+
+/** `commit`, reporting each batch's size and commit time (inline, or the round trip to the writer thread). */
+function timedCommit(commit: CommitBatch, metrics: RelayMetrics): CommitBatch {
+  return (items) => {
+    const started = metrics.clock();
+    const result = commit(items);
+    if (Array.isArray(result)) {
+      metrics.batchCommitted(items.length, metrics.clock() - started);
+      return result;
+    }
+    return result.then((outcomes) => {
+      metrics.batchCommitted(items.length, metrics.clock() - started);
+      return outcomes;
+    });
+  };
 }

@@ -12,12 +12,14 @@ import type { PolicyState } from './policy-state.js';
 import type { Queries } from './queries.js';
 import type { RateLimits } from './rate-limits.js';
 import type { RelayCounters } from './counters.js';
+import type { RelayMetrics } from './metrics.js';
 
 /** What the subscription side needs from the relay. */
 export interface SubscriptionDeps {
   /** The policy state of the moment (a reload replaces it). */
   state(): PolicyState;
   readonly counters: RelayCounters;
+  readonly metrics: RelayMetrics;
   readonly rateLimits: RateLimits;
   /** The stored answers. */
   readonly queries: Queries;
@@ -40,6 +42,7 @@ export class Subscriptions {
   constructor(private readonly deps: SubscriptionDeps) {}
 
   onReq(client: Client, subId: string, inputs: unknown[]): void {
+    const started = this.deps.metrics.clock();
     const limited = this.deps.rateLimits.query(client.id);
     if (limited) return this.refuse(client, subId, limited); // the open subscription with this id stays
     const existing = client.subscriptions.get(subId);
@@ -53,7 +56,8 @@ export class Subscriptions {
     client.subscriptions.set(subId, subscription);
     this.live.add(subscription);
     this.deps.counters.subscriptions++;
-    this.deps.queries.answerReq(subscription);
+    this.deps.metrics.subscriptionOpened();
+    this.deps.queries.answerReq(subscription, started);
   }
 
   onCount(client: Client, subId: string, inputs: unknown[]): void {
@@ -103,6 +107,7 @@ export class Subscriptions {
   broadcast(item: EventToWrite): void {
     if (nip40.isExpired(item.event, this.deps.now())) return;
     const readRules = this.deps.state().readRules;
+    let queued = 0;
     for (const subscription of this.live.matching(item.event)) {
       // Read rules: a restricted kind goes only to connections authenticated as its author or a recipient.
       if (subscription.client.closed || !mayRead(item.event, readRules, subscription.client.authenticated)) continue;
@@ -110,8 +115,12 @@ export class Subscriptions {
       if (subscription.sentStored?.delete(item.json)) continue;
       // A stored answer still being read on a reader thread: held, sent after its EOSE.
       if (subscription.held !== undefined) subscription.held.push(item.json);
-      else this.outbox.queue(subscription.client, subscription.framePrefix, item.json);
+      else {
+        this.outbox.queue(subscription.client, subscription.framePrefix, item.json);
+        queued++;
+      }
     }
+    if (queued > 0) this.deps.metrics.liveSent(queued);
   }
 
   /** The checks REQ and COUNT share: subscription id, number of filters, and each filter. */

@@ -36,6 +36,8 @@ export class Pruner {
   private workerPass: WorkerPass | undefined;
   /** Adaptive rows per step (see drivePass), kept across passes (the worker's is handed back after each). */
   private readonly state = { batch: 50 };
+  /** Called with what each pass deleted (GET /metrics). */
+  onPass: (report: PassResult) => void = () => {};
 
   constructor(
     private readonly store: BackgroundStore,
@@ -60,6 +62,7 @@ export class Pruner {
   run(): Promise<PassResult> {
     this.running ??= this.pass()
       .then((result) => {
+        this.onPass(result);
         const deleted = deletedIn(result);
         const longestStepMs = Math.round(result.longestStepMs * 10) / 10;
         if (deleted > 0) this.log.info({ deleted, expired: result.expired, rules: result.rules, longestStepMs }, 'pruned');

@@ -46,7 +46,9 @@ class SocketClient implements Client {
 
   /** The transport found the socket over its outbound limit: a reader too slow for what it asked. */
   cutOff(): void {
+    if (this.closed) return;
     this.log.warn({ buffered: this.socket.bufferedAmount(), limit: this.maxOutboundBytes }, 'closing a connection that does not read fast enough');
+    this.site.relay.metrics.slowConsumerClosed();
     this.end(1008, 'outbound buffer limit exceeded');
   }
 

@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { NostrEvent } from '../../src/event/types.js';
 import { RawClient } from '../helpers/client.js';
 import { newKeys, now, signed } from '../helpers/events.js';
+import { scrape } from '../helpers/metrics.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
 
 const MAX_OUTBOUND_BYTES = 65_536;
@@ -28,7 +29,10 @@ const sockets: Socket[] = [];
 beforeAll(async () => {
   // A distinct subscription per REQ (so max_subscriptions above REQS): a REQ replacing one whose answer
   // is still on a reader thread (limit 500 → query.readers) drops that answer, so each REQ needs its own id.
-  relay = await startTestRelay({ limits: { max_outbound_bytes: MAX_OUTBOUND_BYTES, max_subscriptions: REQS + 10 } });
+  relay = await startTestRelay({
+    limits: { max_outbound_bytes: MAX_OUTBOUND_BYTES, max_subscriptions: REQS + 10 },
+    metrics: { enabled: true, listen: '127.0.0.1:0' },
+  });
   const keys = newKeys();
   const base = now() - 1000;
   stored = Array.from({ length: EVENTS }, (_, i) =>
@@ -146,6 +150,8 @@ describe('limits.max_outbound_bytes', () => {
 
     // The relay gives up on the slow reader by itself (its close handler has run: one connection left) …
     await until(() => relay.relay.counters.connections === 1, TIMEOUT_MS, 'relay closes the slow reader');
+    // … and counts it once for GET /metrics.
+    expect((await scrape(relay.metricsPort!)).value('commons_slow_consumer_disconnects_total')).toBe(1);
     // … and the socket really ends: once we read again we get what was buffered, then the close, in bounded time.
     slow.socket.resume();
     await within(slow.closed, TIMEOUT_MS, 'slow reader socket closed');
@@ -179,5 +185,6 @@ describe('limits.max_outbound_bytes', () => {
     }
     expect(reader.closeCode).toBeUndefined();
     await until(() => relay.relay.counters.connections === 1, TIMEOUT_MS, 'only the reader connected');
+    expect((await scrape(relay.metricsPort!)).value('commons_slow_consumer_disconnects_total')).toBe(1);
   });
 });
