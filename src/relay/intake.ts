@@ -1,6 +1,7 @@
 import type { Config } from '../config/types.js';
 import type { Verifier } from '../event/verify.js';
 import type { NostrEvent } from '../event/types.js';
+import { validateShape } from '../event/validate.js';
 import { verifyAuthEvent } from '../nips/nip42.js';
 import { thisRelay, type RelayMatcher } from '../nips/nip62.js';
 import type { ProtectedPolicy } from '../nips/nip70.js';
@@ -52,7 +53,7 @@ export class EventIntake {
   private readonly eventOrder = new WeakMap<Client, Promise<void>>();
   /** Per connection, EVENTs and AUTHs not yet answered; at 0 a known duplicate is answered synchronously. */
   private readonly unanswered = new WeakMap<Client, number>();
-  /** Frames of recently stored regular events: the duplicate fast path (known-events.ts). */
+  /** Digests of the frames of recently stored regular events: the duplicate fast path (known-events.ts). */
   private readonly knownEvents = new KnownEvents();
   /** Per connection: its NIP-70 and NIP-62 parts, and the ingest deps last built from them (and which state). */
   private readonly connectionDeps = new WeakMap<Client, ConnectionDeps>();
@@ -66,22 +67,29 @@ export class EventIntake {
     this.connectionDeps.set(client, { rateLimits, state, deps: { ...state.ingest, ...connectionPolicies(state.config, client), rateLimits } });
   }
 
-  /** The stored event this exact EVENT frame carries, when it is a recently stored one (else undefined). */
-  known(frame: string): NostrEvent | undefined {
-    return this.knownEvents.get(frame);
-  }
-
   /** Resolves once every EVENT and AUTH under way has been answered. */
   async drain(): Promise<void> {
     while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
   }
 
   /**
-   * The very frame of a stored event again: answered now, without parse or id hash, when nothing
-   * sent before it on this connection is still waiting for its answer (an AUTH before it is decided);
-   * otherwise the full path without parse or id hash, after the earlier events.
+   * An EVENT. `digest`: frameDigest of its frame, when the frame is written the way clients write them
+   * (known-events.ts isEventFrame); the frame of a recently stored event is then a known duplicate.
    */
-  onKnownEvent(client: Client, frame: string, event: NostrEvent): void {
+  onEvent(client: Client, input: unknown, digest?: string): void {
+    if (digest !== undefined && this.knownEvents.has(digest)) {
+      const shape = validateShape(input);
+      if (shape.ok) return this.onKnownEvent(client, shape.event, digest);
+    }
+    this.ingest(client, input, digest, false);
+  }
+
+  /**
+   * The very frame of a stored event again: answered now, without the id hash, when nothing sent
+   * before it on this connection is still waiting for its answer (an AUTH before it is decided);
+   * otherwise the full path without the id hash, after the earlier events.
+   */
+  private onKnownEvent(client: Client, event: NostrEvent, digest: string): void {
     if (!this.deps.closing() && (this.unanswered.get(client) ?? 0) === 0) {
       const started = this.deps.metrics.clock();
       const outcome = decideKnown(event, this.ingestDepsFor(client));
@@ -89,12 +97,12 @@ export class EventIntake {
         this.deps.counters.eventsReceived++;
         return this.answer(client, outcome, event, started);
       }
-      this.knownEvents.forget(frame); // no longer stored: the full path decides (e.g. blocked: deleted)
+      this.knownEvents.forget(digest); // no longer stored: the full path decides (e.g. blocked: deleted)
     }
-    this.onEvent(client, event, frame, true);
+    this.ingest(client, event, digest, true);
   }
 
-  onEvent(client: Client, input: unknown, frame: string, validated = false): void {
+  private ingest(client: Client, input: unknown, digest: string | undefined, validated: boolean): void {
     this.deps.counters.eventsReceived++;
     const started = this.deps.metrics.clock();
     if (this.deps.closing()) {
@@ -108,7 +116,7 @@ export class EventIntake {
     this.unanswered.set(client, (this.unanswered.get(client) ?? 0) + 1);
     const task = outcome
       .then((outcome) => {
-        if (outcome.type === 'ok' && outcome.stored) this.knownEvents.remember(frame, outcome.stored);
+        if (outcome.type === 'ok' && outcome.stored && digest !== undefined) this.knownEvents.remember(digest);
         this.answer(client, outcome, input, started);
       })
       .catch((error: unknown) => {

@@ -15,7 +15,7 @@ import type { EventToWrite } from '../store/types.js';
 import type { Client } from './client.js';
 import type { RelayCounters } from './counters.js';
 import type { RelayStore } from './relay-store.js';
-import { isEventFrame } from './known-events.js';
+import { frameDigest, isEventFrame } from './known-events.js';
 import { NegentropySessions } from './negentropy.js';
 import { NegentropyBudget } from './negentropy-budget.js';
 import { Queries } from './queries.js';
@@ -245,14 +245,10 @@ export class Relay {
   }
 
   private dispatch(client: Client, text: string): void {
-    if (isEventFrame(text)) {
-      const known = this.intake.known(text);
-      if (known !== undefined) return this.intake.onKnownEvent(client, text, known);
-    }
     const message = parseClientMessage(text);
     switch (message.type) {
       case 'EVENT':
-        return this.intake.onEvent(client, message.event, text);
+        return this.intake.onEvent(client, message.event, isEventFrame(text) ? frameDigest(text) : undefined);
       case 'REQ':
         return this.subscriptions.onReq(client, message.subId, message.filters);
       case 'COUNT':

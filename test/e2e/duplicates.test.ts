@@ -1,10 +1,11 @@
 /**
  * The duplicate fast path (src/relay/known-events.ts, ingest.ts decideKnown): the very frame of a
- * stored event is answered `duplicate:` without parse or id hash — and nothing else is.
+ * stored event is answered `duplicate:` without the id hash — and nothing else is.
  */
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeId } from '../../src/event/validate.js';
-import { KnownEvents } from '../../src/relay/known-events.js';
+import { frameDigest, KNOWN_EVENTS_CAPACITY, KnownEvents } from '../../src/relay/known-events.js';
 import { RawClient, type Frame } from '../helpers/client.js';
 import { newKeys, signed } from '../helpers/events.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
@@ -81,19 +82,36 @@ describe('duplicates', () => {
 });
 
 describe('KnownEvents', () => {
-  it('keeps frames within its budget, dropping the oldest first', () => {
-    const event = signed(newKeys());
-    const known = new KnownEvents(2 * 30);
-    known.remember('a'.repeat(10), event);
-    known.remember('b'.repeat(10), event);
-    known.remember('c'.repeat(10), event);
+  it('holds at most its capacity, the oldest dropped first', () => {
+    const known = new KnownEvents(3);
+    const digests = Array.from({ length: 8 }, (_, i) => frameDigest(`["EVENT",{"n":${i}}]`));
+    for (const digest of digests) known.remember(digest);
     expect(known.size).toBe(3);
-    known.remember('d'.repeat(10), event);
-    expect(known.get('a'.repeat(10))).toBeUndefined();
-    expect(known.get('d'.repeat(10))).toBe(event);
-    known.remember('e'.repeat(100), event); // larger than the whole budget: not kept
-    expect(known.get('e'.repeat(100))).toBeUndefined();
-    known.forget('d'.repeat(10));
-    expect(known.size).toBe(2);
+    expect(digests.map((digest) => known.has(digest))).toEqual([false, false, false, false, false, true, true, true]);
+  });
+
+  it('the default capacity bounds the process: N + k frames leave N', () => {
+    const known = new KnownEvents();
+    for (let i = 0; i < KNOWN_EVENTS_CAPACITY + 5_000; i++) known.remember(`frame ${i}`);
+    expect(known.size).toBe(KNOWN_EVENTS_CAPACITY);
+    expect(known.has('frame 4999')).toBe(false);
+    expect(known.has('frame 5000')).toBe(true);
+  });
+
+  it('remembering a known digest again takes no second slot; forget drops it', () => {
+    const known = new KnownEvents(2);
+    known.remember('a');
+    known.remember('a');
+    known.remember('b');
+    expect([known.has('a'), known.has('b'), known.size]).toEqual([true, true, 2]);
+    known.forget('a');
+    expect([known.has('a'), known.size]).toEqual([false, 1]);
+  });
+
+  it('keys a frame by 32 bytes of sha256, whatever its length', () => {
+    const frame = JSON.stringify(['EVENT', signed(newKeys(), { content: 'x'.repeat(4000) })]);
+    expect(frameDigest(frame)).toHaveLength(32);
+    expect(Buffer.from(frameDigest(frame), 'latin1')).toEqual(createHash('sha256').update(frame).digest());
+    expect(frameDigest(`${frame} `)).not.toBe(frameDigest(frame));
   });
 });
