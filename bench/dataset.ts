@@ -593,7 +593,7 @@ function withId(t: Template, author: Author): BenchEvent {
 }
 
 /** BIP-340 signature over the id, with fresh auxiliary randomness (libsecp256k1 in WASM). */
-function sign(ev: BenchEvent, sk: Uint8Array): void {
+export function sign(ev: BenchEvent, sk: Uint8Array): void {
   ev.sig = Buffer.from(signSchnorr(Buffer.from(ev.id, 'hex'), sk, randomBytes(32))).toString('hex');
 }
 

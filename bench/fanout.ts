@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { matchFilter, type Filter } from 'nostr-tools/filter';
 import WebSocket from 'ws';
 import { loadDataset, type BenchEvent } from './dataset.js';
-import { subscriberFilters } from './subscribers.js';
+import { openSubscribers, subscriberFilters } from './subscribers.js';
 import { assertLoopback, benchConfigArgs, cpuSeconds, freePort, percentile, rssKb, waitForRelay } from './relay-process.js';
 
 const { values: args } = parseArgs({
@@ -77,29 +77,19 @@ async function child(): Promise<void> {
     if (m.type === 'open') {
       filters = m.filters;
       events = loadDataset({ seed: m.seed, count: m.events, now: m.now, exactNow: true, log: () => {} }).events;
-      let failed = 0;
-      const openOne = (i: number): Promise<void> =>
-        new Promise((resolve) => {
-          const ws = new WebSocket(m.url, { perMessageDeflate: false });
-          const timer = setTimeout(() => (failed++, ws.terminate(), resolve()), 30_000);
-          ws.on('open', () => ws.send(JSON.stringify(['REQ', `f${m.first + i}`, ...filters[i]!.map((f) => ({ ...f, limit: 0 }))])));
-          ws.on('message', (data: Buffer) => {
-            const at = data.indexOf('"id":"');
-            if (at >= 0 && data.subarray(0, 9).toString() === '["EVENT",') {
-              receivedSub.push(i);
-              receivedId.push(data.toString('latin1', at + 6, at + 70));
-              receivedAt.push(nowMs());
-            } else if (data.subarray(0, 8).toString() === '["EOSE",') {
-              clearTimeout(timer);
-              resolve();
-            }
-          });
-          ws.on('error', () => {});
-          ws.on('close', () => (disconnected++, clearTimeout(timer), resolve()));
-          sockets.push(ws);
-        });
-      // At most 200 handshakes in flight, so the relay's accept queue is not the thing measured.
-      for (let i = 0; i < filters.length; i += 200) await Promise.all(filters.slice(i, i + 200).map((_, j) => openOne(i + j)));
+      const opened = await openSubscribers(
+        m.url,
+        filters,
+        m.first,
+        (i, id) => {
+          receivedSub.push(i);
+          receivedId.push(id);
+          receivedAt.push(nowMs());
+        },
+        () => disconnected++,
+      );
+      sockets.push(...opened.sockets);
+      const failed = opened.failed;
       cpu0 = process.cpuUsage();
       send({ type: 'ready', opened: filters.length - failed, failed });
     } else {

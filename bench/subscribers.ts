@@ -1,11 +1,12 @@
 import type { Filter } from 'nostr-tools/filter';
+import WebSocket from 'ws';
 import { Rng, type BenchEvent } from './dataset.js';
 
 type Shape = 'follows' | 'mentions' | 'hashtag' | 'geohash' | 'thread';
 const SHAPES: [Shape, number][] = [['follows', 35], ['mentions', 25], ['hashtag', 20], ['geohash', 10], ['thread', 10]];
 
 /**
- * 1–3 filters per subscriber (bench/fanout.ts, bench/memory.ts), values drawn from the dataset so popular
+ * 1–3 filters per subscriber (bench/fanout.ts, bench/memory.ts, bench/soak.ts), values drawn from the dataset so popular
  * authors, mentions and hashtags are subscribed to in proportion to how often they occur.
  */
 export function subscriberFilters(events: BenchEvent[], count: number, seed: string): Filter[][] {
@@ -38,3 +39,46 @@ export function subscriberFilters(events: BenchEvent[], count: number, seed: str
   return Array.from({ length: count }, () => Array.from({ length: rng.int(1, 3) }, filter));
 }
 
+
+export interface Subscribers {
+  sockets: WebSocket[];
+  /** Connections that had no EOSE within 30 s. */
+  failed: number;
+}
+
+/**
+ * Opens one connection per entry of `filters`, each holding one live subscription (`f<first + i>`, the
+ * filters with limit 0), at most 200 handshakes in flight so the relay's accept queue is not what is
+ * measured. Resolves once each has its EOSE (or gave up after 30 s). `onEvent` gets the subscriber's index
+ * and the event id of every EVENT frame; `onClose` every connection that closes.
+ */
+export async function openSubscribers(
+  url: string,
+  filters: Filter[][],
+  first: number,
+  onEvent: (index: number, id: string) => void,
+  onClose: () => void = () => {},
+): Promise<Subscribers> {
+  const sockets: WebSocket[] = [];
+  let failed = 0;
+  const openOne = (i: number): Promise<void> =>
+    new Promise((resolve) => {
+      const ws = new WebSocket(url, { perMessageDeflate: false });
+      const timer = setTimeout(() => (failed++, ws.terminate(), resolve()), 30_000);
+      ws.on('open', () => ws.send(JSON.stringify(['REQ', `f${first + i}`, ...filters[i]!.map((f) => ({ ...f, limit: 0 }))])));
+      ws.on('message', (data: Buffer) => {
+        const at = data.indexOf('"id":"');
+        if (at >= 0 && data.subarray(0, 9).toString() === '["EVENT",') {
+          onEvent(i, data.toString('latin1', at + 6, at + 70));
+        } else if (data.subarray(0, 8).toString() === '["EOSE",') {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      ws.on('error', () => {});
+      ws.on('close', () => (onClose(), clearTimeout(timer), resolve()));
+      sockets.push(ws);
+    });
+  for (let i = 0; i < filters.length; i += 200) await Promise.all(filters.slice(i, i + 200).map((_, j) => openOne(i + j)));
+  return { sockets, failed };
+}
