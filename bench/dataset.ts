@@ -130,7 +130,7 @@ export class Zipf {
     let total = 0;
     this.cumulative = [];
     for (let i = 0; i < n; i++) {
-      total += 1 / Math.pow(i + 1, s);
+      total += 1 / (i + 1) ** s;
       this.cumulative.push(total);
     }
     for (let i = 0; i < n; i++) this.cumulative[i] = (this.cumulative[i] as number) / total;

@@ -53,7 +53,10 @@ class Conn {
   }
   static async open(url: string): Promise<Conn> {
     const ws = new WebSocket(url);
-    await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
     return new Conn(ws);
   }
   /** Sends `message`, resolves with the first non-EVENT frame for its id; closes REQs after. */

@@ -505,7 +505,9 @@ async function publishPhase(phase: Phase, metric: Row['metric'], items: PublishI
   const tally = new Tally();
   const sentIndexes: number[] = [];
   const shares: PublishItem[][] = conns.map(() => []);
-  items.forEach((item, i) => shares[i % conns.length]?.push(item));
+  items.forEach((item, i) => {
+    shares[i % conns.length]?.push(item);
+  });
   let timeLimitHit = false;
 
   const cpuSince = measureCpu(opts.relayPid);
@@ -655,7 +657,9 @@ async function queryPhase(queries: Query[], opts: Options): Promise<Row[]> {
   const overall = new Tally();
   const byShape = new Map<Shape, Tally>(SHAPES.map((s) => [s, new Tally()]));
   const shares: Query[][] = conns.map(() => []);
-  queries.forEach((q, i) => shares[i % conns.length]?.push(q));
+  queries.forEach((q, i) => {
+    shares[i % conns.length]?.push(q);
+  });
   let timeLimitHit = false;
 
   const cpuSince = measureCpu(opts.relayPid);

@@ -53,7 +53,11 @@ async function main(): Promise<void> {
   const extra = benchConfigArgs(dir, args.config);
   const relay = spawn('node', [args.relay!, 'serve', ...extra, '--host', '127.0.0.1', '--port', String(port), '--db', args.db ?? join(dir, 'relay.sqlite'), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
   const url = `ws://127.0.0.1:${port}`;
-  const watchdog = setTimeout(() => (log('watchdog: over 10 minutes'), relay.kill(), process.exit(1)), 600_000);
+  const watchdog = setTimeout(() => {
+    log('watchdog: over 10 minutes');
+    relay.kill();
+    process.exit(1);
+  }, 600_000);
   const sockets: WebSocket[] = [];
   const rows: { phase: string; memory: Memory }[] = [];
   const measure = async (phase: string): Promise<void> => {
@@ -78,7 +82,10 @@ async function main(): Promise<void> {
       const timer = setTimeout(resolve, 60_000);
       sockets.forEach((ws, i) => {
         ws.on('message', (data: Buffer) => {
-          if (data.subarray(0, 8).toString() === '["EOSE",' && ++eose === connections) clearTimeout(timer), resolve();
+          if (data.subarray(0, 8).toString() === '["EOSE",' && ++eose === connections) {
+            clearTimeout(timer);
+            resolve();
+          }
         });
         ws.send(JSON.stringify(['REQ', `m${i}`, ...filters[i]!.map((f) => ({ ...f, limit: 0 }))]));
       });
@@ -92,7 +99,10 @@ async function main(): Promise<void> {
       for (let i = 0; i < queries; i++) {
         const ws = sockets[i]!;
         ws.on('message', (data: Buffer) => {
-          if (data.subarray(0, 10).toString() === '["EOSE","q' && ++answered === queries) clearTimeout(timer), resolve();
+          if (data.subarray(0, 10).toString() === '["EOSE","q' && ++answered === queries) {
+            clearTimeout(timer);
+            resolve();
+          }
         });
         ws.send(JSON.stringify(['REQ', `q${i}`, ...filters[i]!.map((f) => ({ ...f, limit: 100 })), { kinds: [1], limit: 100, until: dataset.now - i * 3600 }]));
       }
@@ -119,4 +129,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(() => process.exit(0), (error: unknown) => (log(String(error)), process.exit(1)));
+main().then(() => process.exit(0), (error: unknown) => {
+  log(String(error));
+  process.exit(1);
+});

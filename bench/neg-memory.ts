@@ -76,7 +76,10 @@ function rssMb(pid: number, key = 'VmRSS:'): number {
 function openSessions(url: string, sockets: WebSocket[], connections: number, perSocket: number, filter: (c: number, s: number) => object): Promise<{ msg: number; err: string[] }> {
   const answers = { msg: 0, err: [] as string[] };
   return new Promise((resolve) => {
-    const timer = setTimeout(() => (log('timeout: not every NEG-OPEN answered within 120 s'), resolve(answers)), 120_000);
+    const timer = setTimeout(() => {
+      log('timeout: not every NEG-OPEN answered within 120 s');
+      resolve(answers);
+    }, 120_000);
     for (let c = 0; c < connections; c++) {
       const ws = new WebSocket(url, { perMessageDeflate: false });
       sockets.push(ws);
@@ -85,7 +88,10 @@ function openSessions(url: string, sockets: WebSocket[], connections: number, pe
         if (frame[0] === 'NEG-MSG') answers.msg++;
         else if (frame[0] === 'NEG-ERR') answers.err.push(frame[2]);
         else return;
-        if (answers.msg + answers.err.length === connections * perSocket) clearTimeout(timer), resolve(answers);
+        if (answers.msg + answers.err.length === connections * perSocket) {
+          clearTimeout(timer);
+          resolve(answers);
+        }
       });
       ws.on('open', () => {
         for (let s = 0; s < perSocket; s++) ws.send(JSON.stringify(['NEG-OPEN', `n${s}`, filter(c, s), '6100000200']));
@@ -109,7 +115,11 @@ async function main(): Promise<void> {
   }
   const relay = spawn(process.execPath, [...runner, args.relay!, 'serve', '--config', config, '--host', '127.0.0.1', '--port', String(port), '--db', db, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
   const url = `ws://127.0.0.1:${port}`;
-  const watchdog = setTimeout(() => (log('watchdog: over 5 minutes'), relay.kill(), process.exit(1)), 300_000);
+  const watchdog = setTimeout(() => {
+    log('watchdog: over 5 minutes');
+    relay.kill();
+    process.exit(1);
+  }, 300_000);
   const sockets: WebSocket[] = [];
   try {
     await waitForRelay(url, 120_000);
@@ -148,4 +158,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(() => process.exit(0), (error: unknown) => (log(String(error)), process.exit(1)));
+main().then(() => process.exit(0), (error: unknown) => {
+  log(String(error));
+  process.exit(1);
+});

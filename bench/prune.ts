@@ -121,7 +121,10 @@ async function measure(mode: Mode): Promise<string> {
         written += items.length;
       };
       if (writer) void writer.write(items).then(done);
-      else (store.writeBatch(items), done());
+      else {
+        store.writeBatch(items);
+        done();
+      }
     }, INGEST_EVERY_MS);
     const delay = monitorEventLoopDelay({ resolution: 1 });
     delay.enable();

@@ -39,7 +39,10 @@ export async function waitForRelay(url: string, ms = 30_000): Promise<void> {
   while (Date.now() < deadline) {
     const ok = await new Promise<boolean>((resolve) => {
       const ws = new WebSocket(url);
-      ws.on('open', () => (ws.close(), resolve(true)));
+      ws.on('open', () => {
+        ws.close();
+        resolve(true);
+      });
       ws.on('error', () => resolve(false));
     });
     if (ok) return;

@@ -46,7 +46,7 @@ export const explainCommand = {
     if (Array.isArray(input) && input[0] === 'EVENT') input = input[input.length - 1];
     const now = unixNow();
     const lists = persistedLists(config, now);
-    let result;
+    let result: { text: string; accepted: boolean };
     try {
       result = await explainEvent(config, input, now, lists.management);
     } finally {

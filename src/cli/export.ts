@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { Argv } from 'yargs';
-import { compileFilter } from '../filter/compile.js';
+import { type CompiledFilter, compileFilter } from '../filter/compile.js';
 import { EventStore } from '../store/store.js';
 import { siteConfigOrExit, withConfigOption, withHostOption } from './options.js';
 
@@ -11,7 +11,7 @@ export const exportCommand = {
     withHostOption(withConfigOption(yargs)).option('filter', { type: 'string', describe: "NIP-01 filter as JSON, e.g. '{\"kinds\":[0,3]}' (limit is ignored)" }),
   handler: async (args: { config: string; db?: string; host?: string; filter?: string }): Promise<void> => {
     const config = siteConfigOrExit(args.config, { db: args.db }, args.host);
-    let filter;
+    let filter: CompiledFilter | undefined;
     if (args.filter !== undefined) {
       let parsed: unknown;
       try {

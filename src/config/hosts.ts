@@ -72,13 +72,13 @@ export interface IndexedHost {
 export function crossHostProblems(top: Config, hosts: readonly IndexedHost[]): { key: string; reason: string }[] {
   const problems: { key: string; reason: string }[] = [];
   const owner = new Map<string, number>();
-  hosts.forEach(({ host, index: i }) =>
+  for (const { host, index: i } of hosts) {
     host.names.forEach((name, j) => {
       const first = owner.get(name);
       if (first === undefined) owner.set(name, i);
       else problems.push({ key: `hosts[${i}].names[${j}]`, reason: `"${name}" is already served by hosts[${first}]` });
-    }),
-  );
+    });
+  }
   const paths = new Map<string, string>([[resolve(top.storage.path), 'the top-level storage.path']]);
   hosts.forEach(({ host, index: i }) => {
     const path = resolve(host.config.storage.path);

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../worker/start.js';
 import type { NostrEvent } from './types.js';
 import { WasmVerifier, type Verifier } from './verify.js';
@@ -116,7 +116,9 @@ export class VerifierPool implements Verifier {
 
   private post(slot: Slot, requests: Request[]): void {
     const data = Buffer.allocUnsafeSlow(requests.length * PACKED_BYTES);
-    requests.forEach((request, i) => packSignature(request.event, data, i * PACKED_BYTES));
+    requests.forEach((request, i) => {
+      packSignature(request.event, data, i * PACKED_BYTES);
+    });
     const batch = this.nextBatch++;
     slot.pending.set(batch, requests);
     if (slot.load === 0) slot.worker.ref();
@@ -139,7 +141,9 @@ export class VerifierPool implements Verifier {
       slot.pending.delete(batch);
       slot.load -= requests.length;
       if (slot.load === 0) worker.unref();
-      requests.forEach((request, i) => request.resolve(results[i] === 1));
+      requests.forEach((request, i) => {
+        request.resolve(results[i] === 1);
+      });
     });
     worker.on('error', (error) => this.replace(index, slot, error));
     worker.on('exit', (code) => this.replace(index, slot, new Error(`signature verification worker exited (code ${code})`)));

@@ -302,7 +302,10 @@ export function reconcile(storage: NegStorage, queryHex: string, frameSizeLimit:
       if (!skip) return;
       skip = false;
       const bound = prevBound;
-      emit(boundSize(bound), (w) => (w.bound(bound), w.varint(MODE_SKIP)));
+      emit(boundSize(bound), (w) => {
+        w.bound(bound);
+        w.varint(MODE_SKIP);
+      });
     };
 
     let truncated = false;

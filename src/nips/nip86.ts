@@ -89,25 +89,33 @@ const iconParam = (params: readonly unknown[]): string => {
   throw new ParamError('param 1 must be an http(s) URL (or "" to remove the icon)');
 };
 
+/** A method that changes something answers `true` once the change is made. */
+const answersTrue =
+  (change: (params: readonly unknown[], ops: ManagementOps) => void): Handler =>
+  (params, ops) => {
+    change(params, ops);
+    return true;
+  };
+
 /** The method table; `supportedmethods` lists exactly its keys. */
 const METHODS: Readonly<Record<string, Handler>> = {
   supportedmethods: () => Object.keys(METHODS),
-  banpubkey: (p, ops) => (ops.banPubkey(pubkeyParam(p), optionalReason(p, 1)), true),
+  banpubkey: answersTrue((p, ops) => ops.banPubkey(pubkeyParam(p), optionalReason(p, 1))),
   listbannedpubkeys: (_, ops) => ops.bannedPubkeys(),
-  allowpubkey: (p, ops) => (ops.allowPubkey(pubkeyParam(p), optionalReason(p, 1)), true),
+  allowpubkey: answersTrue((p, ops) => ops.allowPubkey(pubkeyParam(p), optionalReason(p, 1))),
   listallowedpubkeys: (_, ops) => ops.allowedPubkeys(),
-  banevent: (p, ops) => (ops.banEvent(idParam(p), optionalReason(p, 1)), true),
-  allowevent: (p, ops) => (ops.allowEvent(idParam(p)), true),
+  banevent: answersTrue((p, ops) => ops.banEvent(idParam(p), optionalReason(p, 1))),
+  allowevent: answersTrue((p, ops) => ops.allowEvent(idParam(p))),
   listbannedevents: (_, ops) => ops.bannedEvents(),
-  allowkind: (p, ops) => (ops.allowKind(kindParam(p)), true),
-  disallowkind: (p, ops) => (ops.disallowKind(kindParam(p)), true),
+  allowkind: answersTrue((p, ops) => ops.allowKind(kindParam(p))),
+  disallowkind: answersTrue((p, ops) => ops.disallowKind(kindParam(p))),
   listallowedkinds: (_, ops) => ops.allowedKinds(),
-  blockip: (p, ops) => (ops.blockIp(ipParam(p), optionalReason(p, 1)), true),
-  unblockip: (p, ops) => (ops.unblockIp(ipParam(p)), true),
+  blockip: answersTrue((p, ops) => ops.blockIp(ipParam(p), optionalReason(p, 1))),
+  unblockip: answersTrue((p, ops) => ops.unblockIp(ipParam(p))),
   listblockedips: (_, ops) => ops.blockedIps(),
-  changerelayname: (p, ops) => (ops.changeInfo('name', textParam(p, 'a name', 200)), true),
-  changerelaydescription: (p, ops) => (ops.changeInfo('description', textParam(p, 'a description', 5000)), true),
-  changerelayicon: (p, ops) => (ops.changeInfo('icon', iconParam(p)), true),
+  changerelayname: answersTrue((p, ops) => ops.changeInfo('name', textParam(p, 'a name', 200))),
+  changerelaydescription: answersTrue((p, ops) => ops.changeInfo('description', textParam(p, 'a description', 5000))),
+  changerelayicon: answersTrue((p, ops) => ops.changeInfo('icon', iconParam(p))),
 };
 
 /** Parses a request body (text) and runs its method; every problem is an `error`, never a throw. */

@@ -35,9 +35,18 @@ export class Remote {
   static connect(url: string, timeoutMs = 10_000): Promise<Remote> {
     const socket = new WebSocket(url, { maxPayload: 64 * 1024 * 1024 });
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => (socket.terminate(), reject(new Error(`could not connect to ${url} within ${timeoutMs} ms`))), timeoutMs);
-      socket.once('open', () => (clearTimeout(timer), resolve(new Remote(socket))));
-      socket.once('error', (error) => (clearTimeout(timer), reject(error)));
+      const timer = setTimeout(() => {
+        socket.terminate();
+        reject(new Error(`could not connect to ${url} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      socket.once('open', () => {
+        clearTimeout(timer);
+        resolve(new Remote(socket));
+      });
+      socket.once('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
     });
   }
 

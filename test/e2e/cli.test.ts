@@ -88,7 +88,10 @@ function runCli(args: string[], options: { input?: string; env?: Record<string, 
       child.kill('SIGKILL');
       reject(new Error(`commons ${args.join(' ')}: still running after ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
     }, timeoutMs);
-    child.once('error', (error) => (clearTimeout(timer), reject(error)));
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
     // 'close': the process has exited and its stdout / stderr have been read to the end.
     child.once('close', (code, signal) => {
       clearTimeout(timer);
@@ -180,7 +183,10 @@ async function waitForPort(served: Served, port: number, ms = TIMEOUT_MS): Promi
   for (;;) {
     const open = await new Promise<boolean>((resolve) => {
       const socket = netConnect({ host: '127.0.0.1', port });
-      socket.once('connect', () => (socket.destroy(), resolve(true)));
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
       socket.once('error', () => resolve(false));
     });
     if (open) return;
@@ -217,7 +223,10 @@ async function connect(url: string): Promise<RawClient> {
 function isListening(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = netConnect({ host: '127.0.0.1', port });
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
     socket.once('error', () => resolve(false));
   });
 }

@@ -100,7 +100,9 @@ describe('crash durability', () => {
       const connections = await Promise.all([0, 1, 2, 3].map(() => connect(first.url)));
       const burst = events(200, 'crash burst');
       // Fire everything at once over four connections, without waiting in between.
-      burst.forEach((event, i) => connections[i % connections.length]!.send(['EVENT', event]));
+      burst.forEach((event, i) => {
+        connections[i % connections.length]!.send(['EVENT', event]);
+      });
       const oks = new Map<string, Frame>();
       for (const [i, client] of connections.entries()) {
         const mine = burst.filter((_, j) => j % connections.length === i).map((e) => e.id);

@@ -380,7 +380,7 @@ describe('NIP-01 event validation', () => {
     const content = 'line1\nline2 "quoted" back\\slash\r\ttab \b backspace \f formfeed \\n literal';
     const event = finalized(newKeys(), { content });
     const text = JSON.stringify(['EVENT', event]);
-    for (const escape of ['\\n', '\\"', '\\\\', '\\r', '\\t', '\\b', '\\f']) expect(text).toContain(escape);
+    for (const sequence of ['\\n', '\\"', '\\\\', '\\r', '\\t', '\\b', '\\f']) expect(text).toContain(sequence);
     await expectOk(client, event, '');
 
     const [got] = await query(client, { ids: [event.id] });
@@ -672,7 +672,10 @@ describe('NIP-01 kinds and storage', () => {
     let arrived!: () => void;
     const delivered = new Promise<void>((resolve) => (arrived = resolve));
     reader.subscribe([{ kinds: [21000], authors: [keys.pubkey] }], {
-      onevent: (e) => (received.push(e), arrived()),
+      onevent: (e) => {
+        received.push(e);
+        arrived();
+      },
       oneose: () => eose(),
     });
     await within(eosed, 'EOSE');

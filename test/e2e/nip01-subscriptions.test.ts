@@ -388,10 +388,24 @@ describe('NIP-01 subscriptions', () => {
     for (const path of ['/foo', '/foo/bar']) {
       const outcome = await new Promise<string>((resolve) => {
         const socket = new WebSocket(`${relay.url}${path}`);
-        const timer = setTimeout(() => (socket.terminate(), resolve('timeout')), WAIT_LIMIT_MS);
-        socket.on('open', () => (clearTimeout(timer), socket.terminate(), resolve('open')));
-        socket.on('unexpected-response', (_req, res) => (clearTimeout(timer), socket.terminate(), resolve(`http ${res.statusCode}`)));
-        socket.on('error', (err) => (clearTimeout(timer), resolve(`error ${err.message}`)));
+        const timer = setTimeout(() => {
+          socket.terminate();
+          resolve('timeout');
+        }, WAIT_LIMIT_MS);
+        socket.on('open', () => {
+          clearTimeout(timer);
+          socket.terminate();
+          resolve('open');
+        });
+        socket.on('unexpected-response', (_req, res) => {
+          clearTimeout(timer);
+          socket.terminate();
+          resolve(`http ${res.statusCode}`);
+        });
+        socket.on('error', (err) => {
+          clearTimeout(timer);
+          resolve(`error ${err.message}`);
+        });
       });
       expect(outcome, `upgrade on ${path}`).not.toBe('open');
       expect(outcome, `upgrade on ${path}`).not.toBe('timeout');

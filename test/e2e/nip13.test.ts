@@ -58,9 +58,11 @@ function weak(who: Keys, bits: number) {
   }
 }
 
-const info = async (target: TestRelay): Promise<Record<string, any>> => {
+type RelayInfo = { supported_nips: number[]; limitation: Record<string, unknown> };
+
+const info = async (target: TestRelay): Promise<RelayInfo> => {
   const response = await fetch(target.url.replace(/^ws/, 'http'), { headers: { Accept: 'application/nostr+json' }, signal: AbortSignal.timeout(WAIT_LIMIT_MS) });
-  return (await response.json()) as Record<string, any>;
+  return (await response.json()) as RelayInfo;
 };
 
 describe('NIP-13', () => {

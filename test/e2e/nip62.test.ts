@@ -8,7 +8,7 @@ import { makeAuthEvent } from 'nostr-tools/nip42';
 import { finalizeEvent } from 'nostr-tools/pure';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NostrEvent } from '../../src/event/types.js';
-import { RawClient } from '../helpers/client.js';
+import type { RawClient } from '../helpers/client.js';
 import { newKeys, now, signed, type Keys } from '../helpers/events.js';
 import { trackConnections } from '../helpers/connections.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
@@ -71,7 +71,7 @@ function history(keys: Keys): NostrEvent[] {
 describe('NIP-62 requests to vanish', () => {
   it('1. a kind 62 naming this relay (Host, relay.url, or ALL_RELAYS) deletes every event of the key up to it, kind 5s included; {authors:[pk]} → only the 62', async () => {
     const cases: [url: string, relays: (url: string) => string[]][] = [
-      [relay.url, (url) => [url.replace('ws://', 'wss://') + '/']], // no relay.url: the Host this connection used
+      [relay.url, (url) => [`${url.replace('ws://', 'wss://')}/`]], // no relay.url: the Host this connection used
       [proxied.url, () => ['wss://Relay.Example.org/nostr/']], // relay.url set
       [relay.url, () => ['wss://elsewhere.example', 'ALL_RELAYS']],
     ];

@@ -57,7 +57,7 @@ describe('NIP-65 relay lists (kind 10002)', () => {
       const latest = await client.req('l', { kinds: [10002], authors: [keys.pubkey] });
       expect(latest.events).toHaveLength(1);
       expect(latest.events[0]).toEqual(second);
-      expect(latest.events[0].tags).toEqual([['r', B, 'write'], ['r', C]]); // markers verbatim
+      expect(latest.events[0]!.tags).toEqual([['r', B, 'write'], ['r', C]]); // markers verbatim
 
       const byA = await client.req('a2', { kinds: [10002], '#r': [A], authors: [keys.pubkey] });
       expect(byA.events).toEqual([]); // only in the replaced version

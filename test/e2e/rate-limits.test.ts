@@ -54,7 +54,10 @@ async function connectAs(ip: string, relay = proxied): Promise<RawClient> {
 function refusedUpgrade(ip: string | undefined, relay = proxied): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(relay.url, ip === undefined ? undefined : { headers: { 'X-Forwarded-For': ip } });
-    socket.on('open', () => (socket.terminate(), reject(new Error('the connection was accepted'))));
+    socket.on('open', () => {
+      socket.terminate();
+      reject(new Error('the connection was accepted'));
+    });
     socket.on('unexpected-response', (_req, res) => {
       let body = '';
       res.on('data', (chunk: Buffer) => (body += chunk.toString()));

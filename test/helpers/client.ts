@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import type { NostrEvent } from '../../src/event/types.js';
 import { WAIT_LIMIT_MS } from './wait.js';
 
 export type Frame = [string, ...unknown[]];
@@ -80,8 +81,14 @@ export class RawClient {
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         predicate,
-        resolve: (frame) => (clearTimeout(timer), resolve(frame)),
-        reject: (error) => (clearTimeout(timer), reject(error)),
+        resolve: (frame) => {
+          clearTimeout(timer);
+          resolve(frame);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
       };
       const timer = setTimeout(() => {
         this.waiters.splice(this.waiters.indexOf(waiter), 1);
@@ -103,12 +110,12 @@ export class RawClient {
   }
 
   /** Sends a REQ and resolves with the events received before EOSE (or the CLOSED frame). */
-  async req(subId: string, ...filters: unknown[]): Promise<{ events: any[]; closed?: Frame }> {
+  async req(subId: string, ...filters: unknown[]): Promise<{ events: NostrEvent[]; closed?: Frame }> {
     const start = this.frames.length;
     this.send(['REQ', subId, ...filters]);
     const end = await this.next((f, i = this.frames.indexOf(f)) => i >= start && (f[0] === 'EOSE' || f[0] === 'CLOSED') && f[1] === subId);
     const endIndex = this.frames.indexOf(end, start);
-    const events = this.frames.slice(start, endIndex).filter((f) => f[0] === 'EVENT' && f[1] === subId).map((f) => f[2]);
+    const events = this.frames.slice(start, endIndex).filter((f) => f[0] === 'EVENT' && f[1] === subId).map((f) => f[2] as NostrEvent);
     return end[0] === 'CLOSED' ? { events, closed: end } : { events };
   }
 

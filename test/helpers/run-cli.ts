@@ -30,7 +30,10 @@ export function runCommand(args: string[], input = '', timeoutMs = 20_000): Prom
       child.kill('SIGKILL');
       reject(new Error(`commons ${args.join(' ')}: still running after ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
     }, timeoutMs);
-    child.once('error', (error) => (clearTimeout(timer), reject(error)));
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
     child.once('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });

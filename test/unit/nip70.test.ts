@@ -85,7 +85,10 @@ describe('NIP-70 in the ingest path', () => {
       limits: { max_event_tags: 10, max_content_length: 100, created_at: { max_future_seconds: 900, max_past_seconds: null } },
       verifier: new NobleVerifier(),
       isStored: () => false,
-      write: async (item): Promise<WriteOutcome> => (written.push(item), { status: 'stored' } as WriteOutcome),
+      write: async (item): Promise<WriteOutcome> => {
+        written.push(item);
+        return { status: 'stored' };
+      },
       now,
       protectedEvents,
     };
@@ -105,7 +108,12 @@ describe('NIP-70 in the ingest path', () => {
   it('does not verify the signature of a protected event it refuses', async () => {
     const refused = deps(author(bob.pubkey));
     let verified = 0;
-    refused.verifier = { verify: async () => (verified++, true) };
+    refused.verifier = {
+      verify: async () => {
+        verified++;
+        return true;
+      },
+    };
     expect(await ingestEvent(protectedNote, refused).outcome).toMatchObject({ accepted: false, outcome: 'restricted' });
     expect(verified).toBe(0);
   });

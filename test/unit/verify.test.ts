@@ -46,7 +46,7 @@ function variant(i: number, kind: Case): NostrEvent {
     case 'garbage hex':
       return { ...e, sig: `zz${e.sig.slice(2)}` };
     case 'pubkey off curve': // x = 5 is not the x-coordinate of a point on secp256k1
-      return { ...e, pubkey: '0'.repeat(63) + '5' };
+      return { ...e, pubkey: `${'0'.repeat(63)}5` };
     case 'sig out of range':
       return { ...e, sig: 'f'.repeat(128) };
   }
