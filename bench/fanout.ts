@@ -165,7 +165,10 @@ async function publish(url: string, events: BenchEvent[], rate: number, publishe
         sentAt.set(event.id, at);
         sockets[sent.length % publishers]!.send(`["EVENT",${JSON.stringify(event)}]`);
       }
-      if (sent.length >= events.length) clearInterval(tick), resolve();
+      if (sent.length >= events.length) {
+        clearInterval(tick);
+        resolve();
+      }
     }, 2);
   });
   const sendSeconds = (performance.now() - start) / 1000;
@@ -200,7 +203,11 @@ async function parent(): Promise<void> {
     relay?.kill('SIGTERM');
     if (dbDir) rmSync(dbDir, { recursive: true, force: true });
   };
-  const watchdog = setTimeout(() => (log('watchdog: run exceeded its time budget'), cleanup(), process.exit(1)), (seconds + 300) * 1000);
+  const watchdog = setTimeout(() => {
+    log('watchdog: run exceeded its time budget');
+    cleanup();
+    process.exit(1);
+  }, (seconds + 300) * 1000);
 
   try {
     const filters = subscriberFilters(dataset.events, subscribers, dataset.seed);
@@ -273,4 +280,11 @@ async function parent(): Promise<void> {
 }
 
 if (args.child) void child();
-else parent().then(() => process.exit(0), (error: unknown) => (log(String(error)), process.exit(1)));
+else
+  parent().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      log(String(error));
+      process.exit(1);
+    },
+  );

@@ -153,7 +153,11 @@ async function parent(): Promise<void> {
     relay?.kill('SIGTERM');
     if (dbDir) rmSync(dbDir, { recursive: true, force: true });
   };
-  const watchdog = setTimeout(() => (log('watchdog: the run exceeded its time budget'), cleanup(), process.exit(1)), (2 * plannedSeconds + 300) * 1000);
+  const watchdog = setTimeout(() => {
+    log('watchdog: the run exceeded its time budget');
+    cleanup();
+    process.exit(1);
+  }, (2 * plannedSeconds + 300) * 1000);
 
   try {
     const next = (): Promise<FromChild> => new Promise((resolve) => subscriberProcess!.once('message', (m: FromChild) => resolve(m)));
@@ -210,7 +214,10 @@ async function parent(): Promise<void> {
           sockets[published % publishers]!.send(frames.next().value as string);
           published++;
         }
-        if (published >= total) clearInterval(tick), resolve();
+        if (published >= total) {
+          clearInterval(tick);
+          resolve();
+        }
       }, 5);
     });
     const publishSeconds = (performance.now() - start) / 1000;
@@ -267,4 +274,11 @@ async function parent(): Promise<void> {
 }
 
 if (args.child) child();
-else parent().then(() => process.exit(0), (error: unknown) => (log(String(error)), process.exit(1)));
+else
+  parent().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      log(String(error));
+      process.exit(1);
+    },
+  );

@@ -64,7 +64,11 @@ export async function openSubscribers(
   const openOne = (i: number): Promise<void> =>
     new Promise((resolve) => {
       const ws = new WebSocket(url, { perMessageDeflate: false });
-      const timer = setTimeout(() => (failed++, ws.terminate(), resolve()), 30_000);
+      const timer = setTimeout(() => {
+        failed++;
+        ws.terminate();
+        resolve();
+      }, 30_000);
       ws.on('open', () => ws.send(JSON.stringify(['REQ', `f${first + i}`, ...filters[i]!.map((f) => ({ ...f, limit: 0 }))])));
       ws.on('message', (data: Buffer) => {
         const at = data.indexOf('"id":"');
@@ -76,7 +80,11 @@ export async function openSubscribers(
         }
       });
       ws.on('error', () => {});
-      ws.on('close', () => (onClose(), clearTimeout(timer), resolve()));
+      ws.on('close', () => {
+        onClose();
+        clearTimeout(timer);
+        resolve();
+      });
       sockets.push(ws);
     });
   for (let i = 0; i < filters.length; i += 200) await Promise.all(filters.slice(i, i + 200).map((_, j) => openOne(i + j)));

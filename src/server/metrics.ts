@@ -44,7 +44,9 @@ export function metricsRegistry(sites: readonly MetricsSite[], process: MetricsP
   const labelled = sites.some((site) => site.label !== undefined);
   const siteLabels = labelled ? ['site'] : [];
   const labelsOf = (site: MetricsSite, extra: Labels = {}): Labels => (site.label === undefined ? extra : { site: site.label, ...extra });
-  const perSite = (read: (site: MetricsSite, emit: Emit) => void) => (emit: Emit) => sites.forEach((site) => read(site, (labels, value) => emit(labelsOf(site, labels), value)));
+  const perSite = (read: (site: MetricsSite, emit: Emit) => void) => (emit: Emit) => {
+    for (const site of sites) read(site, (labels, value) => emit(labelsOf(site, labels), value));
+  };
 
   const counter = (name: string, help: string, labelNames: string[], read: (emit: Emit) => void): void => {
     new Counter({
