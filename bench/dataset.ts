@@ -117,7 +117,10 @@ export class Rng {
 
   hex(bytes: number): string {
     let s = '';
-    for (let i = 0; i < bytes; i++) s += Math.floor(this.next() * 256).toString(16).padStart(2, '0');
+    for (let i = 0; i < bytes; i++)
+      s += Math.floor(this.next() * 256)
+        .toString(16)
+        .padStart(2, '0');
     return s;
   }
 }
@@ -259,7 +262,8 @@ function prose(rng: Rng, target: number, min = 20, max = 2000, tags: string[] = 
     sentenceStart = false;
     const r = rng.next();
     if (r < 0.01) w = `"${w}"`;
-    else if (r < 0.015) w = `${w}\\${rng.pick(WORDS)}`; // backslash: exercises escaping
+    else if (r < 0.015)
+      w = `${w}\\${rng.pick(WORDS)}`; // backslash: exercises escaping
     else if (r < 0.03) w = rng.pick(EMOJI);
     else if (r < 0.035) w = `https://example.com/${rng.hex(4)}`;
     let sep = ' ';
@@ -452,7 +456,10 @@ class Generator {
   private article(created_at: number): Template {
     const rng = this.rng;
     const title = prose(rng, rng.int(20, 60), 10, 80).split('\n')[0] as string;
-    const d = `${title.toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, 40)}-${rng.hex(3)}`;
+    const d = `${title
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .slice(0, 40)}-${rng.hex(3)}`;
     const tags: string[][] = [
       ['d', d],
       ['title', title],
@@ -614,7 +621,12 @@ import(workerData.secp).then(({ signSchnorr }) => {
 `;
 
 /** Signs `events` (ids already set) on `threads` worker threads, in batches; for the 1M-event cache. */
-export async function signInParallel(events: BenchEvent[], authors: Author[], threads: number, log?: (line: string) => void): Promise<void> {
+export async function signInParallel(
+  events: BenchEvent[],
+  authors: Author[],
+  threads: number,
+  log?: (line: string) => void,
+): Promise<void> {
   const keys = new Map(authors.map((a) => [a.pubkey, a.sk]));
   const BATCH = 2000;
   let next = 0;
@@ -702,7 +714,13 @@ function writeCache(path: string, header: CacheHeader, events: BenchEvent[]): vo
   try {
     writeSync(fd, `${JSON.stringify(header)}\n`);
     for (let i = 0; i < events.length; i += 10_000) {
-      writeSync(fd, events.slice(i, i + 10_000).map((e) => `${JSON.stringify(e)}\n`).join(''));
+      writeSync(
+        fd,
+        events
+          .slice(i, i + 10_000)
+          .map((e) => `${JSON.stringify(e)}\n`)
+          .join(''),
+      );
     }
   } finally {
     closeSync(fd);
@@ -730,7 +748,11 @@ export function loadDataset(opts: DatasetOptions): Dataset {
   log(`dataset: signing ${opts.count} events (seed "${opts.seed}", ${AUTHOR_COUNT} authors)…`);
   const events = generateEvents(opts.seed, opts.count, opts.now, log);
   if (!opts.noCache) {
-    writeCache(cachePath, { format: 'commons-bench-dataset', version: GENERATOR_VERSION, seed: opts.seed, count: opts.count, now: opts.now }, events);
+    writeCache(
+      cachePath,
+      { format: 'commons-bench-dataset', version: GENERATOR_VERSION, seed: opts.seed, count: opts.count, now: opts.now },
+      events,
+    );
     log(`dataset: cached at ${cachePath}`);
   }
   return { seed: opts.seed, count: opts.count, now: opts.now, events, fromCache: false, cachePath };
@@ -757,7 +779,15 @@ export function* generateUnsignedEvents(seed: string, count: number, now: number
     const id = createHash('sha256')
       .update(JSON.stringify([0, author.pubkey, t.created_at, t.kind, t.tags, t.content]))
       .digest('hex');
-    const ev: BenchEvent = { id, pubkey: author.pubkey, created_at: t.created_at, kind: t.kind, tags: t.tags, content: t.content, sig: UNSIGNED_SIG };
+    const ev: BenchEvent = {
+      id,
+      pubkey: author.pubkey,
+      created_at: t.created_at,
+      kind: t.kind,
+      tags: t.tags,
+      content: t.content,
+      sig: UNSIGNED_SIG,
+    };
     gen.remember(ev);
     yield ev;
   }

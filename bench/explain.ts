@@ -56,7 +56,9 @@ for (let i = 0; i < COUNT; i += 500) {
   store.writeBatch(batch.map((event) => ({ event, json: serialize(event) })));
 }
 const writeMs = performance.now() - started;
-console.log(`${COUNT} events written in ${writeMs.toFixed(0)} ms (${((COUNT / writeMs) * 1000).toFixed(0)}/s, batches of 500); stored ${store.stats().events}`);
+console.log(
+  `${COUNT} events written in ${writeMs.toFixed(0)} ms (${((COUNT / writeMs) * 1000).toFixed(0)}/s, batches of 500); stored ${store.stats().events}`,
+);
 
 const set = <T>(...values: T[]): ReadonlySet<T> => new Set(values);
 const pk = pubkeys[0]!;
@@ -96,8 +98,25 @@ const shapes: [string, CompiledFilter, { scanOk?: boolean }?][] = [
   ['authors+kinds+#d (address)', f({ authors: set(pk), kinds: set(30023), tags: [['d', set('slug-3')]] })],
   ['authors+kinds+#d x many', f({ authors: some(pubkeys, 10), kinds: set(30023, 30000), tags: [['d', some(['slug-1', 'slug-2'], 2)]] })],
   ['authors + #t', f({ authors: set(pk), tags: [['t', set('nostr')]] })],
-  ['#e + #p', f({ tags: [['e', set(ids[10]!)], ['p', set(pk)]] })],
-  ['kinds + #t + #g', f({ kinds: set(1), tags: [['t', set('art')], ['g', set('u0')]] })],
+  [
+    '#e + #p',
+    f({
+      tags: [
+        ['e', set(ids[10]!)],
+        ['p', set(pk)],
+      ],
+    }),
+  ],
+  [
+    'kinds + #t + #g',
+    f({
+      kinds: set(1),
+      tags: [
+        ['t', set('art')],
+        ['g', set('u0')],
+      ],
+    }),
+  ],
   // NIP-50: the FTS5 index drives (SCAN f VIRTUAL TABLE is an index walk), other fields checked per row.
   ['search (common word)', f({ search: parseSearch('note') })],
   ['search + kinds + #t', f({ search: parseSearch('note 42'), kinds: set(1), tags: [['t', set('nostr')]] })],

@@ -61,7 +61,17 @@ type ToChild =
   | { type: 'finish'; sent: [string, number][] };
 type FromChild =
   | { type: 'ready'; opened: number; failed: number }
-  | { type: 'result'; delivered: number; expected: number; missed: number; unexpected: number; duplicates: number; disconnected: number; latencies: Float64Array; cpuSeconds: number };
+  | {
+      type: 'result';
+      delivered: number;
+      expected: number;
+      missed: number;
+      unexpected: number;
+      duplicates: number;
+      disconnected: number;
+      latencies: Float64Array;
+      cpuSeconds: number;
+    };
 
 async function child(): Promise<void> {
   const send = (m: FromChild, then?: () => void): void => void process.send!(m, undefined, {}, then);
@@ -120,7 +130,17 @@ async function child(): Promise<void> {
         }
       }
       for (const ws of sockets) ws.terminate();
-      const result: FromChild = { type: 'result', delivered, expected, missed, unexpected, duplicates, disconnected, latencies: Float64Array.from(latencies), cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+      const result: FromChild = {
+        type: 'result',
+        delivered,
+        expected,
+        missed,
+        unexpected,
+        duplicates,
+        disconnected,
+        latencies: Float64Array.from(latencies),
+        cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      };
       send(result, () => process.exit(0));
     }
   });
@@ -129,13 +149,29 @@ async function child(): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Parent: relay, subscriber processes, publishers, report.
 
-async function publish(url: string, events: BenchEvent[], rate: number, publishers: number): Promise<{ sent: [string, number][]; sendSeconds: number; accepted: Set<string>; rejected: number; okLatencies: number[]; cpuSeconds: number }> {
+async function publish(
+  url: string,
+  events: BenchEvent[],
+  rate: number,
+  publishers: number,
+): Promise<{
+  sent: [string, number][];
+  sendSeconds: number;
+  accepted: Set<string>;
+  rejected: number;
+  okLatencies: number[];
+  cpuSeconds: number;
+}> {
   const sockets = await Promise.all(
-    Array.from({ length: publishers }, () => new Promise<WebSocket>((resolve, reject) => {
-      const ws = new WebSocket(url, { perMessageDeflate: false });
-      ws.on('open', () => resolve(ws));
-      ws.on('error', reject);
-    })),
+    Array.from(
+      { length: publishers },
+      () =>
+        new Promise<WebSocket>((resolve, reject) => {
+          const ws = new WebSocket(url, { perMessageDeflate: false });
+          ws.on('open', () => resolve(ws));
+          ws.on('error', reject);
+        }),
+    ),
   );
   const sent: [string, number][] = [];
   const sentAt = new Map<string, number>();
@@ -176,7 +212,14 @@ async function publish(url: string, events: BenchEvent[], rate: number, publishe
   while (answered < sent.length && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   const cpu = process.cpuUsage(cpu0);
   for (const ws of sockets) ws.close();
-  return { sent, sendSeconds, accepted, rejected, okLatencies: okLatencies.sort((a, b) => a - b), cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+  return {
+    sent,
+    sendSeconds,
+    accepted,
+    rejected,
+    okLatencies: okLatencies.sort((a, b) => a - b),
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+  };
 }
 
 async function parent(): Promise<void> {
@@ -184,7 +227,12 @@ async function parent(): Promise<void> {
   const rate = int('rate', 1, 100_000);
   const seconds = int('seconds', 1, 600);
   const procs = int('procs', 1, 16);
-  const dataset = loadDataset({ seed: args.seed!, count: int('events', 1, 1_000_000), now: args.now ? Number(args.now) : Math.floor(Date.now() / 1000) - 60, exactNow: args.now !== undefined });
+  const dataset = loadDataset({
+    seed: args.seed!,
+    count: int('events', 1, 1_000_000),
+    now: args.now ? Number(args.now) : Math.floor(Date.now() / 1000) - 60,
+    exactNow: args.now !== undefined,
+  });
   const toPublish = dataset.events.slice(0, Math.min(dataset.events.length, rate * seconds));
 
   let relay: ChildProcess | undefined;
@@ -194,7 +242,24 @@ async function parent(): Promise<void> {
     dbDir = mkdtempSync(join(args['db-dir']!, 'commons-fanout-'));
     const port = await freePort();
     const extra = benchConfigArgs(dbDir, args.config);
-    relay = spawn('node', [...args['node-args']!.split(' ').filter(Boolean), args.relay!, 'serve', ...extra, '--host', '127.0.0.1', '--port', String(port), '--db', join(dbDir, 'relay.sqlite'), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    relay = spawn(
+      'node',
+      [
+        ...args['node-args']!.split(' ').filter(Boolean),
+        args.relay!,
+        'serve',
+        ...extra,
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--db',
+        join(dbDir, 'relay.sqlite'),
+        '--log-level',
+        'warn',
+      ],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
     url = `ws://127.0.0.1:${port}`;
     await waitForRelay(url);
   }
@@ -203,25 +268,42 @@ async function parent(): Promise<void> {
     relay?.kill('SIGTERM');
     if (dbDir) rmSync(dbDir, { recursive: true, force: true });
   };
-  const watchdog = setTimeout(() => {
-    log('watchdog: run exceeded its time budget');
-    cleanup();
-    process.exit(1);
-  }, (seconds + 300) * 1000);
+  const watchdog = setTimeout(
+    () => {
+      log('watchdog: run exceeded its time budget');
+      cleanup();
+      process.exit(1);
+    },
+    (seconds + 300) * 1000,
+  );
 
   try {
     const filters = subscriberFilters(dataset.events, subscribers, dataset.seed);
-    const children = Array.from({ length: procs }, () => fork(process.argv[1]!, ['--child'], { execArgv: process.execArgv, serialization: 'advanced' }));
+    const children = Array.from({ length: procs }, () =>
+      fork(process.argv[1]!, ['--child'], { execArgv: process.execArgv, serialization: 'advanced' }),
+    );
     const next = (c: ChildProcess): Promise<FromChild> => new Promise((resolve) => c.once('message', (m: FromChild) => resolve(m)));
     const per = Math.ceil(subscribers / procs);
     const t0 = performance.now();
-    const ready = await Promise.all(children.map((c, k) => {
-      const reply = next(c);
-      c.send({ type: 'open', url, first: k * per, filters: filters.slice(k * per, (k + 1) * per), seed: dataset.seed, events: dataset.count, now: dataset.now } satisfies ToChild);
-      return reply;
-    }));
+    const ready = await Promise.all(
+      children.map((c, k) => {
+        const reply = next(c);
+        c.send({
+          type: 'open',
+          url,
+          first: k * per,
+          filters: filters.slice(k * per, (k + 1) * per),
+          seed: dataset.seed,
+          events: dataset.count,
+          now: dataset.now,
+        } satisfies ToChild);
+        return reply;
+      }),
+    );
     const opened = ready.reduce((s, r) => s + (r.type === 'ready' ? r.opened : 0), 0);
-    log(`subscribers: ${opened}/${subscribers} open in ${((performance.now() - t0) / 1000).toFixed(1)} s; relay RSS ${relay ? rssKb(relay.pid!) : '?'} KB`);
+    log(
+      `subscribers: ${opened}/${subscribers} open in ${((performance.now() - t0) / 1000).toFixed(1)} s; relay RSS ${relay ? rssKb(relay.pid!) : '?'} KB`,
+    );
 
     const relayCpu0 = relay ? cpuSeconds(relay.pid!) : 0;
     const w0 = performance.now();
@@ -231,13 +313,19 @@ async function parent(): Promise<void> {
     const wall = (performance.now() - w0) / 1000;
     const relayCpu = relay ? cpuSeconds(relay.pid!) - relayCpu0 : NaN;
     const relayRss = relay ? rssKb(relay.pid!) : NaN;
-    log(`load average: ${loadavg().map((l) => l.toFixed(1)).join(' ')} (${cpus().length} cores)`);
+    log(
+      `load average: ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')} (${cpus().length} cores)`,
+    );
     const accepted = pub.sent.filter(([id]) => pub.accepted.has(id));
-    const results = await Promise.all(children.map((c) => {
-      const reply = next(c);
-      c.send({ type: 'finish', sent: accepted } satisfies ToChild);
-      return reply;
-    }));
+    const results = await Promise.all(
+      children.map((c) => {
+        const reply = next(c);
+        c.send({ type: 'finish', sent: accepted } satisfies ToChild);
+        return reply;
+      }),
+    );
     const sum = (k: 'delivered' | 'expected' | 'missed' | 'unexpected' | 'duplicates' | 'disconnected' | 'cpuSeconds'): number =>
       results.reduce((s, r) => s + (r.type === 'result' ? r[k] : 0), 0);
     const latencies = Float64Array.from(results.flatMap((r) => (r.type === 'result' ? [...r.latencies] : []))).sort();
@@ -256,7 +344,12 @@ async function parent(): Promise<void> {
       disconnected: sum('disconnected'),
       deliveriesPerSecond: Math.round(sum('delivered') / publishSeconds),
       okLatencyMs: { p50: percentile(pub.okLatencies, 0.5), p99: percentile(pub.okLatencies, 0.99) },
-      latencyMs: { p50: percentile(latencies, 0.5), p90: percentile(latencies, 0.9), p99: percentile(latencies, 0.99), max: percentile(latencies, 1) },
+      latencyMs: {
+        p50: percentile(latencies, 0.5),
+        p90: percentile(latencies, 0.9),
+        p99: percentile(latencies, 0.99),
+        max: percentile(latencies, 1),
+      },
       relayCpuPercent: Math.round((relayCpu / wall) * 100),
       // Load-independent cost: the relay's CPU time (all threads) per delivered frame, ingest included.
       relayCpuMicrosPerDelivery: +((relayCpu * 1e6) / Math.max(1, sum('delivered') + sum('unexpected'))).toFixed(1),

@@ -27,12 +27,16 @@ const source = process.argv[2] ?? queryDbPath(1_000_000);
 const heavySeconds = Number(process.argv[3] ?? 20);
 
 const raw = new Database(source, { readonly: true });
-const authors = (raw.prepare('SELECT DISTINCT lower(hex(pubkey)) FROM events WHERE kind = 0 LIMIT 50').pluck().all() as string[]);
+const authors = raw.prepare('SELECT DISTINCT lower(hex(pubkey)) FROM events WHERE kind = 0 LIMIT 50').pluck().all() as string[];
 const [minTs, maxTs] = raw.prepare('SELECT min(created_at), max(created_at) FROM events').raw().get() as [number, number];
 raw.close();
 
 const HEAVY: [name: string, message: (i: number) => unknown[], done: (frame: unknown[]) => boolean][] = [
-  ['search common word + author', (i) => ['REQ', `h${i}`, { search: 'water', authors: [authors[i % authors.length]], limit: 20 }], (f) => f[0] === 'EOSE' || f[0] === 'CLOSED'],
+  [
+    'search common word + author',
+    (i) => ['REQ', `h${i}`, { search: 'water', authors: [authors[i % authors.length]], limit: 20 }],
+    (f) => f[0] === 'EOSE' || f[0] === 'CLOSED',
+  ],
   ['COUNT common word', (i) => ['COUNT', `h${i}`, { search: 'the' }], (f) => f[0] === 'COUNT' || f[0] === 'CLOSED'],
   ['NEG-OPEN kind 7 (140k)', (i) => ['NEG-OPEN', `h${i}`, { kinds: [7] }, '6100000200'], (f) => f[0] === 'NEG-MSG' || f[0] === 'NEG-ERR'],
 ];
@@ -91,7 +95,11 @@ async function run(dir: string, db: string, name: string, readers: number, minLi
   const config = join(dir, `${name}.yaml`);
   writeFileSync(config, `query:\n  readers: ${readers}\n  reader_min_limit: ${minLimit}\nverify:\n  workers: 1\n`);
   const port = await freePort();
-  const relay: ChildProcess = spawn('npx', ['tsx', 'src/main.ts', 'serve', '--config', config, '--db', db, '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
+  const relay: ChildProcess = spawn(
+    'npx',
+    ['tsx', 'src/main.ts', 'serve', '--config', config, '--db', db, '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn'],
+    { stdio: ['ignore', 'ignore', 'inherit'], detached: true },
+  );
   try {
     const url = `ws://127.0.0.1:${port}`;
     await waitForRelay(url, 120_000);

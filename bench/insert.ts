@@ -37,7 +37,14 @@ interface Variant {
 const variants: Record<string, Variant> = {
   relay: {},
   '4k-pages': { pageSize: 4096 },
-  'no-fts-rows': { sql: ['DROP TRIGGER events_fts_delete', 'DROP TABLE events_fts', 'CREATE TABLE events_fts (content TEXT)', 'CREATE TRIGGER events_fts_delete AFTER DELETE ON events BEGIN DELETE FROM events_fts WHERE rowid = old.seq; END'] },
+  'no-fts-rows': {
+    sql: [
+      'DROP TRIGGER events_fts_delete',
+      'DROP TABLE events_fts',
+      'CREATE TABLE events_fts (content TEXT)',
+      'CREATE TRIGGER events_fts_delete AFTER DELETE ON events BEGIN DELETE FROM events_fts WHERE rowid = old.seq; END',
+    ],
+  },
   'sync-normal': { pragmas: ['synchronous = NORMAL'] },
   'no-checkpoints': { pragmas: ['wal_autocheckpoint = 0'] },
   'no-tag-index': { sql: ['DROP INDEX tags_value_created_kind'] },

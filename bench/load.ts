@@ -456,7 +456,8 @@ function toRow(
     clientCpuPercent: seconds > 0 ? round(cpu.clientMicros / 1e4 / seconds, 0) : 0,
     relayCpuPercent: cpu.relayMicros === null || seconds <= 0 || shape ? null : round(cpu.relayMicros / 1e4 / seconds, 0),
     relayMainCpuPercent: cpu.relayMainMicros === null || seconds <= 0 || shape ? null : round(cpu.relayMainMicros / 1e4 / seconds, 0),
-    relayMicrosPerAnswer: cpu.relayMicros === null || shape || t.ok + t.rejected === 0 ? null : round(cpu.relayMicros / (t.ok + t.rejected), 1),
+    relayMicrosPerAnswer:
+      cpu.relayMicros === null || shape || t.ok + t.rejected === 0 ? null : round(cpu.relayMicros / (t.ok + t.rejected), 1),
     timeLimitHit,
     notices,
   };
@@ -756,7 +757,26 @@ function notes(row: Row): string {
 }
 
 export function renderTable(rows: Row[]): string {
-  const header = ['phase', 'sent', 'ok', 'rejected', 'timeout', 'disconn', 'secs', 'rate/s', 'of', 'p50 ms', 'p95 ms', 'p99 ms', 'ev/req', 'cpu%', 'relay%', 'main%', 'relay µs/ans', 'notes'];
+  const header = [
+    'phase',
+    'sent',
+    'ok',
+    'rejected',
+    'timeout',
+    'disconn',
+    'secs',
+    'rate/s',
+    'of',
+    'p50 ms',
+    'p95 ms',
+    'p99 ms',
+    'ev/req',
+    'cpu%',
+    'relay%',
+    'main%',
+    'relay µs/ans',
+    'notes',
+  ];
   const body = rows.map((r) => [
     r.shape ? `  ${r.shape}` : r.phase,
     String(r.sent),
@@ -824,9 +844,10 @@ async function main(): Promise<number> {
     throw new Error(`cannot reach a relay at ${opts.url}: ${err instanceof Error ? err.message : String(err)}`);
   }
 
-  const dataset = opts.queryDb === undefined
-    ? loadDataset({ seed: opts.seed, count: opts.events, now: opts.now, exactNow: opts.nowFixed, noCache: opts.noCache, log })
-    : queryDbDataset(opts.queryDb);
+  const dataset =
+    opts.queryDb === undefined
+      ? loadDataset({ seed: opts.seed, count: opts.events, now: opts.now, exactNow: opts.nowFixed, noCache: opts.noCache, log })
+      : queryDbDataset(opts.queryDb);
   const info = await relayInfo(opts.url);
   const label = info ? [info.name, info.software, info.version].filter(Boolean).join(' ') : 'no NIP-11 document';
   log(`relay: ${opts.url} (${label})`);
@@ -869,7 +890,8 @@ async function main(): Promise<number> {
   }
 
   for (const r of rows) {
-    if (!r.shape && r.clientCpuPercent >= 90) log(`warning: ${r.phase} used ${r.clientCpuPercent}% of a CPU in this client; the numbers may be client-bound`);
+    if (!r.shape && r.clientCpuPercent >= 90)
+      log(`warning: ${r.phase} used ${r.clientCpuPercent}% of a CPU in this client; the numbers may be client-bound`);
   }
 
   if (opts.json) {

@@ -51,7 +51,23 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'commons-memory-'));
   const port = await freePort();
   const extra = benchConfigArgs(dir, args.config);
-  const relay = spawn('node', [args.relay!, 'serve', ...extra, '--host', '127.0.0.1', '--port', String(port), '--db', args.db ?? join(dir, 'relay.sqlite'), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const relay = spawn(
+    'node',
+    [
+      args.relay!,
+      'serve',
+      ...extra,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--db',
+      args.db ?? join(dir, 'relay.sqlite'),
+      '--log-level',
+      'warn',
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
   const url = `ws://127.0.0.1:${port}`;
   const watchdog = setTimeout(() => {
     log('watchdog: over 10 minutes');
@@ -69,12 +85,18 @@ async function main(): Promise<void> {
     await waitForRelay(url, 120_000);
     await measure('idle');
     for (let i = 0; i < connections; i += 200) {
-      await Promise.all(Array.from({ length: Math.min(200, connections - i) }, () => new Promise<void>((resolve, reject) => {
-        const ws = new WebSocket(url, { perMessageDeflate: false });
-        ws.on('open', () => resolve());
-        ws.on('error', reject);
-        sockets.push(ws);
-      })));
+      await Promise.all(
+        Array.from(
+          { length: Math.min(200, connections - i) },
+          () =>
+            new Promise<void>((resolve, reject) => {
+              const ws = new WebSocket(url, { perMessageDeflate: false });
+              ws.on('open', () => resolve());
+              ws.on('error', reject);
+              sockets.push(ws);
+            }),
+        ),
+      );
     }
     await measure(`${connections} idle connections`);
     let eose = 0;
@@ -104,7 +126,14 @@ async function main(): Promise<void> {
             resolve();
           }
         });
-        ws.send(JSON.stringify(['REQ', `q${i}`, ...filters[i]!.map((f) => ({ ...f, limit: 100 })), { kinds: [1], limit: 100, until: dataset.now - i * 3600 }]));
+        ws.send(
+          JSON.stringify([
+            'REQ',
+            `q${i}`,
+            ...filters[i]!.map((f) => ({ ...f, limit: 100 })),
+            { kinds: [1], limit: 100, until: dataset.now - i * 3600 },
+          ]),
+        );
       }
     });
     await measure(`after ${answered} queries (limit 100 per filter)`);
@@ -129,7 +158,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(() => process.exit(0), (error: unknown) => {
-  log(String(error));
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    log(String(error));
+    process.exit(1);
+  },
+);

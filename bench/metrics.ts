@@ -54,7 +54,9 @@ function promClientChildren(): number {
     answered.labels('default', 'ephemeral', 'ephemeral'),
     answered.labels('default', 'duplicate', 'regular'),
   ];
-  const ok = new Histogram({ name: 'ok', help: 'h', labelNames: ['site'], buckets: [...LATENCY_BUCKETS], registers: [registry] }).labels('default');
+  const ok = new Histogram({ name: 'ok', help: 'h', labelNames: ['site'], buckets: [...LATENCY_BUCKETS], registers: [registry] }).labels(
+    'default',
+  );
   const start = process.hrtime.bigint();
   for (let i = 0; i < EVENTS; i++) {
     const started = performance.now();
@@ -65,7 +67,9 @@ function promClientChildren(): number {
   return Number(process.hrtime.bigint() - start) / EVENTS;
 }
 
-const frames = [...generateUnsignedEvents('commons-bench', RELAY_EVENTS, Math.floor(Date.now() / 1000) - 60)].map((event) => JSON.stringify(['EVENT', event]));
+const frames = [...generateUnsignedEvents('commons-bench', RELAY_EVENTS, Math.floor(Date.now() / 1000) - 60)].map((event) =>
+  JSON.stringify(['EVENT', event]),
+);
 
 /** CPU microseconds per EVENT through one Relay, from the frame to its OK. */
 async function relayIngest(metrics: RelayMetrics): Promise<number> {
@@ -75,7 +79,14 @@ async function relayIngest(metrics: RelayMetrics): Promise<number> {
   const relay = new Relay(config, store, { verify: async () => true }, log, undefined, undefined, undefined, undefined, metrics);
   let answers = 0;
   const client: Client = {
-    id: 1, ip: '127.0.0.1', log, host: '', subscriptions: new Map(), challenge: '', authenticated: new Set(), closed: false,
+    id: 1,
+    ip: '127.0.0.1',
+    log,
+    host: '',
+    subscriptions: new Map(),
+    challenge: '',
+    authenticated: new Set(),
+    closed: false,
     send: (frame) => void (frame.startsWith('["OK"') && answers++),
     batch: (sends) => sends(),
   };
@@ -92,8 +103,18 @@ async function relayIngest(metrics: RelayMetrics): Promise<number> {
 async function scrapeMs(): Promise<number> {
   const metrics = new CountingMetrics();
   for (let i = 0; i < 1000; i++) metrics.eventAnswered(i % 3 === 0 ? 'duplicate' : 'stored', { kind: i * 37 }, performance.now());
-  const site = { label: undefined, metrics, counters: { connections: 8, subscriptions: 20, eventsReceived: 1000, eventsStored: 600, startedAt: 0 }, databasePath: ':memory:' };
-  const registry = metricsRegistry([site], { verifyQueueDepth: () => 0, reloads: { applied: 0, refused: 0 }, server: 'bench', version: '0' });
+  const site = {
+    label: undefined,
+    metrics,
+    counters: { connections: 8, subscriptions: 20, eventsReceived: 1000, eventsStored: 600, startedAt: 0 },
+    databasePath: ':memory:',
+  };
+  const registry = metricsRegistry([site], {
+    verifyQueueDepth: () => 0,
+    reloads: { applied: 0, refused: 0 },
+    server: 'bench',
+    version: '0',
+  });
   for (let i = 0; i < 50; i++) await registry.metrics();
   const start = process.cpuUsage();
   for (let i = 0; i < 500; i++) await registry.metrics();
@@ -122,7 +143,9 @@ for (let r = 0; r < RELAY_RUNS; r++) {
 }
 const off = median(ingest.off);
 const on = median(ingest.on);
-console.log(`2. CPU µs per EVENT through a Relay, median of ${RELAY_RUNS} alternating runs of ${RELAY_EVENTS} (load average ${loadAverage()}):`);
+console.log(
+  `2. CPU µs per EVENT through a Relay, median of ${RELAY_RUNS} alternating runs of ${RELAY_EVENTS} (load average ${loadAverage()}):`,
+);
 console.log(`   off ${off.toFixed(2)}   on ${on.toFixed(2)}   difference ${(((on - off) / off) * 100).toFixed(1)} %`);
 console.log(`   runs off: ${ingest.off.map((v) => v.toFixed(1)).join(' ')}`);
 console.log(`   runs on:  ${ingest.on.map((v) => v.toFixed(1)).join(' ')}`);

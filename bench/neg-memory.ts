@@ -54,7 +54,15 @@ function database(count: number): string {
   const started = performance.now();
   for (let i = 0; i < count; i += 5000) {
     const batch = Array.from({ length: Math.min(5000, count - i) }, (_, j) => {
-      const event: NostrEvent = { id: '', pubkey: 'f'.repeat(64), created_at: 1_700_000_000 + ((i + j) * 13) % 2_600_000, kind: 1, tags: [], content: `note ${i + j}`, sig: '0'.repeat(128) };
+      const event: NostrEvent = {
+        id: '',
+        pubkey: 'f'.repeat(64),
+        created_at: 1_700_000_000 + (((i + j) * 13) % 2_600_000),
+        kind: 1,
+        tags: [],
+        content: `note ${i + j}`,
+        sig: '0'.repeat(128),
+      };
       event.id = computeId(event);
       return { event, json: serialize(event) };
     });
@@ -68,12 +76,20 @@ function database(count: number): string {
 }
 
 function rssMb(pid: number, key = 'VmRSS:'): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(key));
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(key));
   return Number(line?.split(/\s+/)[1] ?? NaN) / 1024;
 }
 
 /** Opens `count` sessions on one new socket per `perSocket`; resolves with the NEG-MSG count and the NEG-ERR texts. */
-function openSessions(url: string, sockets: WebSocket[], connections: number, perSocket: number, filter: (c: number, s: number) => object): Promise<{ msg: number; err: string[] }> {
+function openSessions(
+  url: string,
+  sockets: WebSocket[],
+  connections: number,
+  perSocket: number,
+  filter: (c: number, s: number) => object,
+): Promise<{ msg: number; err: string[] }> {
   const answers = { msg: 0, err: [] as string[] };
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
@@ -113,7 +129,11 @@ async function main(): Promise<void> {
     config = join(dir, 'bench.yaml');
     writeFileSync(config, 'rate_limits:\n  connections_per_ip: null\n  max_connections_per_ip: null\n  exempt_ips: [127.0.0.1]\n');
   }
-  const relay = spawn(process.execPath, [...runner, args.relay!, 'serve', '--config', config, '--host', '127.0.0.1', '--port', String(port), '--db', db, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const relay = spawn(
+    process.execPath,
+    [...runner, args.relay!, 'serve', '--config', config, '--host', '127.0.0.1', '--port', String(port), '--db', db, '--log-level', 'warn'],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
   const url = `ws://127.0.0.1:${port}`;
   const watchdog = setTimeout(() => {
     log('watchdog: over 5 minutes');
@@ -158,7 +178,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(() => process.exit(0), (error: unknown) => {
-  log(String(error));
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    log(String(error));
+    process.exit(1);
+  },
+);

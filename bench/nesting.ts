@@ -46,5 +46,7 @@ console.log(`${FRAMES} EVENT frames, mean ${Math.round(bytes / FRAMES)} characte
 console.log('| frames | depth scan | JSON.parse | scan / parse |');
 console.log('|---|---:|---:|---:|');
 for (const [name, scanNs, parseNs] of rows) {
-  console.log(`| ${name} | ${(scanNs / 1000).toFixed(2)} µs | ${(parseNs / 1000).toFixed(2)} µs | ${((100 * scanNs) / parseNs).toFixed(1)} % |`);
+  console.log(
+    `| ${name} | ${(scanNs / 1000).toFixed(2)} µs | ${(parseNs / 1000).toFixed(2)} µs | ${((100 * scanNs) / parseNs).toFixed(1)} % |`,
+  );
 }

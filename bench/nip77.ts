@@ -17,7 +17,15 @@ const diff = Number(process.argv[3] ?? 3_000);
 const dir = mkdtempSync(join(tmpdir(), 'commons-bench-nip77-'));
 const store = EventStore.open(join(dir, 'bench.sqlite'), { synchronous: 'normal' });
 const fake = (i: number, label: string): NostrEvent => {
-  const e: NostrEvent = { id: '', pubkey: 'f'.repeat(64), created_at: 1_700_000_000 + (i % 10_000), kind: 1, tags: [], content: `${label} ${i}`, sig: '0'.repeat(128) };
+  const e: NostrEvent = {
+    id: '',
+    pubkey: 'f'.repeat(64),
+    created_at: 1_700_000_000 + (i % 10_000),
+    kind: 1,
+    tags: [],
+    content: `${label} ${i}`,
+    sig: '0'.repeat(128),
+  };
   e.id = computeId(e);
   return e;
 };
@@ -28,7 +36,8 @@ const client = [...relay.slice(diff), ...Array.from({ length: diff }, (_, i) => 
 // The rows are streamed into the set: reading and building are one step.
 let t = performance.now();
 const builder = new NegStorageBuilder();
-for (const [createdAt, idHex] of store.negentropyKeys({ tags: [], kinds: new Set([1]), limit: 0 }, 1_800_000_000)) builder.add(createdAt, idHex);
+for (const [createdAt, idHex] of store.negentropyKeys({ tags: [], kinds: new Set([1]), limit: 0 }, 1_800_000_000))
+  builder.add(createdAt, idHex);
 const storage = builder.finish();
 const tBuild = performance.now() - t;
 
@@ -47,7 +56,11 @@ while (message !== null) {
   const reply = reconcile(storage, message, 65_000);
   serverMs += performance.now() - s;
   rounds++;
-  message = neg.reconcile(reply.message, () => have++, () => need++);
+  message = neg.reconcile(
+    reply.message,
+    () => have++,
+    () => need++,
+  );
 }
 const total = performance.now() - t;
 console.log(

@@ -69,7 +69,11 @@ function build(path: string): void {
         pubkey: authors[(i * 7919) % authors.length]!,
         created_at: T0 - Math.floor(((EVENTS - i) / EVENTS) * SPAN_DAYS * DAY),
         kind,
-        tags: [['e', randomBytes(32).toString('hex')], ['p', authors[i % authors.length]!], ['t', `tag${i % 50}`]],
+        tags: [
+          ['e', randomBytes(32).toString('hex')],
+          ['p', authors[i % authors.length]!],
+          ['t', `tag${i % 50}`],
+        ],
         content: kind === 7 ? '+' : `note ${i} with a little text to make the row a realistic size for a short note`,
         sig,
       };
@@ -102,7 +106,16 @@ async function measure(mode: Mode): Promise<string> {
   const store = EventStore.open(work, { synchronous: 'normal' });
   try {
     const before = store.stats().events;
-    const pruner = new Pruner(store, () => retention, () => T0, pino({ level: 'silent' }), 60_000, BATCH, 5, mode === 'worker' || mode === 'threads');
+    const pruner = new Pruner(
+      store,
+      () => retention,
+      () => T0,
+      pino({ level: 'silent' }),
+      60_000,
+      BATCH,
+      5,
+      mode === 'worker' || mode === 'threads',
+    );
     // 'threads': the relay's default, writes on the writer thread (storage.writer_thread) too.
     const writer = mode === 'threads' ? new WriterThread(store.location!) : undefined;
     let written = 0;
@@ -110,7 +123,15 @@ async function measure(mode: Mode): Promise<string> {
     const writes: number[] = [];
     const ingest = setInterval(() => {
       const items = Array.from({ length: INGEST_BATCH }, () => {
-        const event: NostrEvent = { id: randomBytes(32).toString('hex'), pubkey: randomBytes(32).toString('hex'), created_at: T0, kind: 1, tags: [], content: 'live', sig: SIG };
+        const event: NostrEvent = {
+          id: randomBytes(32).toString('hex'),
+          pubkey: randomBytes(32).toString('hex'),
+          created_at: T0,
+          kind: 1,
+          tags: [],
+          content: 'live',
+          sig: SIG,
+        };
         return { event, json: serialize(event) };
       });
       const started = performance.now();
@@ -131,7 +152,12 @@ async function measure(mode: Mode): Promise<string> {
     const started = performance.now();
     const window = SECONDS > 0 ? setTimeout(() => void pruner.stop(), SECONDS * 1000) : undefined;
     // 'none': the ingest alone for the same window (the floor on this machine).
-    const result = mode === 'none' ? await new Promise<PassResult>((resolve) => setTimeout(() => resolve({ expired: 0, rules: [], longestStepMs: 0, steps: 0 }), SECONDS * 1000)) : await pruner.run();
+    const result =
+      mode === 'none'
+        ? await new Promise<PassResult>((resolve) =>
+            setTimeout(() => resolve({ expired: 0, rules: [], longestStepMs: 0, steps: 0 }), SECONDS * 1000),
+          )
+        : await pruner.run();
     await pruner.stop();
     clearInterval(ingest);
     await writer?.close();
@@ -152,9 +178,12 @@ const info = EventStore.open(cached, { synchronous: 'normal' });
 const total = info.stats().events;
 for (const [name, plan] of Object.entries(info.retention.plans())) console.log(`plan ${name}: ${plan.join('; ')}`);
 info.close();
-console.log(`database: ${total} events (${(statSync(cached).size / 2 ** 20).toFixed(0)} MiB), at most ${BATCH} rows/step; ingest ${INGEST_BATCH} events every ${INGEST_EVERY_MS} ms`);
+console.log(
+  `database: ${total} events (${(statSync(cached).size / 2 ** 20).toFixed(0)} MiB), at most ${BATCH} rows/step; ingest ${INGEST_BATCH} events every ${INGEST_EVERY_MS} ms`,
+);
 console.log('| pruner | deleted | time | events/s | loop delay max / p99 / mean | ingest write max / p99 | ingested | steps |');
 console.log('|---|---|---|---|---|---|---|---|');
-const modes: readonly Mode[] = MODE === 'all' ? ['none', 'loop', 'worker', 'threads'] : MODE === 'both' ? ['loop', 'worker'] : [MODE as Mode];
+const modes: readonly Mode[] =
+  MODE === 'all' ? ['none', 'loop', 'worker', 'threads'] : MODE === 'both' ? ['loop', 'worker'] : [MODE as Mode];
 if ((modes as readonly string[]).includes('none') && SECONDS <= 0) throw new Error('--mode none|all needs --seconds');
 for (const mode of modes) console.log(await measure(mode));

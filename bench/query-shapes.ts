@@ -17,7 +17,7 @@ const LIMITS = { max_filter_values: 2000, max_limit: 500, default_limit: 100 };
 
 const raw = new Database(path, { readonly: true });
 const column = (sql: string): string[] => raw.prepare(sql).pluck().all() as string[];
-const authors = column("SELECT DISTINCT hex(pubkey) FROM events WHERE kind = 0").map((h) => h.toLowerCase());
+const authors = column('SELECT DISTINCT hex(pubkey) FROM events WHERE kind = 0').map((h) => h.toLowerCase());
 const sampleTags = (name: string, extra = ''): string[] =>
   column(`SELECT value FROM tags WHERE name = '${name}'${extra} AND event_rowid % 97 = 0 LIMIT 20000`);
 const roots = sampleTags('e');
@@ -72,5 +72,7 @@ for (const [shape, make] of Object.entries(SHAPES)) {
       `${times.at(-1)!.toFixed(2).padStart(7)} ${(sum / times.length).toFixed(2).padStart(8)} ${(rows / perShape).toFixed(1).padStart(7)}`,
   );
 }
-console.log(`all shapes: mean ${(total / count).toFixed(2)} ms per query → at most ${Math.round((1000 * count) / total)} queries/s on one core`);
+console.log(
+  `all shapes: mean ${(total / count).toFixed(2)} ms per query → at most ${Math.round((1000 * count) / total)} queries/s on one core`,
+);
 store.close();

@@ -32,13 +32,17 @@ function measure(keyOf: (i: number) => string): { buckets: number; baseline: num
   const baseline: number[] = [];
   for (let r = 0; r < RUNS; r++) {
     const limiter = new TokenBuckets();
-    buckets.push(timeNs(() => {
-      for (let i = 0; i < TAKES; i++) limiter.take(keys[i]!, rate, i);
-    }));
+    buckets.push(
+      timeNs(() => {
+        for (let i = 0; i < TAKES; i++) limiter.take(keys[i]!, rate, i);
+      }),
+    );
     const plain = new Map<string, number>();
-    baseline.push(timeNs(() => {
-      for (let i = 0; i < TAKES; i++) plain.set(keys[i]!, (plain.get(keys[i]!) ?? 0) + 1);
-    }));
+    baseline.push(
+      timeNs(() => {
+        for (let i = 0; i < TAKES; i++) plain.set(keys[i]!, (plain.get(keys[i]!) ?? 0) + 1);
+      }),
+    );
   }
   return { buckets: median(buckets), baseline: median(baseline) };
 }

@@ -53,7 +53,9 @@ export async function waitForRelay(url: string, ms = 30_000): Promise<void> {
 
 /** VmRSS of a process, in KB. */
 export function rssKb(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmRSS:'));
   return Number(line?.split(/\s+/)[1] ?? NaN);
 }
 

@@ -86,7 +86,9 @@ for (let i = 0; i < COUNT; i += BATCH) {
 }
 const buildMs = performance.now() - started;
 process.stderr.write('\n');
-console.log(`${COUNT} events written in ${(buildMs / 1000).toFixed(1)} s (${((COUNT / buildMs) * 1000).toFixed(0)}/s, batches of ${BATCH}, FTS index included)`);
+console.log(
+  `${COUNT} events written in ${(buildMs / 1000).toFixed(1)} s (${((COUNT / buildMs) * 1000).toFixed(0)}/s, batches of ${BATCH}, FTS index included)`,
+);
 store.close();
 store = EventStore.open(path, { synchronous: 'normal' });
 
@@ -115,7 +117,9 @@ function time(name: string, input: object, runs: number, count = false): void {
   }
   times.sort((a, b) => a - b);
   const p = (q: number): string => times[Math.min(times.length - 1, Math.floor(q * times.length))]!.toFixed(2);
-  console.log(`${name.padEnd(44)} p50 ${p(0.5).padStart(8)} ms  p99 ${p(0.99).padStart(8)} ms  (${rows} ${count ? 'counted' : 'rows'}, ${runs} runs)`);
+  console.log(
+    `${name.padEnd(44)} p50 ${p(0.5).padStart(8)} ms  p99 ${p(0.99).padStart(8)} ms  (${rows} ${count ? 'counted' : 'rows'}, ${runs} runs)`,
+  );
 }
 
 const common = [words[0]!, words[1]!, words[4]!];
@@ -148,5 +152,7 @@ stripped.exec('DROP TRIGGER events_fts_delete; DROP TABLE events_fts; VACUUM');
 stripped.close();
 const withoutFts = statSync(copy).size;
 const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
-console.log(`\ndatabase size: ${mb(vacuumedWith)} with FTS, ${mb(withoutFts)} without (index ${mb(vacuumedWith - withoutFts)}, +${(((vacuumedWith - withoutFts) / withoutFts) * 100).toFixed(0)}%); live file before VACUUM ${mb(withFts)}`);
+console.log(
+  `\ndatabase size: ${mb(vacuumedWith)} with FTS, ${mb(withoutFts)} without (index ${mb(vacuumedWith - withoutFts)}, +${(((vacuumedWith - withoutFts) / withoutFts) * 100).toFixed(0)}%); live file before VACUUM ${mb(withFts)}`,
+);
 rmSync(dir, { recursive: true, force: true });

@@ -67,7 +67,13 @@ function child(): void {
   const reply = (message: FromChild, then?: () => void): void => void process.send!(message, undefined, {}, then);
   process.on('message', async (m: ToChild) => {
     if (m.type === 'open') {
-      const opened = await openSubscribers(m.url, m.filters, 0, () => delivered++, () => disconnected++);
+      const opened = await openSubscribers(
+        m.url,
+        m.filters,
+        0,
+        () => delivered++,
+        () => disconnected++,
+      );
       sockets = opened.sockets;
       reply({ type: 'ready', opened: m.filters.length - opened.failed });
     } else {
@@ -139,7 +145,24 @@ async function parent(): Promise<void> {
     dbDir = mkdtempSync(join(args['db-dir']!, 'commons-soak-'));
     const port = await freePort();
     const nodeArgs = args['node-args']!.split(' ').filter(Boolean);
-    relay = spawn('node', [...nodeArgs, args.relay!, 'serve', ...benchConfigArgs(dbDir, args.config), '--host', '127.0.0.1', '--port', String(port), '--db', join(dbDir, 'relay.sqlite'), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    relay = spawn(
+      'node',
+      [
+        ...nodeArgs,
+        args.relay!,
+        'serve',
+        ...benchConfigArgs(dbDir, args.config),
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--db',
+        join(dbDir, 'relay.sqlite'),
+        '--log-level',
+        'warn',
+      ],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
     pid = relay.pid;
     url = `ws://127.0.0.1:${port}`;
     await waitForRelay(url);
@@ -153,11 +176,14 @@ async function parent(): Promise<void> {
     relay?.kill('SIGTERM');
     if (dbDir) rmSync(dbDir, { recursive: true, force: true });
   };
-  const watchdog = setTimeout(() => {
-    log('watchdog: the run exceeded its time budget');
-    cleanup();
-    process.exit(1);
-  }, (2 * plannedSeconds + 300) * 1000);
+  const watchdog = setTimeout(
+    () => {
+      log('watchdog: the run exceeded its time budget');
+      cleanup();
+      process.exit(1);
+    },
+    (2 * plannedSeconds + 300) * 1000,
+  );
 
   try {
     const next = (): Promise<FromChild> => new Promise((resolve) => subscriberProcess!.once('message', (m: FromChild) => resolve(m)));
@@ -170,11 +196,17 @@ async function parent(): Promise<void> {
       log(`subscribers: ${opened.type === 'ready' ? opened.opened : 0}/${subscribers} open`);
     }
 
-    const sockets = await Promise.all(Array.from({ length: publishers }, () => new Promise<WebSocket>((resolve, reject) => {
-      const ws = new WebSocket(url, { perMessageDeflate: false });
-      ws.on('open', () => resolve(ws));
-      ws.on('error', reject);
-    })));
+    const sockets = await Promise.all(
+      Array.from(
+        { length: publishers },
+        () =>
+          new Promise<WebSocket>((resolve, reject) => {
+            const ws = new WebSocket(url, { perMessageDeflate: false });
+            ws.on('open', () => resolve(ws));
+            ws.on('error', reject);
+          }),
+      ),
+    );
     let published = 0;
     let answered = 0;
     let accepted = 0;
@@ -200,7 +232,9 @@ async function parent(): Promise<void> {
       }
       const sample = { seconds: Math.round((performance.now() - start) / 1000), published, accepted, ...memory };
       samples.push(sample);
-      log(`${String(sample.seconds).padStart(5)} s  published ${published}  accepted ${accepted}  RSS ${sample.rssMb} MB  HWM ${sample.hwmMb} MB  anon ${sample.anonMb} MB`);
+      log(
+        `${String(sample.seconds).padStart(5)} s  published ${published}  accepted ${accepted}  RSS ${sample.rssMb} MB  HWM ${sample.hwmMb} MB  anon ${sample.anonMb} MB`,
+      );
     };
     takeSample();
     const sampler = setInterval(takeSample, sampleMs);
@@ -254,7 +288,12 @@ async function parent(): Promise<void> {
       relayCpuPercent: Math.round((relayCpu / seconds) * 100),
       seconds: Math.round(seconds),
       peakRssMb: Math.max(...samples.map((s) => s.hwmMb)),
-      secondHalf: { samples: secondHalf.length, minRssMb: Math.min(...rss), maxRssMb: Math.max(...rss), slopeMbPer100k: +slopePer100k(secondHalf).toFixed(1) },
+      secondHalf: {
+        samples: secondHalf.length,
+        minRssMb: Math.min(...rss),
+        maxRssMb: Math.max(...rss),
+        slopeMbPer100k: +slopePer100k(secondHalf).toFixed(1),
+      },
       samples,
     };
     if (args.json) process.stdout.write(`${JSON.stringify(report)}\n`);

@@ -67,9 +67,13 @@ async function firstEose(socket: WebSocket): Promise<void> {
 async function once(): Promise<{ listening: number; answered: number }> {
   const port = await freePort();
   const started = performance.now();
-  const child = spawn(process.execPath, [main, 'serve', '--host', '127.0.0.1', '--port', String(port), '--db', db!, '--log-level', 'warn'], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [main, 'serve', '--host', '127.0.0.1', '--port', String(port), '--db', db!, '--log-level', 'warn'],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   try {
     const socket = await connect(`ws://127.0.0.1:${port}`, Date.now() + 60_000);
     const listening = performance.now() - started;

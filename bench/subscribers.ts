@@ -3,7 +3,13 @@ import WebSocket from 'ws';
 import { Rng, type BenchEvent } from './dataset.js';
 
 type Shape = 'follows' | 'mentions' | 'hashtag' | 'geohash' | 'thread';
-const SHAPES: [Shape, number][] = [['follows', 35], ['mentions', 25], ['hashtag', 20], ['geohash', 10], ['thread', 10]];
+const SHAPES: [Shape, number][] = [
+  ['follows', 35],
+  ['mentions', 25],
+  ['hashtag', 20],
+  ['geohash', 10],
+  ['thread', 10],
+];
 
 /**
  * 1–3 filters per subscriber (bench/fanout.ts, bench/memory.ts, bench/soak.ts), values drawn from the dataset so popular
@@ -12,7 +18,9 @@ const SHAPES: [Shape, number][] = [['follows', 35], ['mentions', 25], ['hashtag'
 export function subscriberFilters(events: BenchEvent[], count: number, seed: string): Filter[][] {
   const rng = new Rng(`${seed}:fanout`);
   const tagValues = (name: string, pred: (v: string) => boolean = () => true): string[] =>
-    events.flatMap((e) => (e.kind === 3 ? [] : e.tags.filter((t) => t[0] === name && t[1] !== undefined && pred(t[1])).map((t) => t[1] as string)));
+    events.flatMap((e) =>
+      e.kind === 3 ? [] : e.tags.filter((t) => t[0] === name && t[1] !== undefined && pred(t[1])).map((t) => t[1] as string),
+    );
   const pubkeys = events.map((e) => e.pubkey);
   const mentions = tagValues('p');
   const hashtags = tagValues('t');
@@ -38,7 +46,6 @@ export function subscriberFilters(events: BenchEvent[], count: number, seed: str
   };
   return Array.from({ length: count }, () => Array.from({ length: rng.int(1, 3) }, filter));
 }
-
 
 export interface Subscribers {
   sockets: WebSocket[];

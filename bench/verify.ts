@@ -33,7 +33,11 @@ const datasets = readdirSync(cacheDir).filter((name) => name.endsWith('.jsonl'))
 datasets.sort((a, b) => statSync(join(cacheDir, a)).size - statSync(join(cacheDir, b)).size);
 const file = values.file ?? join(cacheDir, datasets[0] ?? '');
 const count = Number(values.count);
-const events = readFileSync(file, 'utf8').split('\n').filter(Boolean).slice(1, count + 1).map((line) => JSON.parse(line) as NostrEvent);
+const events = readFileSync(file, 'utf8')
+  .split('\n')
+  .filter(Boolean)
+  .slice(1, count + 1)
+  .map((line) => JSON.parse(line) as NostrEvent);
 
 /** events/s of `check` over the whole dataset, best of three rounds (the first warms the JIT). */
 async function rate(name: string, check: (event: NostrEvent) => boolean | Promise<boolean>): Promise<number> {

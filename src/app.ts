@@ -77,7 +77,11 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
     for (const host of config.hosts) sites.push(openSite(host.config, host.names, deps));
     if (config.metrics.enabled) {
       const verifyQueueDepth = (): number => (verifier as { inFlight?: number }).inFlight ?? 0;
-      metrics = await startMetrics(config.metrics.listen, sites.map((site) => metricsSite(site, config.hosts.length > 0)), { verifyQueueDepth, reloads, server: chosen.name, version: VERSION });
+      metrics = await startMetrics(
+        config.metrics.listen,
+        sites.map((site) => metricsSite(site, config.hosts.length > 0)),
+        { verifyQueueDepth, reloads, server: chosen.name, version: VERSION },
+      );
       log.info({ url: `http://${config.metrics.listen.replace(/:\d+$/, '')}:${metrics.port}/metrics` }, 'metrics listening');
     }
     server = await startServer(directory(sites), config, log, chosen);
@@ -92,7 +96,10 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
   const host = config.relay.host.includes(':') ? `[${config.relay.host}]` : config.relay.host;
   localUrl = `ws://${host}:${server.port}`;
   for (const site of sites) {
-    log.info({ url: localUrl, db: site.config.storage.path, ...(site.names.length > 0 && { hosts: site.names }) }, site.names.length > 0 ? 'virtual relay listening' : 'relay listening');
+    log.info(
+      { url: localUrl, db: site.config.storage.path, ...(site.names.length > 0 && { hosts: site.names }) },
+      site.names.length > 0 ? 'virtual relay listening' : 'relay listening',
+    );
   }
 
   let stopping: Promise<void> | undefined;
@@ -106,8 +113,12 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
     log.info('relay stopped');
   };
   const reload = (next: Config): ReloadPlan => {
-    const sameHosts = next.hosts.length === sites.length - 1 && next.hosts.every((host, i) => host.names.join() === sites[i + 1]!.names.join());
-    const targets: [Site, Config, string][] = [[sites[0]!, next, ''], ...(sameHosts ? next.hosts.map((host, i): [Site, Config, string] => [sites[i + 1]!, host.config, `hosts[${i}].`]) : [])];
+    const sameHosts =
+      next.hosts.length === sites.length - 1 && next.hosts.every((host, i) => host.names.join() === sites[i + 1]!.names.join());
+    const targets: [Site, Config, string][] = [
+      [sites[0]!, next, ''],
+      ...(sameHosts ? next.hosts.map((host, i): [Site, Config, string] => [sites[i + 1]!, host.config, `hosts[${i}].`]) : []),
+    ];
     // All or nothing: every site's plan is checked before any is applied.
     const dryRun = targets.map(([site, config, prefix]) => prefixed(planReload(site.config, config), prefix));
     const refused = dryRun.some((plan) => plan.conflicts.length > 0);
@@ -150,7 +161,12 @@ function prefixed(plan: ReloadPlan, prefix: string): ReloadPlan {
 /** What GET /metrics reads of a site; `labelled` (hosts: configured): its `site` label is its first name, or `default`. */
 function metricsSite(site: Site, labelled: boolean): MetricsSite {
   if (!(site.relay.metrics instanceof CountingMetrics)) throw new Error('metrics.enabled, but a site counts nothing');
-  return { label: labelled ? (site.names[0] ?? 'default') : undefined, metrics: site.relay.metrics, counters: site.relay.counters, databasePath: site.config.storage.path };
+  return {
+    label: labelled ? (site.names[0] ?? 'default') : undefined,
+    metrics: site.relay.metrics,
+    counters: site.relay.counters,
+    databasePath: site.config.storage.path,
+  };
 }
 
 /** The listener's choice of site: by Host header (case and port ignored), else the default (sites[0]). */

@@ -8,6 +8,7 @@ export type { Logger };
 export function createLogger(logging: Config['logging'], destination: NodeJS.WritableStream = process.stderr): Logger {
   const readable = logging.format === 'pretty' || (logging.format === 'auto' && Boolean((destination as { isTTY?: boolean }).isTTY));
   const options = { level: logging.level, base: undefined };
-  if (readable) return pino(options, pretty({ destination: destination as NodeJS.WritableStream & { fd?: number }, sync: true, colorize: true }));
+  if (readable)
+    return pino(options, pretty({ destination: destination as NodeJS.WritableStream & { fd?: number }, sync: true, colorize: true }));
   return pino(options, destination);
 }

@@ -59,7 +59,11 @@ export function startConfigReloader(
     named = read;
     const plan = running.reload(next);
     syncWatchers(); // reload.watch itself may have changed
-    if (plan.conflicts.length > 0) return refuse(trigger, plan.conflicts.map(({ key, reason }) => ({ file, key, reason })));
+    if (plan.conflicts.length > 0)
+      return refuse(
+        trigger,
+        plan.conflicts.map(({ key, reason }) => ({ file, key, reason })),
+      );
     for (const key of plan.restartRequired) {
       log.warn({ file, key, trigger }, `config reload: ${key} changed but needs a restart; the running value stays`);
     }

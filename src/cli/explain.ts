@@ -23,14 +23,18 @@ export const explainCommand = {
   describe: 'Show every write rule that looks at one event and the exact OK message the relay would send',
   builder: (yargs: Argv) =>
     withConfigOption(withHostOption(yargs))
-      .positional('event', { type: 'string', demandOption: true, describe: 'File holding the event as JSON (or ["EVENT", {...}]); - reads stdin' })
+      .positional('event', {
+        type: 'string',
+        demandOption: true,
+        describe: 'File holding the event as JSON (or ["EVENT", {...}]); - reads stdin',
+      })
       .epilogue(
-        'The event goes through the relay\'s own ingest path (limits, expiration, write rules, id, NIP-70, signature) as if sent ' +
+        "The event goes through the relay's own ingest path (limits, expiration, write rules, id, NIP-70, signature) as if sent " +
           'by a connection that has not authenticated. When the database file (storage.path, or --db for the top level) exists, it is opened ' +
           'read-only for the NIP-86 lists an admin persisted (banned events and pubkeys, allowed pubkeys and kinds), which apply ' +
           'as on the relay; it is never created or written. Stored events are not looked at: the answer never says "duplicate:", and ' +
           'deletions (NIP-09) and newer stored versions of replaceable events are not known. With --host NAME the event is judged by ' +
-          'that hosts: block\'s policy (as if sent with Host: NAME). Exit status: 0 accepted, 1 refused, 2 bad input.',
+          "that hosts: block's policy (as if sent with Host: NAME). Exit status: 0 accepted, 1 refused, 2 bad input.",
       ),
   handler: async (args: { event: string; config: string; db?: string; host?: string }): Promise<void> => {
     const config = siteConfigOrExit(args.config, { db: args.db }, args.host);
@@ -109,7 +113,9 @@ async function explainEvent(
     const width = Math.max(...rows.map((row) => row.name.length));
     for (const row of rows) lines.push(`  ${row.name.padEnd(width)}  ${verdictText(row)}`);
     if (pipeline.length === 0) lines.push('  (no write.* rules restrict anything in this config)');
-    lines.push('then: id hash, NIP-70 (as an unauthenticated connection), signature — the relay\'s own code; no database (never "duplicate:")');
+    lines.push(
+      'then: id hash, NIP-70 (as an unauthenticated connection), signature — the relay\'s own code; no database (never "duplicate:")',
+    );
   } else {
     lines.push(`  shape  refused: ${shape.message}`);
   }

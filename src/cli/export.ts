@@ -8,7 +8,10 @@ export const exportCommand = {
   command: 'export',
   describe: 'Write stored events to stdout as JSON lines (newest first), the format strfry and nak use',
   builder: (yargs: Argv) =>
-    withHostOption(withConfigOption(yargs)).option('filter', { type: 'string', describe: "NIP-01 filter as JSON, e.g. '{\"kinds\":[0,3]}' (limit is ignored)" }),
+    withHostOption(withConfigOption(yargs)).option('filter', {
+      type: 'string',
+      describe: 'NIP-01 filter as JSON, e.g. \'{"kinds":[0,3]}\' (limit is ignored)',
+    }),
   handler: async (args: { config: string; db?: string; host?: string; filter?: string }): Promise<void> => {
     const config = siteConfigOrExit(args.config, { db: args.db }, args.host);
     let filter: CompiledFilter | undefined;

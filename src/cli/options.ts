@@ -52,6 +52,8 @@ export function hostConfigOrExit(config: Config, name: string): Config {
   const host = config.hosts.find((h) => h.names.includes(key));
   if (host !== undefined) return host.config;
   const known = config.hosts.flatMap((h) => h.names);
-  process.stderr.write(`--host ${name}: no hosts: block lists this name (${known.length > 0 ? `known: ${known.join(', ')}` : 'the config has no hosts: section'})\n`);
+  process.stderr.write(
+    `--host ${name}: no hosts: block lists this name (${known.length > 0 ? `known: ${known.join(', ')}` : 'the config has no hosts: section'})\n`,
+  );
   process.exit(2);
 }

@@ -9,14 +9,18 @@ import { configOrExit, hostConfigOrExit, withConfigOption, withHostOption } from
 
 export const pruneCommand = {
   command: 'prune',
-  describe: 'Apply the retention rules and NIP-40 expiration once (every host\'s database); --dry-run prints what would be deleted, per rule',
+  describe:
+    "Apply the retention rules and NIP-40 expiration once (every host's database); --dry-run prints what would be deleted, per rule",
   builder: (yargs: Argv) =>
     withHostOption(withConfigOption(yargs)).option('dry-run', { type: 'boolean', default: false, describe: 'Count only; delete nothing' }),
   handler: (args: { config: string; db?: string; host?: string; dryRun: boolean }): void => {
     const config = configOrExit(args.config, { db: args.db });
     if (args.host !== undefined) return pruneOne(hostConfigOrExit(config, args.host), args.dryRun);
     // The top level, then each host block with its own rules and database, each under a heading.
-    const sites: [string, Config][] = [['default relay', config], ...config.hosts.map((h): [string, Config] => [`hosts: ${h.names.join(', ')}`, h.config])];
+    const sites: [string, Config][] = [
+      ['default relay', config],
+      ...config.hosts.map((h): [string, Config] => [`hosts: ${h.names.join(', ')}`, h.config]),
+    ];
     for (const [name, site] of sites) {
       if (sites.length > 1) process.stdout.write(`# ${name} (${site.storage.path})\n`);
       pruneOne(site, args.dryRun);

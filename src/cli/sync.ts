@@ -22,7 +22,11 @@ export const syncCommand = {
     withHostOption(withConfigOption(yargs))
       .positional('url', { type: 'string', demandOption: true, describe: 'ws:// or wss:// URL of the other relay' })
       .option('filter', { type: 'string', default: '{}', describe: 'NIP-01 filter (JSON) limiting what is synced' })
-      .option('direction', { choices: ['down', 'up', 'both'] as const, default: 'down' as Direction, describe: 'down: fetch what we lack; up: send what they lack; both' })
+      .option('direction', {
+        choices: ['down', 'up', 'both'] as const,
+        default: 'down' as Direction,
+        describe: 'down: fetch what we lack; up: send what they lack; both',
+      })
       .option('chunk', { type: 'number', default: 500, describe: 'ids per REQ / events per page (at most 500)' })
       .option('timeout', { type: 'number', default: 15, describe: 'seconds to wait for any answer of the other relay' }),
   handler: async (args: SyncArgs): Promise<void> => {
@@ -44,7 +48,14 @@ export const syncCommand = {
     try {
       remote = await Remote.connect(args.url, args.timeout * 1000);
       report = await runSync({
-        remote, store, filter, compiled, direction: args.direction, deps, chunk, timeoutMs: args.timeout * 1000,
+        remote,
+        store,
+        filter,
+        compiled,
+        direction: args.direction,
+        deps,
+        chunk,
+        timeoutMs: args.timeout * 1000,
         progress: tty ? (text) => process.stderr.write(`\r\x1b[K${text}`) : () => {},
       });
     } catch (error) {
@@ -69,9 +80,16 @@ function formatReport(report: SyncReport, direction: Direction): string {
     ...(report.method === 'negentropy' ? [`rounds: ${report.rounds}`, `need: ${report.need}`, `have: ${report.have}`] : []),
   ];
   if (direction !== 'up') {
-    lines.push('down:', ...formatCounts(report.down).trimEnd().split('\n').map((line) => `  ${line}`));
+    lines.push(
+      'down:',
+      ...formatCounts(report.down)
+        .trimEnd()
+        .split('\n')
+        .map((line) => `  ${line}`),
+    );
     if (report.down.missing > 0) lines.push(`  not sent by the remote: ${report.down.missing}`);
-    if (report.crowdedSeconds > 0) lines.push(`  seconds with more events than a page (some may be missed; raise --chunk): ${report.crowdedSeconds}`);
+    if (report.crowdedSeconds > 0)
+      lines.push(`  seconds with more events than a page (some may be missed; raise --chunk): ${report.crowdedSeconds}`);
   }
   if (direction !== 'down') {
     const rejected = [...report.up.rejected.values()].reduce((a, b) => a + b, 0);

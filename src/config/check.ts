@@ -19,8 +19,7 @@ export function checkValue(spec: KeySpec, value: unknown, context?: ParseContext
       const min = spec.min ?? -Number.MAX_SAFE_INTEGER;
       const max = spec.max ?? Number.MAX_SAFE_INTEGER;
       if (value < min || value > max) {
-        const range =
-          spec.max === undefined ? `at least ${min}` : spec.min === undefined ? `at most ${max}` : `from ${min} to ${max}`;
+        const range = spec.max === undefined ? `at least ${min}` : spec.min === undefined ? `at most ${max}` : `from ${min} to ${max}`;
         return fail(`must be ${range}, got ${value}`);
       }
       return { ok: true, value };

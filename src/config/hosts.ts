@@ -24,7 +24,8 @@ export function isProcessWide(key: ConfigKey): boolean {
   );
 }
 
-export const PROCESS_WIDE_REASON = 'is process-wide (one listener, one verifier pool, one negentropy budget, one log, one metrics endpoint for every host): set it at the top level';
+export const PROCESS_WIDE_REASON =
+  'is process-wide (one listener, one verifier pool, one negentropy budget, one log, one metrics endpoint for every host): set it at the top level';
 
 /**
  * A Host header (or a configured name) as compared: lower case, without the port and a trailing dot.
@@ -44,7 +45,8 @@ export function hostKey(header: string): string {
 
 /** `names:` of one host block: a non-empty list of host names without port, returned lower-cased. */
 export function checkHostNames(value: unknown): Checked {
-  if (value === undefined || value === null) return { ok: false, reason: 'missing: list the Host header names this block serves, e.g. [u4pru.relay.example]' };
+  if (value === undefined || value === null)
+    return { ok: false, reason: 'missing: list the Host header names this block serves, e.g. [u4pru.relay.example]' };
   const list = typeof value === 'string' ? [value] : value;
   if (!Array.isArray(list) || list.length === 0) {
     return { ok: false, reason: `expected a non-empty list of host names, got ${describeValue(value)}` };
@@ -52,8 +54,10 @@ export function checkHostNames(value: unknown): Checked {
   const names: string[] = [];
   for (const [i, name] of list.entries()) {
     const at = Array.isArray(value) ? `[${i}]` : undefined;
-    if (typeof name !== 'string' || name.trim() === '') return { ok: false, at, reason: `expected a host name, got ${describeValue(name)}` };
-    if (/[\s/]/.test(name.trim())) return { ok: false, at, reason: `expected a host name (no scheme, path or spaces), got ${describeValue(name)}` };
+    if (typeof name !== 'string' || name.trim() === '')
+      return { ok: false, at, reason: `expected a host name, got ${describeValue(name)}` };
+    if (/[\s/]/.test(name.trim()))
+      return { ok: false, at, reason: `expected a host name (no scheme, path or spaces), got ${describeValue(name)}` };
     if (hostKey(name) !== name.trim().toLowerCase().replace(/\.$/, '')) {
       return { ok: false, at, reason: `give the name without a port (the port is ignored when matching), got ${describeValue(name)}` };
     }

@@ -80,7 +80,11 @@ export function loadConfig(file: string, overrides?: ConfigOverrides, env: NodeJ
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const reason =
-      code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory, not a file' : `cannot read the file (${code ?? String(err)})`;
+      code === 'ENOENT'
+        ? 'file not found'
+        : code === 'EISDIR'
+          ? 'is a directory, not a file'
+          : `cannot read the file (${code ?? String(err)})`;
     throw new ConfigError([{ file, key: '', reason }]);
   }
   return build(text, file, [...envSettings(env), ...overrideSettings(overrides)]);
@@ -113,9 +117,18 @@ function build(yamlText: string, file: string, settings: readonly Setting[]): Co
     } else if (isMapping(root)) {
       const { hosts, ...sections } = root;
       hostsNode = hosts;
-      walk(sections, '', (spec, value, path) => top.set(spec, value, file, path), (key, reason) => problems.push({ file, key, reason }));
+      walk(
+        sections,
+        '',
+        (spec, value, path) => top.set(spec, value, file, path),
+        (key, reason) => problems.push({ file, key, reason }),
+      );
     } else {
-      problems.push({ file, key: '', reason: `the top level must be a mapping of sections (relay:, limits:, …), got ${describeValue(root)}` });
+      problems.push({
+        file,
+        key: '',
+        reason: `the top level must be a mapping of sections (relay:, limits:, …), got ${describeValue(root)}`,
+      });
     }
   }
 
@@ -123,7 +136,10 @@ function build(yamlText: string, file: string, settings: readonly Setting[]): Co
   top.checkRules();
   const hosts = hostsNode === undefined || hostsNode === null ? [] : buildHosts(hostsNode, top, file, problems);
 
-  const config = assemble(top.values, hosts.map(({ host }) => host));
+  const config = assemble(
+    top.values,
+    hosts.map(({ host }) => host),
+  );
   for (const { key, reason } of crossHostProblems(config, hosts)) problems.push({ file, key, reason });
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -175,20 +191,29 @@ class Values {
 /** `hosts:` — each block over the finished top-level values, validated with the same schema and rules. */
 function buildHosts(node: unknown, top: Values, file: string, problems: ConfigProblem[]): IndexedHost[] {
   if (!Array.isArray(node)) {
-    problems.push({ file, key: 'hosts', reason: `expected a list of host blocks ({ names: [...], storage: { path: ... }, ... }), got ${describeValue(node)}` });
+    problems.push({
+      file,
+      key: 'hosts',
+      reason: `expected a list of host blocks ({ names: [...], storage: { path: ... }, ... }), got ${describeValue(node)}`,
+    });
     return [];
   }
   const hosts: IndexedHost[] = [];
   node.forEach((entry: unknown, i) => {
     const label = `hosts[${i}].`;
     if (!isMapping(entry)) {
-      problems.push({ file, key: `hosts[${i}]`, reason: `expected a mapping with names: and the sections it overrides, got ${describeValue(entry)}` });
+      problems.push({
+        file,
+        key: `hosts[${i}]`,
+        reason: `expected a mapping with names: and the sections it overrides, got ${describeValue(entry)}`,
+      });
       return;
     }
     const { names, hosts: nested, ...sections } = entry;
     const checkedNames = checkHostNames(names);
     if (!checkedNames.ok) problems.push({ file, key: `${label}names${checkedNames.at ?? ''}`, reason: checkedNames.reason });
-    if (nested !== undefined) problems.push({ file, key: `${label}hosts`, reason: 'hosts cannot be nested; list every host at the top level' });
+    if (nested !== undefined)
+      problems.push({ file, key: `${label}hosts`, reason: 'hosts cannot be nested; list every host at the top level' });
     const values = new Values(file, label, problems, top.values);
     walk(
       sections,

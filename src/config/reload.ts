@@ -50,9 +50,14 @@ export function planReload(current: Config, next: Config): ReloadPlan {
   // Nothing changed that may change now: keep the running object (callers compare by identity).
   // Virtual hosts (not schema keys) are reloaded one by one by their sites; the running list stays here.
   const config = applied.length === 0 ? current : assemble(values, current.hosts);
-  const conflicts = restartRequired.length === 0 ? [] : RULES.flatMap((rule) => {
-    const reason = rule.check(config);
-    return reason === undefined ? [] : [{ key: rule.key, reason: `${reason} (the running value is kept for ${restartRequired.join(', ')} until a restart)` }];
-  });
+  const conflicts =
+    restartRequired.length === 0
+      ? []
+      : RULES.flatMap((rule) => {
+          const reason = rule.check(config);
+          return reason === undefined
+            ? []
+            : [{ key: rule.key, reason: `${reason} (the running value is kept for ${restartRequired.join(', ')} until a restart)` }];
+        });
   return { config, applied, restartRequired, conflicts };
 }

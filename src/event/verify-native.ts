@@ -32,9 +32,10 @@ export function loadNative(path: string = NATIVE_ADDON_PATH): NativeLoad {
   } else {
     try {
       const addon = createRequire(import.meta.url)(path) as NativeAddon;
-      result = typeof addon.verifyPacked === 'function'
-        ? { ok: true, verifyPacked: addon.verifyPacked }
-        : { ok: false, reason: `${path} is not the commons libsecp256k1 addon` };
+      result =
+        typeof addon.verifyPacked === 'function'
+          ? { ok: true, verifyPacked: addon.verifyPacked }
+          : { ok: false, reason: `${path} is not the commons libsecp256k1 addon` };
     } catch (error) {
       result = { ok: false, reason: `the native addon does not load: ${(error as Error).message.split('\n')[0]}` };
     }

@@ -44,4 +44,3 @@ function isHex(value: unknown, length: number): value is string {
   return typeof value === 'string' && value.length === length && HEX.test(value);
 }
 const HEX = /^[0-9a-fA-F]*$/;
-

@@ -19,7 +19,8 @@ export function normaliseIp(raw: string): string | undefined {
     const canonical = new URL(`http://[${ip}]/`).hostname.slice(1, -1);
     const v4 = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(canonical);
     if (v4 !== null) {
-      const hi = parseInt(v4[1]!, 16), lo = parseInt(v4[2]!, 16);
+      const hi = parseInt(v4[1]!, 16),
+        lo = parseInt(v4[2]!, 16);
       return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
     }
     return canonical;
@@ -30,12 +31,17 @@ export function normaliseIp(raw: string): string | undefined {
 
 /** A schema `Parser` for a list of IPs and CIDR blocks (v4 and v6), e.g. [127.0.0.1, 10.0.0.0/8, "fd00::/8"]. */
 export const parseAddressList: Parser<string[]> = (value) => {
-  if (!Array.isArray(value)) return { ok: false, reason: `expected a list of IP addresses or CIDR blocks such as 10.0.0.0/8, got ${describeValue(value)}` };
+  if (!Array.isArray(value))
+    return { ok: false, reason: `expected a list of IP addresses or CIDR blocks such as 10.0.0.0/8, got ${describeValue(value)}` };
   const out: string[] = [];
   for (const [i, item] of (value as unknown[]).entries()) {
     const parsed = typeof item === 'string' ? parseBlock(item) : undefined;
     if (parsed === undefined) {
-      return { ok: false, reason: `expected an IP address or a CIDR block (e.g. 127.0.0.1, 10.0.0.0/8, fd00::/8), got ${describeValue(item)}`, at: `[${i}]` };
+      return {
+        ok: false,
+        reason: `expected an IP address or a CIDR block (e.g. 127.0.0.1, 10.0.0.0/8, fd00::/8), got ${describeValue(item)}`,
+        at: `[${i}]`,
+      };
     }
     out.push(parsed.bits === undefined ? parsed.ip : `${parsed.ip}/${parsed.bits}`);
   }

@@ -34,7 +34,9 @@ export function hllOffset(filters: readonly unknown[]): number | undefined {
   const { kinds, [tag]: values } = filter as Record<string, unknown>;
   if (!Array.isArray(kinds) || !Array.isArray(values) || values.length !== 1 || typeof values[0] !== 'string') return undefined;
   const wanted = new Set(kinds);
-  const canonical = CANONICAL.some((shape) => shape.tag === tag && shape.kinds.length === wanted.size && shape.kinds.every((kind) => wanted.has(kind)));
+  const canonical = CANONICAL.some(
+    (shape) => shape.tag === tag && shape.kinds.length === wanted.size && shape.kinds.every((kind) => wanted.has(kind)),
+  );
   return canonical ? computeOffset(values[0]) : undefined;
 }
 

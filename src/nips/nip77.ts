@@ -129,7 +129,11 @@ export class NegStorage {
     }
     const out = Buffer.alloc(ID_SIZE);
     normalise(lanes, (lane, value) => out.writeUInt32LE(value, lane * 4));
-    return createHash('sha256').update(out).update(encodeVarInt(end - begin)).digest().subarray(0, FINGERPRINT_SIZE);
+    return createHash('sha256')
+      .update(out)
+      .update(encodeVarInt(end - begin))
+      .digest()
+      .subarray(0, FINGERPRINT_SIZE);
   }
 
   /** lanes += sign × (sum of ids[0 .. i)), lane by lane, carries left for normalise(). */

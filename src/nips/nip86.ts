@@ -9,9 +9,18 @@ import { normaliseIp } from '../net/ip.js';
 
 export const RPC_CONTENT_TYPE = 'application/nostr+json+rpc';
 
-export interface ListedPubkey { pubkey: string; reason?: string }
-export interface ListedEvent { id: string; reason?: string }
-export interface ListedIp { ip: string; reason?: string }
+export interface ListedPubkey {
+  pubkey: string;
+  reason?: string;
+}
+export interface ListedEvent {
+  id: string;
+  reason?: string;
+}
+export interface ListedIp {
+  ip: string;
+  reason?: string;
+}
 
 /** What the methods act on; every change is persisted and applied at once by the implementation. */
 export interface ManagementOps {

@@ -22,8 +22,20 @@ export const NIPS: readonly NipEntry[] = [
   {
     nip: 1,
     title: 'Basic protocol flow',
-    modules: ['src/relay/relay.ts', 'src/relay/subscriptions.ts', 'src/relay/ingest.ts', 'src/filter/', 'src/store/', 'src/subs/registry.ts'],
-    tests: ['test/e2e/nip01-events.test.ts', 'test/e2e/nip01-subscriptions.test.ts', 'test/e2e/nip01-filters.test.ts', 'test/fuzz/differential.test.ts'],
+    modules: [
+      'src/relay/relay.ts',
+      'src/relay/subscriptions.ts',
+      'src/relay/ingest.ts',
+      'src/filter/',
+      'src/store/',
+      'src/subs/registry.ts',
+    ],
+    tests: [
+      'test/e2e/nip01-events.test.ts',
+      'test/e2e/nip01-subscriptions.test.ts',
+      'test/e2e/nip01-filters.test.ts',
+      'test/fuzz/differential.test.ts',
+    ],
     enabled: () => true,
   },
   {
@@ -103,7 +115,15 @@ export const NIPS: readonly NipEntry[] = [
   {
     nip: 77,
     title: 'Negentropy syncing',
-    modules: ['src/nips/nip77.ts', 'src/relay/negentropy.ts', 'src/relay/negentropy-budget.ts', 'src/protocol/parse.ts', 'src/store/query.ts', 'src/cli/sync.ts', 'src/sync/'],
+    modules: [
+      'src/nips/nip77.ts',
+      'src/relay/negentropy.ts',
+      'src/relay/negentropy-budget.ts',
+      'src/protocol/parse.ts',
+      'src/store/query.ts',
+      'src/cli/sync.ts',
+      'src/sync/',
+    ],
     tests: ['test/e2e/nip77.test.ts', 'test/e2e/nip77-limits.test.ts', 'test/e2e/sync.test.ts', 'test/e2e/ndk.test.ts'],
     enabled: (config) => config.negentropy.enabled,
     advertisedWhen: '`negentropy.enabled`',

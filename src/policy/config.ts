@@ -54,7 +54,10 @@ function ruleList<R>(fields: Fields, example: string): Parser<R[]> {
       for (const name of Object.keys(entries)) {
         if (known.includes(name)) continue;
         const near = closest(name, known);
-        return fail(near === undefined ? `unknown key; known keys here: ${known.join(', ')}` : `unknown key (did you mean "${near}"?)`, `${at}.${name}`);
+        return fail(
+          near === undefined ? `unknown key; known keys here: ${known.join(', ')}` : `unknown key (did you mean "${near}"?)`,
+          `${at}.${name}`,
+        );
       }
       if (!('kinds' in entries)) return fail('missing kinds: every rule names the kinds it applies to', at);
       const kinds = parseKindSelectors(entries.kinds);
@@ -66,9 +69,13 @@ function ruleList<R>(fields: Fields, example: string): Parser<R[]> {
           if (required) return fail(`missing ${name}`, at);
           continue;
         }
-        if (typeof field !== 'number' || !Number.isInteger(field)) return fail(`expected an integer, got ${describeValue(field)}`, `${at}.${name}`);
+        if (typeof field !== 'number' || !Number.isInteger(field))
+          return fail(`expected an integer, got ${describeValue(field)}`, `${at}.${name}`);
         if (field < min || (max !== undefined && field > max)) {
-          return fail(max === undefined ? `must be at least ${min}, got ${field}` : `must be from ${min} to ${max}, got ${field}`, `${at}.${name}`);
+          return fail(
+            max === undefined ? `must be at least ${min}, got ${field}` : `must be from ${min} to ${max}, got ${field}`,
+            `${at}.${name}`,
+          );
         }
         rule[name] = field;
       }

@@ -60,17 +60,23 @@ export const parseGeoAreas: Parser<AreaPolygon[]> = (value, context): Result<Are
 function fileAreaPolygons(path: string, at: string, context: ParseContext | undefined): AreaPolygon[] {
   if (!/\.(geo)?json$/i.test(path.trim())) {
     const hint = /^[0-9b-hjkmnp-z]{1,12}$/.test(path.trim()) ? ' (geohash cells go in scopes.geohash.prefixes)' : '';
-    throw new AreaProblem(at, `expected a GeoJSON object (${GEOMETRIES}) or the path of a .geojson or .json file, got ${describeValue(path)}${hint}`);
+    throw new AreaProblem(
+      at,
+      `expected a GeoJSON object (${GEOMETRIES}) or the path of a .geojson or .json file, got ${describeValue(path)}${hint}`,
+    );
   }
   const file = resolve(context?.directory ?? '.', path.trim());
-  const from = isAbsolute(path.trim()) ? '' : ` (a relative path is taken from the directory of ${context?.file ?? 'the working directory'})`;
+  const from = isAbsolute(path.trim())
+    ? ''
+    : ` (a relative path is taken from the directory of ${context?.file ?? 'the working directory'})`;
   noteFileRead(file);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'not found' : code === 'EISDIR' ? 'is a directory, not a file' : `cannot be read (${code ?? String(error)})`;
+    const why =
+      code === 'ENOENT' ? 'not found' : code === 'EISDIR' ? 'is a directory, not a file' : `cannot be read (${code ?? String(error)})`;
     throw new AreaProblem(at, `GeoJSON file ${file} ${why}${from}`);
   }
   let json: unknown;
@@ -137,11 +143,17 @@ function closedRing(value: unknown, at: string): Ring {
   const first = positions[0]!;
   const last = positions[positions.length - 1]!;
   if (positions.length < 4 || first[0] !== last[0] || first[1] !== last[1]) {
-    throw new AreaProblem(at, `a ring needs at least 4 positions and must end where it starts (GeoJSON linear ring), got ${positions.length} positions${positions.length >= 2 && (first[0] !== last[0] || first[1] !== last[1]) ? ' not closed' : ''}`);
+    throw new AreaProblem(
+      at,
+      `a ring needs at least 4 positions and must end where it starts (GeoJSON linear ring), got ${positions.length} positions${positions.length >= 2 && (first[0] !== last[0] || first[1] !== last[1]) ? ' not closed' : ''}`,
+    );
   }
   for (let i = 1; i < positions.length; i++) {
     if (Math.abs(positions[i]![0] - positions[i - 1]![0]) > 180) {
-      throw new AreaProblem(`${at}[${i}]`, `the edge from longitude ${positions[i - 1]![0]} to ${positions[i]![0]} crosses the antimeridian, which is not supported: split the area at ±180° (RFC 7946 §3.1.9)`);
+      throw new AreaProblem(
+        `${at}[${i}]`,
+        `the edge from longitude ${positions[i - 1]![0]} to ${positions[i]![0]} crosses the antimeridian, which is not supported: split the area at ±180° (RFC 7946 §3.1.9)`,
+      );
     }
   }
   return positions;
@@ -152,7 +164,9 @@ function position(value: unknown, at: string): Position {
     throw new AreaProblem(at, `expected a position [longitude, latitude], got ${describeValue(value)}`);
   }
   const [longitude, latitude] = value as number[];
-  if (longitude! < -180 || longitude! > 180) throw new AreaProblem(at, `longitude ${longitude} is outside -180..180 (positions are [longitude, latitude])`);
-  if (latitude! < -90 || latitude! > 90) throw new AreaProblem(at, `latitude ${latitude} is outside -90..90 (positions are [longitude, latitude])`);
+  if (longitude! < -180 || longitude! > 180)
+    throw new AreaProblem(at, `longitude ${longitude} is outside -180..180 (positions are [longitude, latitude])`);
+  if (latitude! < -90 || latitude! > 90)
+    throw new AreaProblem(at, `latitude ${latitude} is outside -90..90 (positions are [longitude, latitude])`);
   return [longitude!, latitude!];
 }

@@ -46,7 +46,11 @@ export function coverAreas(polygons: readonly AreaPolygon[], precision: number, 
     if (cells.length >= maxCells) throw new TooManyCells(`more than ${maxCells} cells`);
     cells.push(cell);
   };
-  for (const first of GEOHASH_ALPHABET) visit(first, shapes.map((shape) => ({ shape, edges: shape.edges })));
+  for (const first of GEOHASH_ALPHABET)
+    visit(
+      first,
+      shapes.map((shape) => ({ shape, edges: shape.edges })),
+    );
   return cells.sort();
 }
 

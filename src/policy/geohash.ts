@@ -29,13 +29,18 @@ export const parseGeohashPrefixes: Parser<string[]> = (value): Result<string[]> 
   const out: string[] = [];
   for (const [i, item] of (value as unknown[]).entries()) {
     const at = `[${i}]`;
-    if (typeof item !== 'string') return { ok: false, reason: `expected a geohash string, got ${describeValue(item)} (put it in quotes)`, at };
+    if (typeof item !== 'string')
+      return { ok: false, reason: `expected a geohash string, got ${describeValue(item)} (put it in quotes)`, at };
     const cell = item.trim().toLowerCase();
     if (cell.length < 1 || cell.length > MAX_PRECISION) {
       return { ok: false, reason: `${JSON.stringify(item)} must be 1 to ${MAX_PRECISION} characters long`, at };
     }
     if (!GEOHASH.test(cell)) {
-      return { ok: false, reason: `${JSON.stringify(item)} has characters outside the geohash alphabet (${GEOHASH_ALPHABET}: no a, i, l, o)`, at };
+      return {
+        ok: false,
+        reason: `${JSON.stringify(item)} has characters outside the geohash alphabet (${GEOHASH_ALPHABET}: no a, i, l, o)`,
+        at,
+      };
     }
     if (!out.includes(cell)) out.push(cell);
   }

@@ -88,7 +88,8 @@ export class MemberSet {
       const stat = statSync(this.file);
       stamp = `${stat.mtimeMs}:${stat.size}:${stat.ino}`;
     } catch (error) {
-      if (this.stamp !== 'missing') this.log?.warn({ file: this.file, err: error }, 'members.file cannot be read; keeping the previous member list');
+      if (this.stamp !== 'missing')
+        this.log?.warn({ file: this.file, err: error }, 'members.file cannot be read; keeping the previous member list');
       this.stamp = 'missing';
       return;
     }

@@ -28,7 +28,8 @@ export const parseRate: Parser<Rate> = (value) => {
   const count = Number(match[1]);
   const period = parseDuration(`${match[2] || '1'}${match[3]}`);
   if (!period.ok || period.value === 0) return { ok: false, reason: `"${value}": the period must be longer than 0 seconds` };
-  if (count < 1) return { ok: false, reason: `"${value}": the count must be at least 1 (use null for no limit, or block the kind instead)` };
+  if (count < 1)
+    return { ok: false, reason: `"${value}": the count must be at least 1 (use null for no limit, or block the kind instead)` };
   return { ok: true, value: { count, seconds: period.value } };
 };
 

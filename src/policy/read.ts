@@ -91,7 +91,11 @@ function intersect<T>(a: ReadonlySet<T>, b: ReadonlySet<T>): Set<T> {
  * Every filter of a REQ / COUNT / NEG-OPEN restricted; 'auth-required' when any filter asks only for
  * restricted kinds without AUTH (the client can authenticate and ask again).
  */
-export function restrictFilters(filters: readonly CompiledFilter[], rules: ReadRules, readers: ReadonlySet<string>): CompiledFilter[] | 'auth-required' {
+export function restrictFilters(
+  filters: readonly CompiledFilter[],
+  rules: ReadRules,
+  readers: ReadonlySet<string>,
+): CompiledFilter[] | 'auth-required' {
   const out: CompiledFilter[] = [];
   for (const filter of filters) {
     const parts = restrictFilter(filter, rules, readers);

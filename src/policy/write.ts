@@ -17,7 +17,9 @@ type Write = Config['write'];
 
 export function denyPubkeys(pubkeys: readonly string[]): Policy {
   const denied = new Set(pubkeys);
-  return policy('write.pubkeys.deny', (event) => (denied.has(event.pubkey) ? reject('blocked', 'this pubkey may not post here') : undefined));
+  return policy('write.pubkeys.deny', (event) =>
+    denied.has(event.pubkey) ? reject('blocked', 'this pubkey may not post here') : undefined,
+  );
 }
 
 /** Only these pubkeys may write; the refusal names the relay and says how to join. */
@@ -123,7 +125,10 @@ export function writePolicies(config: Config, members?: Pick<MemberSet, 'has'>):
   if (write.pubkeys.deny.length > 0) pipeline.push(denyPubkeys(write.pubkeys.deny));
   if (write.pubkeys.allow.length > 0) pipeline.push(allowPubkeys(write.pubkeys.allow, config.info.name, write.blocked_message));
   // Membership (src/policy/membership.ts): the relay passes its live set; others read the file once.
-  const memberSet = config.members.enabled || config.members.exempt_from_pow ? (members ?? new MemberSet(config.members.pubkeys, config.members.file)) : undefined;
+  const memberSet =
+    config.members.enabled || config.members.exempt_from_pow
+      ? (members ?? new MemberSet(config.members.pubkeys, config.members.file))
+      : undefined;
   if (config.members.enabled) pipeline.push(membership(config.members, memberSet!, config.info.name, write.blocked_message));
   if (!write.kinds.allow.includes('*')) pipeline.push(allowKinds(write.kinds.allow));
   if (write.kinds.deny.length > 0) pipeline.push(denyKinds(write.kinds.deny));
@@ -131,6 +136,7 @@ export function writePolicies(config: Config, members?: Pick<MemberSet, 'has'>):
   if (restrictsByGeohash(scope)) pipeline.push(geohashScope(scopeCells(scope), scope.require_for_kinds));
   if (write.limits_by_kind.length > 0) pipeline.push(limitsByKind(write.limits_by_kind));
   if (hasWindow(write)) pipeline.push(createdAtByClass(write.created_at_by_class));
-  if (write.min_pow > 0 || write.min_pow_by_kind.length > 0) pipeline.push(minPow(write.min_pow, write.min_pow_by_kind, config.members.exempt_from_pow ? memberSet : undefined));
+  if (write.min_pow > 0 || write.min_pow_by_kind.length > 0)
+    pipeline.push(minPow(write.min_pow, write.min_pow_by_kind, config.members.exempt_from_pow ? memberSet : undefined));
   return Object.freeze(pipeline);
 }

@@ -4,8 +4,7 @@
  */
 const q = JSON.stringify;
 
-export const okFrame = (id: string, accepted: boolean, message: string): string =>
-  `["OK",${q(id)},${accepted},${q(message)}]`;
+export const okFrame = (id: string, accepted: boolean, message: string): string => `["OK",${q(id)},${accepted},${q(message)}]`;
 
 export const eventFramePrefix = (subId: string): string => `["EVENT",${q(subId)},`;
 

@@ -41,7 +41,6 @@ interface ConnectionDeps {
   deps: IngestDeps;
 }
 
-
 /**
  * EVENT and AUTH: how each enters (ingest.ts), in the order a connection sent them, and how each is
  * answered. Holds the per-connection state of that: the last event's place in line, the EVENTs and AUTHs
@@ -64,7 +63,11 @@ export class EventIntake {
   connect(client: Client): void {
     const state = this.deps.state();
     const rateLimits = this.deps.rateLimits.events(client.ip);
-    this.connectionDeps.set(client, { rateLimits, state, deps: { ...state.ingest, ...connectionPolicies(state.config, client), rateLimits } });
+    this.connectionDeps.set(client, {
+      rateLimits,
+      state,
+      deps: { ...state.ingest, ...connectionPolicies(state.config, client), rateLimits },
+    });
   }
 
   /** Resolves once every EVENT and AUTH under way has been answered. */

@@ -134,7 +134,9 @@ export class Management implements ManagementOps {
       }),
       policy('write.kinds.allow', (event) => {
         if (configKindsOpen && this.kinds.size === 0) return undefined;
-        return configKinds.has(event.kind) || this.kinds.has(event.kind) ? undefined : reject('blocked', `kind ${event.kind} is not accepted here`);
+        return configKinds.has(event.kind) || this.kinds.has(event.kind)
+          ? undefined
+          : reject('blocked', `kind ${event.kind} is not accepted here`);
       }),
     ];
     // The two allow rules above replace the config's own (same names), keeping the rest in order.
@@ -230,7 +232,10 @@ export class Management implements ManagementOps {
 
   /** One POST on the relay URL: content type, NIP-98 authorization, admin check, then the method. */
   async handleHttp(request: RpcHttpRequest): Promise<RpcHttpResponse> {
-    const error = (status: number, message: string): RpcHttpResponse => ({ status, body: JSON.stringify({ result: null, error: message }) });
+    const error = (status: number, message: string): RpcHttpResponse => ({
+      status,
+      body: JSON.stringify({ result: null, error: message }),
+    });
     if (!this.enabled) return error(401, 'unauthorized: the management API is off on this relay (management.admins is empty)');
     if (request.contentType.split(';')[0]!.trim().toLowerCase() !== RPC_CONTENT_TYPE) {
       return error(415, `unsupported content type: use ${RPC_CONTENT_TYPE}`);
@@ -250,7 +255,12 @@ export class Management implements ManagementOps {
 /** The lists the effective config (NIP-11, the page) shows. */
 const SHOWN_LISTS: ReadonlySet<ManagedList> = new Set(['banned_pubkeys', 'allowed_pubkeys']);
 
-function withLists(config: Config, overrides: Partial<Record<InfoField, string>>, entries: Record<ManagedList, Entries>, kinds: ReadonlySet<number>): Config {
+function withLists(
+  config: Config,
+  overrides: Partial<Record<InfoField, string>>,
+  entries: Record<ManagedList, Entries>,
+  kinds: ReadonlySet<number>,
+): Config {
   const banned = entries.banned_pubkeys;
   const allowed = entries.allowed_pubkeys;
   if (Object.keys(overrides).length === 0 && banned.size === 0 && allowed.size === 0 && kinds.size === 0) return config;
@@ -263,7 +273,10 @@ function withLists(config: Config, overrides: Partial<Record<InfoField, string>>
     write: {
       ...write,
       pubkeys: { ...write.pubkeys, deny: union(write.pubkeys.deny, banned.keys()), allow: union(write.pubkeys.allow, allowed.keys()) },
-      kinds: { ...write.kinds, allow: kinds.size === 0 ? write.kinds.allow : kindsOpen ? [...kinds].sort((a, b) => a - b) : union(write.kinds.allow, kinds) },
+      kinds: {
+        ...write.kinds,
+        allow: kinds.size === 0 ? write.kinds.allow : kindsOpen ? [...kinds].sort((a, b) => a - b) : union(write.kinds.allow, kinds),
+      },
     },
   };
 }

@@ -172,7 +172,8 @@ export class NegentropySessions {
   private admit(set: SharedSet, result: KeysResult): void {
     const { max_records } = this.deps.config.negentropy;
     const { budget } = this.deps;
-    if (result === 'too-large') return this.settle(set, reject('blocked', `too many records for this relay's negentropy budget (max ${budget.limit})`));
+    if (result === 'too-large')
+      return this.settle(set, reject('blocked', `too many records for this relay's negentropy budget (max ${budget.limit})`));
     if (result === 'busy') return this.settle(set, busy(budget.limit));
     // The set arrives charged: kept, or given back when too large or when every session left meanwhile.
     if (set.users > 0 && result.size <= max_records) {

@@ -27,9 +27,10 @@ export class Outbox {
     this.pending.clear();
     for (const [client, parts] of pending) {
       if (parts.length === 2) client.send(`${parts[0]}${parts[1]}]`);
-      else client.batch(() => {
-        for (let i = 0; i < parts.length; i += 2) client.send(`${parts[i]}${parts[i + 1]}]`);
-      });
+      else
+        client.batch(() => {
+          for (let i = 0; i < parts.length; i += 2) client.send(`${parts[i]}${parts[i + 1]}]`);
+        });
     }
   }
 }

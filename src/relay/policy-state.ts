@@ -42,7 +42,7 @@ export interface PolicyParts {
  */
 export function buildPolicyState(config: Config, parts: PolicyParts, previous?: PolicyState): PolicyState {
   const needsMembers = config.members.enabled || config.members.exempt_from_pow;
-  const members = needsMembers ? reuseMembers(config, previous) ?? watchedMembers(config, parts.log) : undefined;
+  const members = needsMembers ? (reuseMembers(config, previous) ?? watchedMembers(config, parts.log)) : undefined;
   const retention = compileRetention(config.retention);
   const base = writePolicies(config, members);
   const ingest: IngestDeps = Object.freeze({

@@ -112,7 +112,12 @@ export class Queries {
   }
 
   /** NIP-77 NEG-OPEN: the set, built on a reader thread when there is one, charged to `budget` as it is read. */
-  keys(filter: CompiledFilter, now: number, max: number, budget: SharedBudget): NegStorage | BudgetRefusal | Promise<NegStorage | BudgetRefusal> {
+  keys(
+    filter: CompiledFilter,
+    now: number,
+    max: number,
+    budget: SharedBudget,
+  ): NegStorage | BudgetRefusal | Promise<NegStorage | BudgetRefusal> {
     if (this.pool) return this.pool.keys(filter, now, max, budget);
     return buildStorage(this.deps.store.negentropyKeys(filter, now, max), budget);
   }

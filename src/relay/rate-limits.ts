@@ -48,7 +48,10 @@ export class RateLimits {
       return reject('rate-limited', `too many connections: at most ${max} open at once from one IP; close one first`);
     }
     if (rate !== null && !this.ipConnections.take(key, rate, this.nowMs())) {
-      return reject('rate-limited', `too many new connections: at most ${describeRate(rate, 'new connections')} from one IP; wait and reconnect`);
+      return reject(
+        'rate-limited',
+        `too many new connections: at most ${describeRate(rate, 'new connections')} from one IP; wait and reconnect`,
+      );
     }
     return undefined;
   }

@@ -100,7 +100,10 @@ export class Subscriptions {
     const kinds = [...readRules.restricted].join(', ');
     return config.auth.enabled
       ? { prefix: 'auth-required', text: `kinds ${kinds} are readable only by their author and p-tagged recipients; authenticate first` }
-      : { prefix: 'restricted', text: `kinds ${kinds} are readable only by their author and p-tagged recipients, after AUTH, which this relay does not offer` };
+      : {
+          prefix: 'restricted',
+          text: `kinds ${kinds} are readable only by their author and p-tagged recipients, after AUTH, which this relay does not offer`,
+        };
   }
 
   /** One serialisation per event (the stored JSON), the subscription id spliced in per recipient. */

@@ -74,16 +74,18 @@ export class BatchWriter {
       }
       this.writing = true;
       for (const { item } of batch) this.underway.add(item.json);
-      result.then(
-        (outcomes) => this.settle(batch, outcomes),
-        (error: unknown) => {
-          for (const pending of batch) pending.reject(error);
-        },
-      ).finally(() => {
-        this.underway.clear();
-        this.writing = false;
-        this.flush();
-      });
+      result
+        .then(
+          (outcomes) => this.settle(batch, outcomes),
+          (error: unknown) => {
+            for (const pending of batch) pending.reject(error);
+          },
+        )
+        .finally(() => {
+          this.underway.clear();
+          this.writing = false;
+          this.flush();
+        });
     }
     if (!this.writing && this.queue.length === 0) {
       this.scheduled = false;

@@ -32,7 +32,11 @@ const require = createRequire(import.meta.url);
 /** "node 24.11.1, glibc 2.41" (or the libc Node reports none for, such as musl). */
 export function runtimeDescription(): string {
   const header = (process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header;
-  const libc = header?.glibcVersionRuntime ? `glibc ${header.glibcVersionRuntime}` : process.platform === 'linux' ? 'no glibc (musl?)' : process.platform;
+  const libc = header?.glibcVersionRuntime
+    ? `glibc ${header.glibcVersionRuntime}`
+    : process.platform === 'linux'
+      ? 'no glibc (musl?)'
+      : process.platform;
   return `node ${process.versions.node}, ${libc}`;
 }
 
@@ -46,7 +50,11 @@ interface Build {
 
 const BUILDS: readonly Build[] = [
   { alias: 'uws-official', binaries: (main) => dirname(main), packageJson: (main) => join(dirname(main), 'package.json') },
-  { alias: 'uws-node20', binaries: (main) => join(dirname(main), '../binaries'), packageJson: (main) => join(dirname(main), '../package.json') },
+  {
+    alias: 'uws-node20',
+    binaries: (main) => join(dirname(main), '../binaries'),
+    packageJson: (main) => join(dirname(main), '../package.json'),
+  },
 ];
 
 const versionIn = (path: string): string => (JSON.parse(readFileSync(path, 'utf8')) as { version: string }).version.replace(/-.*$/, '');
@@ -86,8 +94,12 @@ export function loadNativeUws(): NativeLoad {
     // The binary is loaded by file: the package's own loader of uws-node20 would fall back to a JavaScript imitation.
     const file = join(directory, `uws_${platform}_${process.versions.modules}.node`);
     if (!existsSync(file)) {
-      const abis = readdirSync(directory).flatMap((name) => (name.startsWith(`uws_${platform}_`) ? [name.slice(`uws_${platform}_`.length, -'.node'.length)] : []));
-      problems.push(`${build.alias} ${version}: no build for Node ABI ${process.versions.modules} on ${platform} (it has ${abis.sort((a, b) => Number(a) - Number(b)).join(', ') || 'none'})`);
+      const abis = readdirSync(directory).flatMap((name) =>
+        name.startsWith(`uws_${platform}_`) ? [name.slice(`uws_${platform}_`.length, -'.node'.length)] : [],
+      );
+      problems.push(
+        `${build.alias} ${version}: no build for Node ABI ${process.versions.modules} on ${platform} (it has ${abis.sort((a, b) => Number(a) - Number(b)).join(', ') || 'none'})`,
+      );
       continue;
     }
     try {
@@ -108,16 +120,30 @@ export function chooseServer(implementation: ServerImplementation, loadNative: (
   const runtime = runtimeDescription();
   const wsName = `ws ${versionIn(require.resolve('ws/package.json'))}`;
   if (implementation === 'ws') {
-    return { transport: wsTransport, name: wsName, native: false, degraded: false, description: `server: ${wsName} (portable, chosen by server.implementation, ${runtime})` };
+    return {
+      transport: wsTransport,
+      name: wsName,
+      native: false,
+      degraded: false,
+      description: `server: ${wsName} (portable, chosen by server.implementation, ${runtime})`,
+    };
   }
   const native = loadNative();
   if (native.module) {
     const name = `uWebSockets.js ${native.version}`;
-    return { transport: uwsTransport(native.module), name, native: true, degraded: false, description: `server: ${name} (native, ${runtime})` };
+    return {
+      transport: uwsTransport(native.module),
+      name,
+      native: true,
+      degraded: false,
+      description: `server: ${name} (native, ${runtime})`,
+    };
   }
   const cause = `no native uWebSockets.js build loads here (${native.problems.join('; ')})`;
   if (implementation === 'uws') {
-    throw new Error(`server.implementation is uws, but ${cause}. Fix: ${NATIVE_RUNTIMES}, or set server.implementation to auto or ws to accept the portable server.`);
+    throw new Error(
+      `server.implementation is uws, but ${cause}. Fix: ${NATIVE_RUNTIMES}, or set server.implementation to auto or ws to accept the portable server.`,
+    );
   }
   return {
     transport: wsTransport,

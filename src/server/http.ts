@@ -48,14 +48,26 @@ export interface PostRequest {
 export type PostHandler = (request: PostRequest) => Promise<{ status: number; body: string }>;
 
 const STATUS_TEXT: Readonly<Record<number, string>> = {
-  200: 'OK', 204: 'No Content', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 413: 'Payload Too Large',
-  415: 'Unsupported Media Type', 429: 'Too Many Requests', 500: 'Internal Server Error',
+  200: 'OK',
+  204: 'No Content',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
 };
 
 /** The status line's text after the code ("404 Not Found"). */
 export const statusLine = (status: number): string => `${status} ${STATUS_TEXT[status] ?? ''}`.trim();
 
-const json = (status: number, body: string): HttpAnswer => ({ status, headers: [...CORS_HEADERS, ['Content-Type', 'application/json']], body });
+const json = (status: number, body: string): HttpAnswer => ({
+  status,
+  headers: [...CORS_HEADERS, ['Content-Type', 'application/json']],
+  body,
+});
 
 /**
  * POST on the relay URL (NIP-86 management) from the client at `ip`: the body (at most `maxBytes`, else
@@ -65,7 +77,13 @@ export function answerPost(head: RequestHead, handler: PostHandler, maxBytes: nu
   if (head.url !== '/') return notFound();
   const tooLarge = json(413, JSON.stringify({ result: null, error: `body too large: the limit is ${maxBytes} bytes` }));
   if (Number(head.header('content-length') || '0') > maxBytes) return tooLarge;
-  const request = { ip, contentType: head.header('content-type'), authorization: head.header('authorization'), host: head.header('host'), path: head.url };
+  const request = {
+    ip,
+    contentType: head.header('content-type'),
+    authorization: head.header('authorization'),
+    host: head.header('host'),
+    path: head.url,
+  };
   return {
     maxBytes,
     tooLarge,

@@ -24,7 +24,11 @@ export async function startMetrics(listen: string, sites: readonly MetricsSite[]
 }
 
 /** Listens on `address`; `GET /metrics` is answered with `render()` as `contentType`. */
-export async function listenForMetrics(address: ListenAddress, render: () => Promise<string>, contentType: string): Promise<MetricsListener> {
+export async function listenForMetrics(
+  address: ListenAddress,
+  render: () => Promise<string>,
+  contentType: string,
+): Promise<MetricsListener> {
   const server = createServer((request, response) => {
     const path = (request.url ?? '').split('?')[0];
     if (path !== '/metrics') {
@@ -37,11 +41,13 @@ export async function listenForMetrics(address: ListenAddress, render: () => Pro
     }
     render().then(
       (text) => response.writeHead(200, { 'Content-Type': contentType }).end(request.method === 'HEAD' ? undefined : text),
-      (error: unknown) => response.writeHead(500, { 'Content-Type': 'text/plain' }).end(`error: could not collect the metrics: ${String(error)}\n`),
+      (error: unknown) =>
+        response.writeHead(500, { 'Content-Type': 'text/plain' }).end(`error: could not collect the metrics: ${String(error)}\n`),
     );
   });
   await new Promise<void>((resolve, reject) => {
-    const failed = (error: Error): void => reject(new Error(`metrics.listen: cannot listen on ${address.host}:${address.port}: ${error.message}`, { cause: error }));
+    const failed = (error: Error): void =>
+      reject(new Error(`metrics.listen: cannot listen on ${address.host}:${address.port}: ${error.message}`, { cause: error }));
     server.once('error', failed);
     server.listen(address.port, address.host, () => {
       server.off('error', failed);

@@ -50,7 +50,10 @@ export function metricsRegistry(sites: readonly MetricsSite[], process: MetricsP
 
   const counter = (name: string, help: string, labelNames: string[], read: (emit: Emit) => void): void => {
     new Counter({
-      name, help, labelNames, registers: [registry],
+      name,
+      help,
+      labelNames,
+      registers: [registry],
       collect() {
         this.reset();
         read((labels, value) => this.inc(labels, value));
@@ -59,7 +62,10 @@ export function metricsRegistry(sites: readonly MetricsSite[], process: MetricsP
   };
   const gauge = (name: string, help: string, labelNames: string[], read: (emit: Emit) => void): void => {
     new Gauge({
-      name, help, labelNames, registers: [registry],
+      name,
+      help,
+      labelNames,
+      registers: [registry],
       collect() {
         this.reset();
         read((labels, value) => this.set(labels, value));
@@ -67,52 +73,125 @@ export function metricsRegistry(sites: readonly MetricsSite[], process: MetricsP
     });
   };
   const histogram = (name: string, help: string, pick: (metrics: CountingMetrics) => Buckets): void => {
-    registry.registerMetric(new ScrapedHistogram(name, help, () => sites.map((site) => [labelsOf(site), pick(site.metrics)])) as unknown as Metric);
+    registry.registerMetric(
+      new ScrapedHistogram(name, help, () => sites.map((site) => [labelsOf(site), pick(site.metrics)])) as unknown as Metric,
+    );
   };
 
-  gauge('commons_connections', 'WebSocket connections open now.', siteLabels, perSite((site, emit) => emit({}, site.counters.connections)));
-  counter('commons_connections_opened_total', 'WebSocket connections opened.', siteLabels, perSite((site, emit) => emit({}, site.metrics.connectionsOpened)));
-  gauge('commons_subscriptions', 'REQ subscriptions open now.', siteLabels, perSite((site, emit) => emit({}, site.counters.subscriptions)));
-  counter('commons_subscriptions_opened_total', 'REQ subscriptions opened.', siteLabels, perSite((site, emit) => emit({}, site.metrics.subscriptionsOpened)));
-  counter('commons_events_received_total', 'EVENT messages received.', siteLabels, perSite((site, emit) => emit({}, site.counters.eventsReceived)));
-  counter('commons_events_accepted_total', 'EVENTs accepted as new: stored, or (ephemeral) delivered live.', [...siteLabels, 'kind_class'], perSite((site, emit) => {
-    for (const kind of KIND_CLASSES) {
-      const accepted = site.metrics.eventsWith('stored', kind) + site.metrics.eventsWith('ephemeral', kind);
-      if (accepted > 0) emit({ kind_class: kind }, accepted);
-    }
-  }));
-  counter('commons_events_refused_total', 'EVENTs not accepted as new, by the prefix of the answer (duplicate: also when OK is true) and kind class.', [...siteLabels, 'reason', 'kind_class'], perSite((site, emit) => {
-    for (const result of EVENT_RESULTS) {
-      if (result === 'stored' || result === 'ephemeral') continue;
+  gauge(
+    'commons_connections',
+    'WebSocket connections open now.',
+    siteLabels,
+    perSite((site, emit) => emit({}, site.counters.connections)),
+  );
+  counter(
+    'commons_connections_opened_total',
+    'WebSocket connections opened.',
+    siteLabels,
+    perSite((site, emit) => emit({}, site.metrics.connectionsOpened)),
+  );
+  gauge(
+    'commons_subscriptions',
+    'REQ subscriptions open now.',
+    siteLabels,
+    perSite((site, emit) => emit({}, site.counters.subscriptions)),
+  );
+  counter(
+    'commons_subscriptions_opened_total',
+    'REQ subscriptions opened.',
+    siteLabels,
+    perSite((site, emit) => emit({}, site.metrics.subscriptionsOpened)),
+  );
+  counter(
+    'commons_events_received_total',
+    'EVENT messages received.',
+    siteLabels,
+    perSite((site, emit) => emit({}, site.counters.eventsReceived)),
+  );
+  counter(
+    'commons_events_accepted_total',
+    'EVENTs accepted as new: stored, or (ephemeral) delivered live.',
+    [...siteLabels, 'kind_class'],
+    perSite((site, emit) => {
       for (const kind of KIND_CLASSES) {
-        const count = site.metrics.eventsWith(result, kind);
-        if (count > 0) emit({ reason: result, kind_class: kind }, count);
+        const accepted = site.metrics.eventsWith('stored', kind) + site.metrics.eventsWith('ephemeral', kind);
+        if (accepted > 0) emit({ kind_class: kind }, accepted);
       }
-    }
-  }));
+    }),
+  );
+  counter(
+    'commons_events_refused_total',
+    'EVENTs not accepted as new, by the prefix of the answer (duplicate: also when OK is true) and kind class.',
+    [...siteLabels, 'reason', 'kind_class'],
+    perSite((site, emit) => {
+      for (const result of EVENT_RESULTS) {
+        if (result === 'stored' || result === 'ephemeral') continue;
+        for (const kind of KIND_CLASSES) {
+          const count = site.metrics.eventsWith(result, kind);
+          if (count > 0) emit({ reason: result, kind_class: kind }, count);
+        }
+      }
+    }),
+  );
   histogram('commons_event_ok_seconds', 'From an EVENT received to its OK sent.', (metrics) => metrics.okSeconds);
   histogram('commons_req_eose_seconds', 'From a REQ received to its EOSE sent.', (metrics) => metrics.eoseSeconds);
-  counter('commons_events_sent_total', 'Events sent to subscribers: stored (in REQ answers, before EOSE) or live.', [...siteLabels, 'source'], perSite((site, emit) => {
-    emit({ source: 'stored' }, site.metrics.storedSent);
-    emit({ source: 'live' }, site.metrics.liveEventsSent);
-  }));
-  counter('commons_slow_consumer_disconnects_total', 'Connections closed (1008) for not reading fast enough (limits.max_outbound_bytes).', siteLabels, perSite((site, emit) => emit({}, site.metrics.slowConsumers)));
+  counter(
+    'commons_events_sent_total',
+    'Events sent to subscribers: stored (in REQ answers, before EOSE) or live.',
+    [...siteLabels, 'source'],
+    perSite((site, emit) => {
+      emit({ source: 'stored' }, site.metrics.storedSent);
+      emit({ source: 'live' }, site.metrics.liveEventsSent);
+    }),
+  );
+  counter(
+    'commons_slow_consumer_disconnects_total',
+    'Connections closed (1008) for not reading fast enough (limits.max_outbound_bytes).',
+    siteLabels,
+    perSite((site, emit) => emit({}, site.metrics.slowConsumers)),
+  );
   histogram('commons_writer_batch_events', 'Events per write transaction.', (metrics) => metrics.batchEvents);
-  histogram('commons_writer_commit_seconds', 'Time to commit one write transaction (with a writer thread: the round trip to it).', (metrics) => metrics.commitSeconds);
-  counter('commons_pruned_events_total', 'Events deleted by the retention pruner, by rule (its index in retention, or "expired" for NIP-40 expiration and ephemeral keep) and cause.', [...siteLabels, 'rule', 'cause'], perSite((site, emit) => {
-    if (site.metrics.prunedExpired > 0) emit({ rule: 'expired', cause: 'expired' }, site.metrics.prunedExpired);
-    site.metrics.prunedByRule.forEach((counts, index) => {
-      for (const [cause, count] of Object.entries(counts)) if (count > 0) emit({ rule: String(index), cause }, count);
-    });
-  }));
-  gauge('commons_database_bytes', 'Size of the SQLite database file.', siteLabels, perSite((site, emit) => emitSize(site.databasePath, emit)));
-  gauge('commons_database_wal_bytes', 'Size of the SQLite write-ahead log (-wal file).', siteLabels, perSite((site, emit) => emitSize(`${site.databasePath}-wal`, emit)));
+  histogram(
+    'commons_writer_commit_seconds',
+    'Time to commit one write transaction (with a writer thread: the round trip to it).',
+    (metrics) => metrics.commitSeconds,
+  );
+  counter(
+    'commons_pruned_events_total',
+    'Events deleted by the retention pruner, by rule (its index in retention, or "expired" for NIP-40 expiration and ephemeral keep) and cause.',
+    [...siteLabels, 'rule', 'cause'],
+    perSite((site, emit) => {
+      if (site.metrics.prunedExpired > 0) emit({ rule: 'expired', cause: 'expired' }, site.metrics.prunedExpired);
+      site.metrics.prunedByRule.forEach((counts, index) => {
+        for (const [cause, count] of Object.entries(counts)) if (count > 0) emit({ rule: String(index), cause }, count);
+      });
+    }),
+  );
+  gauge(
+    'commons_database_bytes',
+    'Size of the SQLite database file.',
+    siteLabels,
+    perSite((site, emit) => emitSize(site.databasePath, emit)),
+  );
+  gauge(
+    'commons_database_wal_bytes',
+    'Size of the SQLite write-ahead log (-wal file).',
+    siteLabels,
+    perSite((site, emit) => emitSize(`${site.databasePath}-wal`, emit)),
+  );
   gauge('commons_verify_queue_depth', 'Signatures waiting for a verification worker.', [], (emit) => emit({}, process.verifyQueueDepth()));
-  counter('commons_config_reloads_total', 'Config reloads (SIGHUP, file change), applied or refused (invalid file, conflicting change).', ['result'], (emit) => {
-    emit({ result: 'applied' }, process.reloads.applied);
-    emit({ result: 'refused' }, process.reloads.refused);
-  });
-  gauge('commons_build_info', 'Always 1: the relay version and the WebSocket server that runs.', ['version', 'server'], (emit) => emit({ version: process.version, server: process.server }, 1));
+  counter(
+    'commons_config_reloads_total',
+    'Config reloads (SIGHUP, file change), applied or refused (invalid file, conflicting change).',
+    ['result'],
+    (emit) => {
+      emit({ result: 'applied' }, process.reloads.applied);
+      emit({ result: 'refused' }, process.reloads.refused);
+    },
+  );
+  gauge('commons_build_info', 'Always 1: the relay version and the WebSocket server that runs.', ['version', 'server'], (emit) =>
+    emit({ version: process.version, server: process.server }, 1),
+  );
 
   if (processMetrics === undefined) {
     // Event-loop delay sampled every 100 ms: the default 10 ms woke an idle relay 100 times a second
@@ -147,7 +226,13 @@ class ScrapedHistogram {
     private readonly series: () => [Labels, Buckets][],
   ) {}
 
-  async get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: { metricName: string; labels: Labels; value: number }[] }> {
+  async get(): Promise<{
+    name: string;
+    help: string;
+    type: string;
+    aggregator: string;
+    values: { metricName: string; labels: Labels; value: number }[];
+  }> {
     const values: { metricName: string; labels: Labels; value: number }[] = [];
     for (const [labels, buckets] of this.series()) {
       let cumulative = 0;

@@ -17,7 +17,10 @@ export function renderPage(
   const name = escapeHtml(config.info.name);
   const uptimeMinutes = Math.floor((Date.now() - counters.startedAt) / 60000);
   const nipLinks = nips
-    .map((nip) => `<a href="https://github.com/nostr-protocol/nips/blob/master/${String(nip).padStart(2, '0')}.md">NIP-${String(nip).padStart(2, '0')}</a>`)
+    .map(
+      (nip) =>
+        `<a href="https://github.com/nostr-protocol/nips/blob/master/${String(nip).padStart(2, '0')}.md">NIP-${String(nip).padStart(2, '0')}</a>`,
+    )
     .join(', ');
   return `<!doctype html>
 <html lang="en">

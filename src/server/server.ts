@@ -47,7 +47,10 @@ class SocketClient implements Client {
   /** The transport found the socket over its outbound limit: a reader too slow for what it asked. */
   cutOff(): void {
     if (this.closed) return;
-    this.log.warn({ buffered: this.socket.bufferedAmount(), limit: this.maxOutboundBytes }, 'closing a connection that does not read fast enough');
+    this.log.warn(
+      { buffered: this.socket.bufferedAmount(), limit: this.maxOutboundBytes },
+      'closing a connection that does not read fast enough',
+    );
     this.site.relay.metrics.slowConsumerClosed();
     this.end(1008, 'outbound buffer limit exceeded');
   }
@@ -130,7 +133,15 @@ export async function startServer(sites: Sites, config: Config, log: Logger, ser
       open: (socket, state) => {
         const id = nextId++;
         const { site } = state;
-        const client = new SocketClient(socket, id, state.ip, state.host, log.child({ conn: id, ip: state.ip }), site.limits.max_outbound_bytes, site);
+        const client = new SocketClient(
+          socket,
+          id,
+          state.ip,
+          state.host,
+          log.child({ conn: id, ip: state.ip }),
+          site.limits.max_outbound_bytes,
+          site,
+        );
         state.client = client;
         sockets.add(client);
         site.relay.connect(client);

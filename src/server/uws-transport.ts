@@ -1,7 +1,16 @@
 /** The native WebSocket server: uWebSockets.js, loaded by choose.ts from the build that fits this Node. */
 import type * as Uws from 'uws-official';
 import { statusLine } from './http.js';
-import { readsBody, type HttpAnswer, type ListenerHandlers, type Listening, type ListenOptions, type RequestHead, type Transport, type WireSocket } from './transport.js';
+import {
+  readsBody,
+  type HttpAnswer,
+  type ListenerHandlers,
+  type Listening,
+  type ListenOptions,
+  type RequestHead,
+  type Transport,
+  type WireSocket,
+} from './transport.js';
 
 export type UwsModule = typeof Uws;
 
@@ -38,7 +47,13 @@ export function uwsTransport(uws: UwsModule): Transport {
         upgrade: (res, req, context) => {
           const verdict = handlers.upgrade(headOf('GET', res, req));
           if ('refuse' in verdict) return write(res, verdict.refuse);
-          res.upgrade({ state: verdict.accept }, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
+          res.upgrade(
+            { state: verdict.accept },
+            req.getHeader('sec-websocket-key'),
+            req.getHeader('sec-websocket-protocol'),
+            req.getHeader('sec-websocket-extensions'),
+            context,
+          );
         },
         open: (socket) => {
           const withinLimit = (): boolean => socket.getBufferedAmount() <= options.maxBackpressureBytes;
@@ -58,7 +73,8 @@ export function uwsTransport(uws: UwsModule): Transport {
           handlers.open(wire, socket.getUserData().state);
         },
         // The ArrayBuffer is only valid during this call: it is decoded before returning.
-        message: (socket, message, isBinary) => handlers.message(socket.getUserData().state, isBinary ? undefined : Buffer.from(message).toString('utf8'), message.byteLength),
+        message: (socket, message, isBinary) =>
+          handlers.message(socket.getUserData().state, isBinary ? undefined : Buffer.from(message).toString('utf8'), message.byteLength),
         close: (socket) => handlers.close(socket.getUserData().state),
       });
       app.any('/*', (res, req) => {

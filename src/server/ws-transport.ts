@@ -6,7 +6,16 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { statusLine } from './http.js';
-import { readsBody, type HttpAnswer, type ListenerHandlers, type Listening, type ListenOptions, type RequestHead, type Transport, type WireSocket } from './transport.js';
+import {
+  readsBody,
+  type HttpAnswer,
+  type ListenerHandlers,
+  type Listening,
+  type ListenOptions,
+  type RequestHead,
+  type Transport,
+  type WireSocket,
+} from './transport.js';
 
 function headOf(req: IncomingMessage): RequestHead {
   const url = req.url ?? '/';
@@ -25,7 +34,9 @@ function headOf(req: IncomingMessage): RequestHead {
 /** An answer written straight on the socket of an upgrade request that is refused. */
 function refuse(socket: Socket, answer: HttpAnswer): void {
   const headers = answer.headers.map(([name, value]) => `${name}: ${value}\r\n`).join('');
-  socket.end(`HTTP/1.1 ${statusLine(answer.status)}\r\n${headers}Content-Length: ${Buffer.byteLength(answer.body)}\r\nConnection: close\r\n\r\n${answer.body}`);
+  socket.end(
+    `HTTP/1.1 ${statusLine(answer.status)}\r\n${headers}Content-Length: ${Buffer.byteLength(answer.body)}\r\nConnection: close\r\n\r\n${answer.body}`,
+  );
 }
 
 function write(res: ServerResponse, answer: HttpAnswer): void {
@@ -69,7 +80,12 @@ const text = (data: RawData): Buffer => (Buffer.isBuffer(data) ? data : Array.is
 
 export const wsTransport: Transport = {
   listen<T>(options: ListenOptions, handlers: ListenerHandlers<T>): Promise<Listening> {
-    const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes, perMessageDeflate: false, clientTracking: false });
+    const wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.maxPayloadBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
     const alive = new Map<WebSocket, boolean>();
     const server = createServer((req, res) => serveHttp(req, res, handlers));
 
@@ -150,16 +166,19 @@ export const wsTransport: Transport = {
     });
 
     // Like uWS's idle timeout with automatic pings: a socket silent for a whole round is closed.
-    const pings = setInterval(() => {
-      for (const [ws, answered] of alive) {
-        if (!answered) {
-          ws.terminate();
-          continue;
+    const pings = setInterval(
+      () => {
+        for (const [ws, answered] of alive) {
+          if (!answered) {
+            ws.terminate();
+            continue;
+          }
+          alive.set(ws, false);
+          ws.ping();
         }
-        alive.set(ws, false);
-        ws.ping();
-      }
-    }, (options.idleTimeoutSeconds * 1000) / 2).unref();
+      },
+      (options.idleTimeoutSeconds * 1000) / 2,
+    ).unref();
 
     return new Promise((resolve, reject) => {
       server.once('error', (error) => reject(new Error(`could not listen on ${options.host}:${options.port}: ${error.message}`)));

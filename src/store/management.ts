@@ -16,7 +16,10 @@ export type InfoField = 'name' | 'description' | 'icon';
  * NIP-11 overrides. Small tables, read whole at start by the relay's management state (src/relay/management.ts).
  */
 export class ManagementTables {
-  private readonly lists: Record<ManagedList, { all: Database.Statement<[], ListedEntry>; put: Database.Statement<[string, string, number]>; remove: Database.Statement<[string]> }>;
+  private readonly lists: Record<
+    ManagedList,
+    { all: Database.Statement<[], ListedEntry>; put: Database.Statement<[string, string, number]>; remove: Database.Statement<[string]> }
+  >;
   private readonly kindsAll: Database.Statement<[], number>;
   private readonly kindPut: Database.Statement<[number]>;
   private readonly kindRemove: Database.Statement<[number]>;

@@ -15,9 +15,7 @@ export class QueryRunner {
   private readonly countExpired: Database.Statement<[number], number>;
 
   constructor(private readonly db: Database.Database) {
-    this.countExpired = db
-      .prepare<[number], number>('SELECT count(*) FROM events INDEXED BY events_expires WHERE expires_at <= ?')
-      .pluck();
+    this.countExpired = db.prepare<[number], number>('SELECT count(*) FROM events INDEXED BY events_expires WHERE expires_at <= ?').pluck();
   }
 
   /**
@@ -113,7 +111,9 @@ export class QueryRunner {
     const { sql, params } = buildQuery(filter, 'seqs', now);
     if (!sql.startsWith('SELECT e.seq FROM ')) throw new Error('unexpected seqs statement');
     const keysSql = `SELECT e.created_at, hex(e.id) FROM ${sql.slice('SELECT e.seq FROM '.length)} ORDER BY e.created_at, e.id LIMIT ?`;
-    return this.cached(keysSql).raw(true).iterate(...params, max) as IterableIterator<[number, string]>;
+    return this.cached(keysSql)
+      .raw(true)
+      .iterate(...params, max) as IterableIterator<[number, string]>;
   }
 
   /**
@@ -123,7 +123,10 @@ export class QueryRunner {
   iterate(filter: CompiledFilter, now: number): IterableIterator<string> {
     if (matchesNothing(filter)) return [][Symbol.iterator]();
     const { sql, params } = buildQuery(filter, 'stream', now);
-    return this.db.prepare(sql).pluck(true).iterate(...params) as IterableIterator<string>;
+    return this.db
+      .prepare(sql)
+      .pluck(true)
+      .iterate(...params) as IterableIterator<string>;
   }
 
   /** The SQL `query()` runs for this filter (as the only filter) and its EXPLAIN QUERY PLAN lines. */
@@ -140,7 +143,12 @@ export class QueryRunner {
   }
 
   /** The cached prepared statement for the filter's shape, and the values to bind. */
-  private prepare(filter: CompiledFilter, mode: Mode, now: number, slack: number | (() => number) = 0): { statement: Database.Statement; params: Param[] } {
+  private prepare(
+    filter: CompiledFilter,
+    mode: Mode,
+    now: number,
+    slack: number | (() => number) = 0,
+  ): { statement: Database.Statement; params: Param[] } {
     const { sql, params } = buildQuery(filter, mode, now, slack);
     return { statement: this.cached(sql), params };
   }

@@ -41,7 +41,10 @@ export class ReaderPool {
   private closed = false;
 
   /** Readers start on demand: another one only when every running reader is busy, up to `size`. */
-  constructor(private readonly path: string, private readonly size: number) {}
+  constructor(
+    private readonly path: string,
+    private readonly size: number,
+  ) {}
 
   /** Requests sent and not yet answered, over all readers. */
   get pending(): number {
@@ -65,7 +68,9 @@ export class ReaderPool {
    * charged to `budget` as it is read (see nip77.buildStorage).
    */
   async keys(filter: CompiledFilter, now: number, max: number, budget?: SharedBudget): Promise<NegStorage | BudgetRefusal> {
-    const result = (await this.send({ op: 'keys', filters: [filter], now, max, ...(budget && { budget: budget.buffer }) })) as NegStorageParts | BudgetRefusal;
+    const result = (await this.send({ op: 'keys', filters: [filter], now, max, ...(budget && { budget: budget.buffer }) })) as
+      | NegStorageParts
+      | BudgetRefusal;
     return typeof result === 'string' ? result : NegStorage.fromParts(result);
   }
 
@@ -84,7 +89,10 @@ export class ReaderPool {
 
   private send(request: Omit<ReaderRequest, 'seq'>): Promise<unknown> {
     if (this.closed) return Promise.reject(new Error('the query readers are closed'));
-    let reader = this.readers.reduce<Reader | undefined>((best, next) => (best === undefined || next.busy < best.busy ? next : best), undefined);
+    let reader = this.readers.reduce<Reader | undefined>(
+      (best, next) => (best === undefined || next.busy < best.busy ? next : best),
+      undefined,
+    );
     if (reader === undefined || (reader.busy > 0 && this.readers.length < this.size)) this.readers.push((reader = this.spawn()));
     const seq = ++this.seq;
     return new Promise((resolve, reject) => {

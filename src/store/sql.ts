@@ -219,7 +219,10 @@ function buildSearchQuery(filter: CompiledFilter, mode: Mode, now: number): Buil
     }
     case 'stream':
       params.push(SEARCH_WINDOW);
-      return { sql: `SELECT e.json FROM (${ranked(false)}) w CROSS JOIN events e ON e.seq = w.seq ORDER BY w.rank, w.created_at DESC, w.id`, params };
+      return {
+        sql: `SELECT e.json FROM (${ranked(false)}) w CROSS JOIN events e ON e.seq = w.seq ORDER BY w.rank, w.created_at DESC, w.id`,
+        params,
+      };
     case 'count':
       return { sql: `SELECT count(*) FROM ${from}${where.where()}`, params };
     case 'seqs':

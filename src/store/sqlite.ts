@@ -17,7 +17,9 @@ function load(): typeof BetterSqlite3 {
     return require(SQLITE_PACKAGE) as typeof BetterSqlite3;
   } catch (error) {
     if (SQLITE_PACKAGE !== 'better-sqlite3' || (error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw error;
-    throw new Error('better-sqlite3 12 is not installed: on Node 20 npm install compiles it (python3, make and a C++ compiler); install them and run npm rebuild better-sqlite3, or use Node 22 or newer');
+    throw new Error(
+      'better-sqlite3 12 is not installed: on Node 20 npm install compiles it (python3, make and a C++ compiler); install them and run npm rebuild better-sqlite3, or use Node 22 or newer',
+    );
   }
 }
 

@@ -35,7 +35,11 @@ export class EventStore {
    */
   readonly location: StoreLocation | undefined;
 
-  private constructor(private readonly db: Database.Database, path: string, options: OpenOptions) {
+  private constructor(
+    private readonly db: Database.Database,
+    path: string,
+    options: OpenOptions,
+  ) {
     this.location = path === ':memory:' || path === '' ? undefined : { path, options };
     migrate(db);
     this.hasId = db.prepare<[Buffer], number>('SELECT 1 FROM events WHERE id = ?').pluck();
@@ -103,7 +107,11 @@ export class EventStore {
    * (ties: lowest id first), the filter's limit ignored, at most `max` rows; streamed, to be consumed at
    * once. No JSON is read.
    */
-  negentropyKeys(filter: CompiledFilter, now: number = unixNow(), max = Number.MAX_SAFE_INTEGER): IterableIterator<[createdAt: number, idHex: string]> {
+  negentropyKeys(
+    filter: CompiledFilter,
+    now: number = unixNow(),
+    max = Number.MAX_SAFE_INTEGER,
+  ): IterableIterator<[createdAt: number, idHex: string]> {
     return this.reader.keys(filter, now, max);
   }
 

@@ -54,7 +54,9 @@ port.on('message', (request: WriterRequest) => {
       open.delete(request.path);
       reply = { seq: request.seq, statuses: [] };
     } else {
-      const statuses = connectionTo(request.location).write(request.items.map(toItem)).map((outcome) => outcome.status);
+      const statuses = connectionTo(request.location)
+        .write(request.items.map(toItem))
+        .map((outcome) => outcome.status);
       reply = { seq: request.seq, statuses };
     }
   } catch (error) {

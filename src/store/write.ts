@@ -78,7 +78,9 @@ export function createWriter(db: Database.Database): (items: readonly EventToWri
   const vanishTags = db.prepare<[Buffer, number]>(
     'DELETE FROM tags WHERE event_rowid IN (SELECT seq FROM events INDEXED BY events_pubkey_created WHERE pubkey = ? AND created_at <= ?)',
   );
-  const vanishEvents = db.prepare<[Buffer, number]>('DELETE FROM events INDEXED BY events_pubkey_created WHERE pubkey = ? AND created_at <= ?');
+  const vanishEvents = db.prepare<[Buffer, number]>(
+    'DELETE FROM events INDEXED BY events_pubkey_created WHERE pubkey = ? AND created_at <= ?',
+  );
   const wrapsTo = db
     .prepare<[string, number, number], number>(
       "SELECT event_rowid FROM tags INDEXED BY tags_value_created_kind WHERE name = 'p' AND value = ? AND kind = ? AND created_at <= ?",
@@ -170,8 +172,7 @@ export function createWriter(db: Database.Database): (items: readonly EventToWri
     if (stored !== undefined) {
       // Newer wins; on equal created_at the lowest id wins (bytes compare like lowercase hex).
       const storedWins =
-        stored.created_at > event.created_at ||
-        (stored.created_at === event.created_at && Buffer.compare(stored.id, id) < 0);
+        stored.created_at > event.created_at || (stored.created_at === event.created_at && Buffer.compare(stored.id, id) < 0);
       if (storedWins) return OLDER;
       remove(stored.seq);
     }

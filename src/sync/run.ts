@@ -89,7 +89,11 @@ async function reconcile(options: SyncOptions, report: SyncReport): Promise<{ ne
       report.rounds++;
       let next: string | null;
       try {
-        next = neg.reconcile(String(frame[2]), (id) => have.push(id), (id) => need.push(id));
+        next = neg.reconcile(
+          String(frame[2]),
+          (id) => have.push(id),
+          (id) => need.push(id),
+        );
       } catch (error) {
         return done(`bad NEG-MSG: ${(error as Error).message}`);
       }
@@ -112,7 +116,11 @@ async function download(options: SyncOptions, ids: string[], report: SyncReport)
     const chunk = ids.slice(i, i + options.chunk);
     const { events } = await options.remote.fetch(`down-${i}`, { ids: chunk, limit: chunk.length }, options.timeoutMs);
     report.down.missing += chunk.length - events.length;
-    await importChunk(events.map((event) => JSON.stringify(event)), options.deps, report.down);
+    await importChunk(
+      events.map((event) => JSON.stringify(event)),
+      options.deps,
+      report.down,
+    );
     options.progress(`downloaded ${Math.min(i + chunk.length, ids.length)} / ${ids.length}`);
   }
 }
@@ -127,7 +135,11 @@ async function pagedDownload(options: SyncOptions, report: SyncReport): Promise<
     const fresh = (events as { id: string; created_at: number }[]).filter((e) => !atBoundary.has(e.id));
     if (events.length === 0) break;
     report.need += fresh.length;
-    await importChunk(fresh.map((event) => JSON.stringify(event)), options.deps, report.down);
+    await importChunk(
+      fresh.map((event) => JSON.stringify(event)),
+      options.deps,
+      report.down,
+    );
     options.progress(`fetched ${report.need} events (paged)`);
     const oldest = Math.min(...(events as { created_at: number }[]).map((e) => e.created_at));
     if (fresh.length === 0) {

@@ -35,9 +35,7 @@ beforeAll(async () => {
   });
   const keys = newKeys();
   const base = now() - 1000;
-  stored = Array.from({ length: EVENTS }, (_, i) =>
-    signed(keys, { created_at: base + i, content: `${i} `.padEnd(CONTENT_CHARS, 'x') }),
-  );
+  stored = Array.from({ length: EVENTS }, (_, i) => signed(keys, { created_at: base + i, content: `${i} `.padEnd(CONTENT_CHARS, 'x') }));
   const publisher = await RawClient.connect(relay.url);
   for (const event of stored) publisher.send(['EVENT', event]);
   const oks = await Promise.all(stored.map((event) => publisher.next((f) => f[0] === 'OK' && f[1] === event.id, TIMEOUT_MS)));

@@ -54,42 +54,65 @@ function eventFile(name: string, event: unknown): string {
 const frameOf = (stdout: string): unknown => JSON.parse(stdout.trim().split('\n').pop()!);
 
 describe('commons explain', () => {
-  it('lists every rule with its verdict and prints the refusal frame; exit 1', async () => {
-    const event = signed(outsider, { kind: 4 });
-    const run = await runCommand(['explain', '--config', config, eventFile('outsider.json', event)]);
-    expect(run.stderr).toBe('');
-    expect(run.code).toBe(1);
-    const lines = run.stdout.split('\n');
-    expect(lines).toContainEqual(expect.stringMatching(/^ {2}limits \(global\)\s+pass$/));
-    expect(lines).toContainEqual(
-      expect.stringMatching(/^ {2}write\.pubkeys\.allow\s+REFUSED {2}blocked: only members of Testville can post here — https:\/\/example\.org\/join$/),
-    );
-    expect(lines).toContainEqual(expect.stringMatching(/^ {2}write\.kinds\.deny\s+would refuse \(not reached\): blocked: kind 4 is not accepted here$/));
-    expect(lines).toContainEqual(expect.stringMatching(/^ {2}write\.min_pow\s+would refuse \(not reached\): pow: difficulty \d+ is less than 8$/));
-    expect(frameOf(run.stdout)).toEqual(['OK', event.id, false, 'blocked: only members of Testville can post here — https://example.org/join']);
-  }, TIMEOUT);
+  it(
+    'lists every rule with its verdict and prints the refusal frame; exit 1',
+    async () => {
+      const event = signed(outsider, { kind: 4 });
+      const run = await runCommand(['explain', '--config', config, eventFile('outsider.json', event)]);
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(1);
+      const lines = run.stdout.split('\n');
+      expect(lines).toContainEqual(expect.stringMatching(/^ {2}limits \(global\)\s+pass$/));
+      expect(lines).toContainEqual(
+        expect.stringMatching(
+          /^ {2}write\.pubkeys\.allow\s+REFUSED {2}blocked: only members of Testville can post here — https:\/\/example\.org\/join$/,
+        ),
+      );
+      expect(lines).toContainEqual(
+        expect.stringMatching(/^ {2}write\.kinds\.deny\s+would refuse \(not reached\): blocked: kind 4 is not accepted here$/),
+      );
+      expect(lines).toContainEqual(
+        expect.stringMatching(/^ {2}write\.min_pow\s+would refuse \(not reached\): pow: difficulty \d+ is less than 8$/),
+      );
+      expect(frameOf(run.stdout)).toEqual([
+        'OK',
+        event.id,
+        false,
+        'blocked: only members of Testville can post here — https://example.org/join',
+      ]);
+    },
+    TIMEOUT,
+  );
 
-  it('an accepted event (read from stdin, as an EVENT message): exit 0 and OK true', async () => {
-    const event = signed(member, { kind: 1 });
-    const run = await runCommand(['explain', '--config', config, '-'], JSON.stringify(['EVENT', event]));
-    expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/write\.min_pow\s+pass\n/);
-    expect(frameOf(run.stdout)).toEqual(['OK', event.id, true, '']);
-  }, TIMEOUT);
+  it(
+    'an accepted event (read from stdin, as an EVENT message): exit 0 and OK true',
+    async () => {
+      const event = signed(member, { kind: 1 });
+      const run = await runCommand(['explain', '--config', config, '-'], JSON.stringify(['EVENT', event]));
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/write\.min_pow\s+pass\n/);
+      expect(frameOf(run.stdout)).toEqual(['OK', event.id, true, '']);
+    },
+    TIMEOUT,
+  );
 
-  it('uses the relay\'s own id and signature checks', async () => {
-    const forged = { ...signed(member), sig: 'ab'.repeat(64) };
-    const run = await runCommand(['explain', '--config', config, eventFile('forged.json', forged)]);
-    expect(run.code).toBe(1);
-    expect(frameOf(run.stdout)).toEqual(['OK', forged.id, false, 'invalid: signature verification failed']);
-    const bad = { ...signed(member), content: 'changed' };
-    expect(frameOf((await runCommand(['explain', '--config', config, eventFile('bad-id.json', bad)])).stdout)).toEqual([
-      'OK',
-      bad.id,
-      false,
-      'invalid: id is not the sha256 of the serialised event',
-    ]);
-  }, TIMEOUT);
+  it(
+    "uses the relay's own id and signature checks",
+    async () => {
+      const forged = { ...signed(member), sig: 'ab'.repeat(64) };
+      const run = await runCommand(['explain', '--config', config, eventFile('forged.json', forged)]);
+      expect(run.code).toBe(1);
+      expect(frameOf(run.stdout)).toEqual(['OK', forged.id, false, 'invalid: signature verification failed']);
+      const bad = { ...signed(member), content: 'changed' };
+      expect(frameOf((await runCommand(['explain', '--config', config, eventFile('bad-id.json', bad)])).stdout)).toEqual([
+        'OK',
+        bad.id,
+        false,
+        'invalid: id is not the sha256 of the serialised event',
+      ]);
+    },
+    TIMEOUT,
+  );
 
   it('prints the same frame a running relay with the same config sends', async () => {
     const loaded = loadConfig(config, undefined, {});
@@ -113,18 +136,22 @@ describe('commons explain', () => {
     }
   }, 90_000);
 
-  it('bad input: exit 2 with the reason; the help says the database is not opened', async () => {
-    const missing = await runCommand(['explain', '--config', config, join(dir, 'nope.json')]);
-    expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain('cannot read a JSON event');
-    const shape = await runCommand(['explain', '--config', config, eventFile('shape.json', { id: 'x' })]);
-    expect(shape.code).toBe(1);
-    expect(shape.stdout).toContain('shape  refused:');
-    const help = await runCommand(['explain', '--help']);
-    expect(help.code).toBe(0);
-    expect(help.stdout).toMatch(/opened\s+read-only/);
-    expect(help.stdout).toMatch(/never\s+created\s+or\s+written/);
-  }, TIMEOUT);
+  it(
+    'bad input: exit 2 with the reason; the help says the database is not opened',
+    async () => {
+      const missing = await runCommand(['explain', '--config', config, join(dir, 'nope.json')]);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain('cannot read a JSON event');
+      const shape = await runCommand(['explain', '--config', config, eventFile('shape.json', { id: 'x' })]);
+      expect(shape.code).toBe(1);
+      expect(shape.stdout).toContain('shape  refused:');
+      const help = await runCommand(['explain', '--help']);
+      expect(help.code).toBe(0);
+      expect(help.stdout).toMatch(/opened\s+read-only/);
+      expect(help.stdout).toMatch(/never\s+created\s+or\s+written/);
+    },
+    TIMEOUT,
+  );
 });
 
 describe('commons explain with the NIP-86 lists of the database', () => {
@@ -172,7 +199,14 @@ describe('commons explain with the NIP-86 lists of the database', () => {
       client.socket.terminate();
       // Without the database the same banned event is accepted, and no file is created.
       const missing = join(dir, 'missing', 'relay.sqlite');
-      const run = await runCommand(['explain', '--config', plain, '--db', missing, eventFile('db-banned.json', signed(banned, { kind: 1 }))]);
+      const run = await runCommand([
+        'explain',
+        '--config',
+        plain,
+        '--db',
+        missing,
+        eventFile('db-banned.json', signed(banned, { kind: 1 })),
+      ]);
       expect(run.stdout.split('\n')[0]).toBe(`database ${missing}: not found, no NIP-86 lists applied`);
       expect(run.code).toBe(0);
       expect(existsSync(missing)).toBe(false);

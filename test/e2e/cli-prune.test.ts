@@ -19,7 +19,12 @@ let config: string;
 function run(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('COMMONS_')) env[key] = value;
-  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { cwd: REPO_ROOT, env, encoding: 'utf8', timeout: 20_000 });
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+    cwd: REPO_ROOT,
+    env,
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 const stored = (): number => {
@@ -40,9 +45,19 @@ beforeAll(() => {
   const pubkeys = [hex(32), hex(32)];
   const events: NostrEvent[] = [];
   // 10 reactions 2 days old (rule 0 deletes them), 2 × 5 notes (rule 1 keeps 3 per author), 1 expired note.
-  for (let i = 0; i < 10; i++) events.push({ id: hex(32), pubkey: pubkeys[0]!, kind: 7, created_at: t - 2 * 86400 - i, tags: [], content: '+', sig: hex(64) });
-  for (const pubkey of pubkeys) for (let i = 0; i < 5; i++) events.push({ id: hex(32), pubkey, kind: 1, created_at: t - i, tags: [], content: 'n', sig: hex(64) });
-  events.push({ id: hex(32), pubkey: hex(32), kind: 1, created_at: t - 100, tags: [['expiration', String(t - 10)]], content: 'gone', sig: hex(64) });
+  for (let i = 0; i < 10; i++)
+    events.push({ id: hex(32), pubkey: pubkeys[0]!, kind: 7, created_at: t - 2 * 86400 - i, tags: [], content: '+', sig: hex(64) });
+  for (const pubkey of pubkeys)
+    for (let i = 0; i < 5; i++) events.push({ id: hex(32), pubkey, kind: 1, created_at: t - i, tags: [], content: 'n', sig: hex(64) });
+  events.push({
+    id: hex(32),
+    pubkey: hex(32),
+    kind: 1,
+    created_at: t - 100,
+    tags: [['expiration', String(t - 10)]],
+    content: 'gone',
+    sig: hex(64),
+  });
   const store = EventStore.open(db, { synchronous: 'normal' });
   store.writeBatch(events.map((event) => ({ event, json: serialize(event) })));
   store.close();

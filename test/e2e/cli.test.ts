@@ -199,7 +199,10 @@ async function waitForPort(served: Served, port: number, ms = TIMEOUT_MS): Promi
 }
 
 /** SIGTERM, then the exit (bounded). */
-async function stop(served: { child: ChildProcess; closed: Promise<{ code: number | null; signal: NodeJS.Signals | null }> }): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+async function stop(served: {
+  child: ChildProcess;
+  closed: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   served.child.kill('SIGTERM');
   return within(served.closed, TIMEOUT_MS, 'exit after SIGTERM');
 }
@@ -293,7 +296,9 @@ describe('check-config', () => {
   });
 
   it('the printed config has the environment applied', async () => {
-    const run = await runCli(['check-config', 'config/relay.yaml'], { env: { COMMONS_PORT: '12345', COMMONS_DB: '/tmp/elsewhere.sqlite' } });
+    const run = await runCli(['check-config', 'config/relay.yaml'], {
+      env: { COMMONS_PORT: '12345', COMMONS_DB: '/tmp/elsewhere.sqlite' },
+    });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const printed = parseYaml(run.stdout) as { relay: { port: number }; storage: { path: string } };

@@ -33,7 +33,8 @@ describe('duplicates', () => {
     const frame = JSON.stringify(['EVENT', event]);
     const client = await connect();
     expect(await sendFrame(client, frame, event.id)).toEqual(['OK', event.id, true, '']);
-    for (let i = 0; i < 3; i++) expect(await sendFrame(client, frame, event.id)).toEqual(['OK', event.id, true, 'duplicate: already have this event']);
+    for (let i = 0; i < 3; i++)
+      expect(await sendFrame(client, frame, event.id)).toEqual(['OK', event.id, true, 'duplicate: already have this event']);
     expect(await sendFrame(await connect(), frame, event.id)).toEqual(['OK', event.id, true, 'duplicate: already have this event']);
   });
 
@@ -75,7 +76,9 @@ describe('duplicates', () => {
     const start = client.frames.length;
     for (const event of order) client.send(JSON.stringify(['EVENT', event]));
     // As on the full path, a duplicate's answer may overtake the answer of a write still under way.
-    const answers = await Promise.all(order.map((event) => client.next((f) => f[0] === 'OK' && f[1] === event.id && client.frames.indexOf(f) >= start)));
+    const answers = await Promise.all(
+      order.map((event) => client.next((f) => f[0] === 'OK' && f[1] === event.id && client.frames.indexOf(f) >= start)),
+    );
     expect(answers.map((f) => f[3])).toEqual(order.map((_, i) => (i % 2 === 0 ? '' : 'duplicate: already have this event')));
     expect(client.frames.slice(start).filter((f) => f[0] === 'OK')).toHaveLength(order.length);
   });

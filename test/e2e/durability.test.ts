@@ -117,7 +117,10 @@ describe('crash durability', () => {
       expect(oks.size).toBe(200);
 
       const second = await start(db);
-      const stored = await fetchByIds(second.url, burst.map((e) => e.id));
+      const stored = await fetchByIds(
+        second.url,
+        burst.map((e) => e.id),
+      );
       const missing = burst.filter((e) => !stored.has(e.id)).map((e) => e.id);
       expect(missing, `${missing.length} OK'd events lost after kill -9`).toEqual([]);
       for (const event of burst) expect(stored.get(event.id)).toEqual(event);
@@ -143,7 +146,10 @@ describe.each(['SIGTERM', 'SIGINT'] as const)('graceful shutdown on %s', (signal
       // A few events fully answered before the signal…
       const before = events(5, `${signal} before`);
       for (const event of before) client.send(['EVENT', event]);
-      const beforeOks = await oksFor(client, before.map((e) => e.id));
+      const beforeOks = await oksFor(
+        client,
+        before.map((e) => e.id),
+      );
       expect([...beforeOks.values()].every((f) => f[2] === true)).toBe(true);
 
       // …then a burst still in flight when the signal arrives.
@@ -166,7 +172,10 @@ describe.each(['SIGTERM', 'SIGINT'] as const)('graceful shutdown on %s', (signal
 
       const second = await start(db);
       const all = [...before, ...burst];
-      const stored = await fetchByIds(second.url, all.map((e) => e.id));
+      const stored = await fetchByIds(
+        second.url,
+        all.map((e) => e.id),
+      );
       // What was OK'd is there…
       const lost = [...before.map((e) => e.id), ...accepted].filter((id) => !stored.has(id));
       expect(lost, `OK'd events lost after ${signal}`).toEqual([]);

@@ -98,7 +98,9 @@ describe('config/community.yaml', () => {
     const client = await connect(community.url);
     expect((await client.publish(signed(member, { kind: 1, content: 'member note' })))[2]).toBe(true);
     const refused = await client.publish(signed(outsider, { kind: 1 }));
-    expect(refused[3]).toBe('blocked: only members of Example Community can post here — ask a member for an invite at https://example.org/join');
+    expect(refused[3]).toBe(
+      'blocked: only members of Example Community can post here — ask a member for an invite at https://example.org/join',
+    );
     expect((await client.publish(signed(outsider, { kind: 10002, tags: [['r', 'wss://x.example']] })))[2]).toBe(true);
     const dm = signed(outsider, { kind: 4, tags: [['p', member.pubkey]], content: 'hello member' });
     expect((await client.publish(dm))[2]).toBe(true);
@@ -131,7 +133,9 @@ describe('config/private.yaml', () => {
     const client = await connect(privateRelay.url);
     expect((await client.publish(signed(member, { kind: 1, content: 'private note' })))[2]).toBe(true);
     expect((await client.publish(signed(friend, { kind: 4, tags: [['p', member.pubkey]], content: 'psst' })))[2]).toBe(true);
-    expect((await client.publish(signed(outsider, { kind: 1 })))[3]).toBe('blocked: only members of Example Private Relay can post here — this relay is private');
+    expect((await client.publish(signed(outsider, { kind: 1 })))[3]).toBe(
+      'blocked: only members of Example Private Relay can post here — this relay is private',
+    );
   });
 
   it('reading needs AUTH as a member: REQ, COUNT and NEG-OPEN refused before, restricted: for outsiders', async () => {
@@ -165,14 +169,25 @@ describe('config/geohash-multi.yaml', () => {
   beforeAll(async () => {
     const loaded = loadConfig(configFile('geohash-multi.yaml'), { port: 0, db: join(dir, 'multi-default.sqlite'), host: '127.0.0.1' }, {});
     // Each host's own database in the test directory instead of ./data.
-    const hosts = loaded.hosts.map((host) => ({ ...host, config: { ...host.config, storage: { ...host.config.storage, path: join(dir, `multi-${host.names[0]}.sqlite`) } } }));
+    const hosts = loaded.hosts.map((host) => ({
+      ...host,
+      config: { ...host.config, storage: { ...host.config.storage, path: join(dir, `multi-${host.names[0]}.sqlite`) } },
+    }));
     multi = await startRelay({ ...loaded, hosts }, { logger: pino({ level: 'silent' }) });
   });
   afterAll(() => multi?.stop());
 
   const VESTERBRO = { host: 'u3but.relay.example' };
   const SKAGEN = { host: 'u4pru.relay.example' };
-  const geoChat = (cell: string) => signed(member, { kind: 20000, content: 'hej', tags: [['g', cell], ['n', 'member']] });
+  const geoChat = (cell: string) =>
+    signed(member, {
+      kind: 20000,
+      content: 'hej',
+      tags: [
+        ['g', cell],
+        ['n', 'member'],
+      ],
+    });
 
   it('each place accepts geo-chat inside its own cell only and says which cell it serves', async () => {
     const vesterbro = await connect(multi.localUrl, VESTERBRO);
@@ -181,11 +196,15 @@ describe('config/geohash-multi.yaml', () => {
     const inSkagen = geoChat('u4prux');
     expect(await vesterbro.publish(inVesterbro)).toEqual(['OK', inVesterbro.id, true, '']);
     expect(await skagen.publish(inSkagen)).toEqual(['OK', inSkagen.id, true, '']);
-    expect((await vesterbro.publish(inSkagen))[3]).toMatch(/^blocked: this relay serves u3but; the event's location \(g tags u4prux\) is outside it$/);
-    expect((await skagen.publish(inVesterbro))[3]).toMatch(/^blocked: this relay serves u4pru; the event's location \(g tags u3butz\) is outside it$/);
+    expect((await vesterbro.publish(inSkagen))[3]).toMatch(
+      /^blocked: this relay serves u3but; the event's location \(g tags u4prux\) is outside it$/,
+    );
+    expect((await skagen.publish(inVesterbro))[3]).toMatch(
+      /^blocked: this relay serves u4pru; the event's location \(g tags u3butz\) is outside it$/,
+    );
   });
 
-  it('BitChat\'s probe on one place is not seen by the other; Skagen\'s second name is the same relay', async () => {
+  it("BitChat's probe on one place is not seen by the other; Skagen's second name is the same relay", async () => {
     const cell = 'u4pruz';
     const skagenReader = await connect(multi.localUrl, { host: 'skagen.relay.example' });
     const vesterbroReader = await connect(multi.localUrl, VESTERBRO);
@@ -204,11 +223,14 @@ describe('config/geohash-multi.yaml', () => {
   it('NIP-11 per Host header: each place its own name; unknown hosts get the top level', async () => {
     const nameAt = async (host: string): Promise<string> =>
       new Promise((resolve, reject) => {
-        const req = request({ host: '127.0.0.1', port: multi.port, path: '/', headers: { host, accept: 'application/nostr+json' } }, (res) => {
-          let body = '';
-          res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
-          res.on('end', () => resolve((JSON.parse(body) as { name: string }).name));
-        });
+        const req = request(
+          { host: '127.0.0.1', port: multi.port, path: '/', headers: { host, accept: 'application/nostr+json' } },
+          (res) => {
+            let body = '';
+            res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+            res.on('end', () => resolve((JSON.parse(body) as { name: string }).name));
+          },
+        );
         req.on('error', reject);
         req.end();
       });

@@ -41,7 +41,14 @@ async function probe(url: string, cell: string): Promise<void> {
   reader.send(['REQ', 'probe', { kinds: [20000], '#g': [cell] }]);
   await reader.next((f) => f[0] === 'EOSE' && f[1] === 'probe');
   const writer = await connect(url);
-  const event = signed(bob, { kind: 20000, content: 'probe', tags: [['g', cell], ['n', 'bob']] });
+  const event = signed(bob, {
+    kind: 20000,
+    content: 'probe',
+    tags: [
+      ['g', cell],
+      ['n', 'bob'],
+    ],
+  });
   expect(await writer.publish(event)).toEqual(['OK', event.id, true, '']);
   const frame = await reader.next((f) => f[0] === 'EVENT' && f[1] === 'probe');
   expect((frame[2] as { id: string }).id).toBe(event.id);
@@ -68,7 +75,10 @@ describe('a relay scoped to u4pru (startTestRelay)', () => {
     const client = await connect(relay.url);
     const event = geo(['u3but']);
     expect(await client.publish(event)).toEqual([
-      'OK', event.id, false, "blocked: this relay serves u4pru; the event's location (g tags u3but) is outside it",
+      'OK',
+      event.id,
+      false,
+      "blocked: this relay serves u4pru; the event's location (g tags u3but) is outside it",
     ]);
     const note = geo(['dr5ru'], 1);
     expect((await client.publish(note))[3]).toMatch(/^blocked: this relay serves u4pru; .*dr5ru.* is outside it$/);
@@ -130,7 +140,9 @@ describe('config/geohash.yaml', () => {
   it('a probe elsewhere, a coarse-only one and untagged geo-chat are refused; a plain note is not', async () => {
     const client = await connect(url);
     const elsewhere = geo(['u4pru']);
-    expect((await client.publish(elsewhere))[3]).toBe("blocked: this relay serves u3but; the event's location (g tags u4pru) is outside it");
+    expect((await client.publish(elsewhere))[3]).toBe(
+      "blocked: this relay serves u3but; the event's location (g tags u4pru) is outside it",
+    );
     const coarse = geo(['u3bu']);
     expect((await client.publish(coarse))[2]).toBe(false);
     const untagged = signed(alice, { kind: 20000, tags: [['n', 'alice']] });
@@ -150,8 +162,19 @@ describe('a relay scoped by a GeoJSON area (inline in the YAML)', () => {
     geometry: {
       type: 'Polygon',
       coordinates: [
-        [[12.53, 55.65], [12.56, 55.65], [12.545, 55.675], [12.53, 55.65]],
-        [[12.543, 55.655], [12.547, 55.655], [12.547, 55.658], [12.543, 55.658], [12.543, 55.655]],
+        [
+          [12.53, 55.65],
+          [12.56, 55.65],
+          [12.545, 55.675],
+          [12.53, 55.65],
+        ],
+        [
+          [12.543, 55.655],
+          [12.547, 55.655],
+          [12.547, 55.658],
+          [12.543, 55.658],
+          [12.543, 55.655],
+        ],
       ],
     },
   };
@@ -169,12 +192,20 @@ describe('a relay scoped by a GeoJSON area (inline in the YAML)', () => {
     const client = await connect(running.localUrl);
     const inside = geo([ngeohash.encode(55.66, 12.545, 9)]);
     expect(await client.publish(inside)).toEqual(['OK', inside.id, true, '']);
-    for (const [lat, lon] of [[55.676, 12.531], [55.6565, 12.545], [55.68, 12.6]] as const) {
+    for (const [lat, lon] of [
+      [55.676, 12.531],
+      [55.6565, 12.545],
+      [55.68, 12.6],
+    ] as const) {
       const cell = ngeohash.encode(lat, lon, 9);
       const outside = geo([cell]);
       const ok = await client.publish(outside);
       expect(ok.slice(0, 3)).toEqual(['OK', outside.id, false]);
-      expect(ok[3]).toMatch(new RegExp(`^blocked: this relay serves u3bu\\w+, .* and \\d+ more cells; the event's location \\(g tags ${cell}\\) is outside it$`));
+      expect(ok[3]).toMatch(
+        new RegExp(
+          `^blocked: this relay serves u3bu\\w+, .* and \\d+ more cells; the event's location \\(g tags ${cell}\\) is outside it$`,
+        ),
+      );
     }
   });
 });

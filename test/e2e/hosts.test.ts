@@ -76,7 +76,7 @@ describe('two virtual hosts and the default on one port', () => {
     ]);
   });
 
-  it('an event accepted via host A is served via A only: not via B, not via the default, and stored only in A\'s file', async () => {
+  it("an event accepted via host A is served via A only: not via B, not via the default, and stored only in A's file", async () => {
     const event = note('only in Skagen');
     expect(await (await connect('a.example')).publish(event)).toEqual(['OK', event.id, true, '']);
     expect((await (await connect('a.example')).req('q', { ids: [event.id] })).events.map((e) => e.id)).toEqual([event.id]);
@@ -87,7 +87,7 @@ describe('two virtual hosts and the default on one port', () => {
     expect(stores).toEqual([false, true, false]);
   });
 
-  it('live subscriptions are per host: a subscriber on B does not see A\'s events, one on A does', async () => {
+  it("live subscriptions are per host: a subscriber on B does not see A's events, one on A does", async () => {
     const onA = await connect('a.example');
     const onB = await connect('b.example');
     await onA.req('live', { kinds: [1] });
@@ -100,7 +100,12 @@ describe('two virtual hosts and the default on one port', () => {
     const own = note('live in Vesterbro');
     expect((await (await connect('b.example')).publish(own))[2]).toBe(true);
     await onB.next((f) => f[0] === 'EVENT' && (f[2] as { id: string }).id === own.id);
-    expect(onB.since(seenOnB).filter((f) => f[0] === 'EVENT').map((f) => (f[2] as { id: string }).id)).toEqual([own.id]);
+    expect(
+      onB
+        .since(seenOnB)
+        .filter((f) => f[0] === 'EVENT')
+        .map((f) => (f[2] as { id: string }).id),
+    ).toEqual([own.id]);
   });
 
   it('each host judges by its own scope', async () => {
@@ -130,7 +135,8 @@ describe('two virtual hosts and the default on one port', () => {
   });
 
   it('NIP-11 and the page answer per Host header', async () => {
-    const info = async (host: string) => JSON.parse((await get(host, 'application/nostr+json')).body) as { name: string; description: string };
+    const info = async (host: string) =>
+      JSON.parse((await get(host, 'application/nostr+json')).body) as { name: string; description: string };
     expect((await info('a.example')).name).toBe('Skagen');
     expect(await info('b.example:80')).toMatchObject({ name: 'Vesterbro', description: 'the b place' });
     expect((await info('127.0.0.1')).name).toBe('default place');
@@ -147,7 +153,13 @@ describe('two virtual hosts and the default on one port', () => {
     const token = await getToken(`http://${host}/`, 'POST', (t) => finalizeEvent(t, keys.secret), true, { method, params });
     return new Promise((resolve, reject) => {
       const req = request(
-        { host: '127.0.0.1', port: relay.port, path: '/', method: 'POST', headers: { host, 'content-type': 'application/nostr+json+rpc', authorization: token } },
+        {
+          host: '127.0.0.1',
+          port: relay.port,
+          path: '/',
+          method: 'POST',
+          headers: { host, 'content-type': 'application/nostr+json+rpc', authorization: token },
+        },
         (res) => {
           res.resume();
           res.on('end', () => resolve(res.statusCode ?? 0));
@@ -168,7 +180,7 @@ describe('two virtual hosts and the default on one port', () => {
     expect((await (await connect('b.example')).publish(onB))[2]).toBe(true);
   });
 
-  it('stop drains and closes every site\'s database; each event is in its own host\'s file only', async () => {
+  it("stop drains and closes every site's database; each event is in its own host's file only", async () => {
     const event = note('durable in A');
     expect((await (await connect('a.example')).publish(event))[2]).toBe(true);
     await relay.stop();

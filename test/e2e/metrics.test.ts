@@ -50,7 +50,8 @@ describe('metrics on', () => {
   const connect = trackConnections(() => relay.url);
   const read = (): Promise<Scrape> => scrape(relay.metricsPort!);
   /** After − before, for one series. */
-  const moved = (before: Scrape, after: Scrape, name: string, labels?: Record<string, string>): number => after.value(name, labels) - before.value(name, labels);
+  const moved = (before: Scrape, after: Scrape, name: string, labels?: Record<string, string>): number =>
+    after.value(name, labels) - before.value(name, labels);
 
   beforeAll(async () => {
     relay = await startTestRelay(
@@ -99,7 +100,12 @@ describe('metrics on', () => {
       await client.publish(forged),
     ];
     expect(answers.map((frame) => [frame[2], String(frame[3]).split(':')[0]])).toEqual([
-      [true, ''], [true, 'duplicate'], [true, ''], [true, ''], [false, 'blocked'], [false, 'invalid'],
+      [true, ''],
+      [true, 'duplicate'],
+      [true, ''],
+      [true, ''],
+      [false, 'blocked'],
+      [false, 'invalid'],
     ]);
     client.send(['EVENT', { content: 'no id' }]);
     await client.next((frame) => frame[0] === 'NOTICE');
@@ -158,7 +164,10 @@ describe('metrics on', () => {
   it('counts pruner deletions by rule and expiration', async () => {
     const carol = newKeys();
     const client = await connect();
-    for (const content of ['a', 'b', 'c']) expect((await client.publish(signed(carol, { kind: 30, content, created_at: clock - 10 + content.charCodeAt(0) - 97 })))[2]).toBe(true);
+    for (const content of ['a', 'b', 'c'])
+      expect((await client.publish(signed(carol, { kind: 30, content, created_at: clock - 10 + content.charCodeAt(0) - 97 })))[2]).toBe(
+        true,
+      );
     expect((await client.publish(signed(carol, { tags: [['expiration', String(clock + 30)]] })))[2]).toBe(true);
     const before = await read();
     clock += 60;
@@ -174,12 +183,18 @@ describe('metrics on', () => {
     const reloader = startConfigReloader(file, () => loadConfig(file, { port: 0, db: relay.dbPath }, {}), relay, pino({ level: 'silent' }));
     try {
       const before = await read();
-      writeFileSync(file, 'reload: { watch: false }\nlogging: { level: silent }\nmetrics: { enabled: true, listen: 127.0.0.1:0 }\nlimits: { max_limit: nope }\n');
+      writeFileSync(
+        file,
+        'reload: { watch: false }\nlogging: { level: silent }\nmetrics: { enabled: true, listen: 127.0.0.1:0 }\nlimits: { max_limit: nope }\n',
+      );
       reloader.reload('test');
       const refused = await read();
       expect(moved(before, refused, 'commons_config_reloads_total', { result: 'refused' })).toBe(1);
       expect(moved(before, refused, 'commons_config_reloads_total', { result: 'applied' })).toBe(0);
-      writeFileSync(file, 'reload: { watch: false }\nlogging: { level: silent }\nmetrics: { enabled: true, listen: 127.0.0.1:0 }\ninfo: { name: renamed }\n');
+      writeFileSync(
+        file,
+        'reload: { watch: false }\nlogging: { level: silent }\nmetrics: { enabled: true, listen: 127.0.0.1:0 }\ninfo: { name: renamed }\n',
+      );
       reloader.reload('test');
       expect(relay.relay.config.info.name).toBe('renamed');
       const applied = await read();

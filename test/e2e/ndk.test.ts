@@ -90,7 +90,7 @@ describe('NDK count() (NIP-45)', () => {
 });
 
 describe('@nostr-dev-kit/sync (NIP-77)', () => {
-  it('NDKSync.sync gets the relay\'s events the client lacks, and names those only the client has', async () => {
+  it("NDKSync.sync gets the relay's events the client lacks, and names those only the client has", async () => {
     const author = newKeys();
     const t = now() - 1000;
     const onRelay = Array.from({ length: 12 }, (_, i) => signed(author, { created_at: t + i, content: `relay ${i}` }));
@@ -101,7 +101,10 @@ describe('@nostr-dev-kit/sync (NIP-77)', () => {
     const ndk = await connectNdk(cache);
     for (const event of [...onRelay.slice(0, 4), ...onlyLocal]) cache.events.set(event.id, new NDKEvent(ndk, event));
     const errors: string[] = [];
-    const result = await new NDKSync(ndk).sync({ kinds: [1], authors: [author.pubkey] }, { onRelayError: (_relay, error) => void errors.push(error.message) });
+    const result = await new NDKSync(ndk).sync(
+      { kinds: [1], authors: [author.pubkey] },
+      { onRelayError: (_relay, error) => void errors.push(error.message) },
+    );
 
     expect(errors).toEqual([]);
     // need/have come only from a negentropy session (NDKSync's REQ fallback leaves them empty).

@@ -157,7 +157,9 @@ async function subscribe(client: RawClient, subId: string, ...filters: unknown[]
  */
 function forge(keys: Keys, overrides: Record<string, unknown>): Record<string, unknown> {
   const e: Record<string, unknown> = { pubkey: keys.pubkey, created_at: now(), kind: 1, tags: [], content: 'forged', ...overrides };
-  const id = createHash('sha256').update(JSON.stringify([0, e.pubkey, e.created_at, e.kind, e.tags, e.content])).digest('hex');
+  const id = createHash('sha256')
+    .update(JSON.stringify([0, e.pubkey, e.created_at, e.kind, e.tags, e.content]))
+    .digest('hex');
   return { id, ...e, sig: signId(keys, id) };
 }
 
@@ -269,8 +271,14 @@ describe('NIP-01 event validation', () => {
     await nextAfter(client, client.frames.indexOf(first) + 1, (f) => f[0] === 'OK' && f[1] === twin.id);
     const oks = client.frames.slice(from).filter((f) => f[0] === 'OK' && f[1] === twin.id);
     expect(oks).toHaveLength(2);
-    expect(oks.every((f) => f[2] === true), JSON.stringify(oks)).toBe(true);
-    expect(oks.filter((f) => /^duplicate: /.test(f[3] as string)), JSON.stringify(oks)).toHaveLength(1);
+    expect(
+      oks.every((f) => f[2] === true),
+      JSON.stringify(oks),
+    ).toBe(true);
+    expect(
+      oks.filter((f) => /^duplicate: /.test(f[3] as string)),
+      JSON.stringify(oks),
+    ).toHaveLength(1);
     expect(await storedIds(client, { ids: [twin.id] })).toEqual([twin.id]);
 
     // A marker published last: once it is delivered, every earlier delivery has arrived too.
@@ -288,7 +296,13 @@ describe('NIP-01 event validation', () => {
       { ...signed(keys, { content: 'x' }), content: 'y' }, // bad id
       { ...signed(keys, { content: 'z' }), sig: '0'.repeat(128) }, // bad sig
       signed(keys, { created_at: now() + 3600 }), // too far in the future
-      signed(keys, { kind: 22242, tags: [['relay', relay.url], ['challenge', 'x']] }), // AUTH event via EVENT
+      signed(keys, {
+        kind: 22242,
+        tags: [
+          ['relay', relay.url],
+          ['challenge', 'x'],
+        ],
+      }), // AUTH event via EVENT
       { ...signed(keys), kind: 70000 }, // kind out of range
     ];
     const newer = signed(keys, { kind: 0, created_at: 2000, content: '{}' });
@@ -302,7 +316,8 @@ describe('NIP-01 event validation', () => {
     for (const frame of [duplicate, ...refused]) expect(okFrameProblem(frame)).toBeUndefined();
     expect(refused.map((f) => f[2])).toEqual(refused.map(() => false));
     // No strfry-style replaced:/deleted:, no "ERROR: invalid: …" wrapping.
-    for (const frame of refused) expect(frame[3]).toMatch(/^(duplicate|pow|blocked|rate-limited|invalid|restricted|mute|error|auth-required): \S/);
+    for (const frame of refused)
+      expect(frame[3]).toMatch(/^(duplicate|pow|blocked|rate-limited|invalid|restricted|mute|error|auth-required): \S/);
     // An accepted fresh event: 4th element present (a string, "" here).
     expect(client.frames.find((f) => f[0] === 'OK' && f[1] === accepted.id)).toEqual(['OK', accepted.id, true, '']);
   });
@@ -420,7 +435,9 @@ describe('NIP-01 event validation', () => {
     const ok = await nextAfter(client, from, (f) => f[0] === 'OK' && f[1] === slash.id);
     expect(ok).toEqual(['OK', slash.id, true, '']);
     const back = await query(client, { ids: [nul.id, slash.id] });
-    expect(back.map(fields).sort((a, b) => a.id.localeCompare(b.id))).toEqual([fields(nul), fields(slash)].sort((a, b) => a.id.localeCompare(b.id)));
+    expect(back.map(fields).sort((a, b) => a.id.localeCompare(b.id))).toEqual(
+      [fields(nul), fields(slash)].sort((a, b) => a.id.localeCompare(b.id)),
+    );
     for (const e of back) expect(getEventHash(e)).toBe(e.id);
   });
 
@@ -596,7 +613,14 @@ describe('NIP-01 kinds and storage', () => {
     await expectRefused(client, signed(keys, { kind, created_at: 2500 }), 'duplicate');
 
     const other = newKeys();
-    const ab = signed(other, { kind, created_at: 1000, tags: [['d', 'a'], ['d', 'b']] });
+    const ab = signed(other, {
+      kind,
+      created_at: 1000,
+      tags: [
+        ['d', 'a'],
+        ['d', 'b'],
+      ],
+    });
     const b = signed(other, { kind, created_at: 1500, tags: [['d', 'b']] });
     const a = signed(other, { kind, created_at: 2000, tags: [['d', 'a']] });
     await expectOk(client, ab, '');
@@ -604,7 +628,18 @@ describe('NIP-01 kinds and storage', () => {
     expect((await storedIds(client, { kinds: [kind], authors: [other.pubkey] })).sort()).toEqual([ab.id, b.id].sort());
     await expectOk(client, a, ''); // replaces ab
     expect((await storedIds(client, { kinds: [kind], authors: [other.pubkey] })).sort()).toEqual([a.id, b.id].sort());
-    await expectRefused(client, signed(other, { kind, created_at: 1800, tags: [['d', 'a'], ['d', 'z']] }), 'duplicate');
+    await expectRefused(
+      client,
+      signed(other, {
+        kind,
+        created_at: 1800,
+        tags: [
+          ['d', 'a'],
+          ['d', 'z'],
+        ],
+      }),
+      'duplicate',
+    );
   });
 
   it('item 20: different d / kind / pubkey are independent; d on a regular kind has no effect', async () => {
@@ -693,7 +728,14 @@ describe('NIP-01 messages and limits (our decisions)', () => {
     const listener = await connect();
     await subscribe(listener, 'auth', { authors: [keys.pubkey] });
     const client = await connect();
-    const auth = signed(keys, { kind: 22242, tags: [['relay', relay.url], ['challenge', 'abc']], content: '' });
+    const auth = signed(keys, {
+      kind: 22242,
+      tags: [
+        ['relay', relay.url],
+        ['challenge', 'abc'],
+      ],
+      content: '',
+    });
     await expectRefused(client, auth, 'invalid');
     const marker = signed(keys, { content: 'marker after 22242' });
     await expectOk(client, marker, '');
@@ -753,7 +795,9 @@ describe('NIP-01 messages and limits (our decisions)', () => {
     // Up to twice the limit the relay reads the frame, says why, and closes with 1009 (message too big).
     expect(code).toBe(1009);
     // (AUTH: the NIP-42 challenge every connection gets on open.)
-    expect(client.frames.filter((f) => f[0] !== 'AUTH')).toEqual([['NOTICE', expect.stringMatching(/^invalid: message is \d+ bytes; the limit is 4096$/)]]);
+    expect(client.frames.filter((f) => f[0] !== 'AUTH')).toEqual([
+      ['NOTICE', expect.stringMatching(/^invalid: message is \d+ bytes; the limit is 4096$/)],
+    ]);
     expect(await storedIds(fine, { ids: [huge.id] })).toEqual([]);
 
     // Beyond twice the limit uWebSockets.js drops the connection without reading the frame.

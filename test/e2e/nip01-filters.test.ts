@@ -62,7 +62,10 @@ async function query(client: RawClient, ...filters: unknown[]): Promise<NostrEve
 async function refused(client: RawClient, ...filters: unknown[]): Promise<string> {
   const subId = nextSub();
   const result = await client.req(subId, ...filters);
-  expect(result.closed, `REQ ${JSON.stringify(filters)} should be refused with CLOSED, got ${result.events.length} events + EOSE`).toBeDefined();
+  expect(
+    result.closed,
+    `REQ ${JSON.stringify(filters)} should be refused with CLOSED, got ${result.events.length} events + EOSE`,
+  ).toBeDefined();
   expect(result.closed).toHaveLength(3);
   expect(result.closed![1]).toBe(subId);
   return result.closed![2] as string;
@@ -83,7 +86,12 @@ describe('NIP-01 filters', () => {
     const keys = newKeys();
     const target = newKeys().pubkey;
     const referenced = signed(newKeys());
-    const event = signed(keys, { tags: [['e', referenced.id], ['p', target]] });
+    const event = signed(keys, {
+      tags: [
+        ['e', referenced.id],
+        ['p', target],
+      ],
+    });
     await publishOk(client, event);
 
     const values: Record<string, string> = { ids: event.id, authors: keys.pubkey, '#e': referenced.id, '#p': target };
@@ -135,7 +143,13 @@ describe('NIP-01 filters', () => {
     const upperName = signed(keys, { created_at: t + 2, tags: [['T', v1]] });
     const longName = signed(keys, { created_at: t + 3, tags: [['tt', v1]] });
     const upperValue = signed(keys, { created_at: t + 4, tags: [['t', v1.toUpperCase()]] });
-    const laterTag = signed(keys, { created_at: t + 5, tags: [['x', 'y'], ['t', v1]] });
+    const laterTag = signed(keys, {
+      created_at: t + 5,
+      tags: [
+        ['x', 'y'],
+        ['t', v1],
+      ],
+    });
     const inContent = signed(keys, { created_at: t + 6, content: v1, tags: [['r', `https://example.com/${v1}`]] });
     await publishOk(client, first, secondValueOnly, upperName, longName, upperValue, laterTag, inContent);
 
@@ -149,9 +163,31 @@ describe('NIP-01 filters', () => {
 
     // relay-tester "multipletags": {#k:["3036"],#n:["approved"]} must not return an event with only n.
     const author = newKeys();
-    const both = signed(author, { kind: 30383, created_at: now() - 600, tags: [['d', '1'], ['k', '3036'], ['n', 'approved']] });
-    const onlyN = signed(author, { kind: 30383, created_at: now() - 600, tags: [['d', '2'], ['n', 'approved']] });
-    const onlyK = signed(author, { kind: 30383, created_at: now() - 600, tags: [['d', '3'], ['k', '3036']] });
+    const both = signed(author, {
+      kind: 30383,
+      created_at: now() - 600,
+      tags: [
+        ['d', '1'],
+        ['k', '3036'],
+        ['n', 'approved'],
+      ],
+    });
+    const onlyN = signed(author, {
+      kind: 30383,
+      created_at: now() - 600,
+      tags: [
+        ['d', '2'],
+        ['n', 'approved'],
+      ],
+    });
+    const onlyK = signed(author, {
+      kind: 30383,
+      created_at: now() - 600,
+      tags: [
+        ['d', '3'],
+        ['k', '3036'],
+      ],
+    });
     const live = await connect();
     const liveSub = nextSub();
     const liveStart = live.frames.length;
@@ -161,7 +197,9 @@ describe('NIP-01 filters', () => {
 
     expect(idSet(await query(client, { '#k': ['3036'], '#n': ['approved'] }))).toEqual(idSet([both]));
     expect(idSet(await query(client, { '#n': ['approved'], '#k': ['3036'] }))).toEqual(idSet([both]));
-    expect(idSet(await query(client, { kinds: [30383], authors: [author.pubkey], '#k': ['3036'], '#n': ['approved'], limit: 20 }))).toEqual(idSet([both]));
+    expect(idSet(await query(client, { kinds: [30383], authors: [author.pubkey], '#k': ['3036'], '#n': ['approved'], limit: 20 }))).toEqual(
+      idSet([both]),
+    );
     expect(idSet(await query(client, { kinds: [1, 33383, 30383, 3], '#n': ['approved'] }))).toEqual(idSet([both, onlyN]));
     // Live matching follows the same rules.
     await barrier(live, client);
@@ -244,7 +282,9 @@ describe('NIP-01 filters', () => {
     const root = signed(newKeys(), { content: 'root of a long thread' });
     await publishOk(client, root);
     const t = now() - 1000;
-    const replies = Array.from({ length: 150 }, (_, i) => signed(newKeys(), { created_at: t + i, tags: [['e', root.id, '', 'root']], content: `reply ${i}` }));
+    const replies = Array.from({ length: 150 }, (_, i) =>
+      signed(newKeys(), { created_at: t + i, tags: [['e', root.id, '', 'root']], content: `reply ${i}` }),
+    );
     const oks = await Promise.all(replies.map((reply) => client.publish(reply)));
     expect(oks.filter((ok) => ok[2] !== true)).toEqual([]);
     expect(idsOf(await query(client, { '#e': [root.id] }))).toEqual(idsOf(newestFirst(replies)));
@@ -277,7 +317,10 @@ describe('NIP-01 filters', () => {
       [{ authors: [keys.pubkey], kinds: [1, 7] }],
       [{ authors: [keys.pubkey, newKeys().pubkey], kinds: [1, 7] }],
       [{ ids: rest }, { ids: half }],
-      [{ authors: [keys.pubkey], kinds: [7] }, { '#t': [tag], kinds: [1] }],
+      [
+        { authors: [keys.pubkey], kinds: [7] },
+        { '#t': [tag], kinds: [1] },
+      ],
     ];
     for (const filters of shapes) {
       expect(idsOf(await query(client, ...filters)), JSON.stringify(filters)).toEqual(expected);
@@ -329,7 +372,10 @@ describe('NIP-01 filters', () => {
     await publishOk(publisher, live);
     await barrier(client, publisher);
     const frames = client.since(start).filter((f) => f[1] === subId);
-    expect(frames).toEqual([['EOSE', subId], ['EVENT', subId, live]]);
+    expect(frames).toEqual([
+      ['EOSE', subId],
+      ['EVENT', subId, live],
+    ]);
   });
 
   it('42: limit above max_limit (5) is clamped silently', async () => {
@@ -380,7 +426,14 @@ describe('NIP-01 filters', () => {
     const keys = newKeys();
     const geo = `u4pru${token('g').slice(2, 6)}`;
     const t = now() - 700;
-    const precise = signed(keys, { created_at: t, tags: [['g', geo.slice(0, 5)], ['g', geo.slice(0, 7)], ['g', geo]] });
+    const precise = signed(keys, {
+      created_at: t,
+      tags: [
+        ['g', geo.slice(0, 5)],
+        ['g', geo.slice(0, 7)],
+        ['g', geo],
+      ],
+    });
     const coarse = signed(keys, { created_at: t + 1, tags: [['g', geo.slice(0, 3)]] });
     const longer = signed(keys, { created_at: t + 2, tags: [['g', `${geo}x`]] });
     await publishOk(client, precise, coarse, longer);
@@ -393,7 +446,14 @@ describe('NIP-01 filters', () => {
     expect(idSet(await query(client, { '#g': [`${geo}x`] }))).toEqual(idSet([longer]));
 
     const day = String(Math.floor(now() / 86400) + 1000 + Math.floor(Math.random() * 100000));
-    const calendar = signed(keys, { kind: 31923, created_at: t, tags: [['d', token('cal')], ['D', day]] });
+    const calendar = signed(keys, {
+      kind: 31923,
+      created_at: t,
+      tags: [
+        ['d', token('cal')],
+        ['D', day],
+      ],
+    });
     const addressed = signed(keys, { kind: 30023, created_at: t, tags: [['d', day]] });
     await publishOk(client, calendar, addressed);
     expect(idSet(await query(client, { '#D': [day] }))).toEqual(idSet([calendar]));

@@ -20,7 +20,18 @@ import { WAIT_LIMIT_MS, waitFor } from '../helpers/wait.js';
 usePoolWebSocket(WebSocket);
 
 /** Prefixes a CLOSED message may start with (NIP-01 + NIP-42). */
-const CLOSED_PREFIXES = ['auth-required', 'restricted', 'unsupported', 'error', 'rate-limited', 'invalid', 'blocked', 'duplicate', 'pow', 'mute'];
+const CLOSED_PREFIXES = [
+  'auth-required',
+  'restricted',
+  'unsupported',
+  'error',
+  'rate-limited',
+  'invalid',
+  'blocked',
+  'duplicate',
+  'pow',
+  'mute',
+];
 
 let relay: TestRelay;
 /** A relay allowing only two subscriptions per connection and three filters per REQ. */
@@ -134,7 +145,10 @@ describe('NIP-01 subscriptions', () => {
   it('24 (nostr-tools Relay): publish + subscribe + live delivery', async () => {
     const reader = await connectTools(relay.url);
     const writer = await connectTools(relay.url);
-    closers.push(() => reader.close(), () => writer.close());
+    closers.push(
+      () => reader.close(),
+      () => writer.close(),
+    );
     const keys = newKeys();
     const old = signed(keys, { created_at: now() - 60, content: 'stored before the REQ' });
     await expect(writer.publish(old)).resolves.toBeTypeOf('string');

@@ -144,8 +144,7 @@ describe('NIP-09 deletion requests', () => {
     const client = await connect();
     const [alice, mallory] = [newKeys(), newKeys()];
     const note = signed(alice, { content: 'published late' });
-    expect(await publish(client, deletion(alice, [['e', note.id]])))
-      .toEqual([true, '']);
+    expect(await publish(client, deletion(alice, [['e', note.id]]))).toEqual([true, '']);
     expect(await publish(client, note)).toEqual([false, BLOCKED]);
     expect(await ids(client, { ids: [note.id] })).toEqual([]);
     // Another author's deletion arriving first blocks nothing.
@@ -159,7 +158,12 @@ describe('NIP-09 deletion requests', () => {
     const alice = newKeys();
     const notes = [signed(alice, { content: 'a' }), signed(alice, { content: 'b' }), signed(alice, { content: 'c' })];
     for (const note of notes) await publish(client, note);
-    const del = deletion(alice, [['e', notes[0]!.id], ['e', notes[0]!.id], ['e', notes[1]!.id], ['e', notes[2]!.id]]);
+    const del = deletion(alice, [
+      ['e', notes[0]!.id],
+      ['e', notes[0]!.id],
+      ['e', notes[1]!.id],
+      ['e', notes[2]!.id],
+    ]);
     expect(await publish(client, del)).toEqual([true, '']);
     expect(await ids(client, { ids: notes.map((n) => n.id) })).toEqual([]);
   });
@@ -199,7 +203,15 @@ describe('NIP-09 deletion requests', () => {
     await publish(client, a);
     await publish(client, b);
     expect(await publish(client, deletion(alice, [['e', a.id]]))).toEqual([true, '']);
-    expect(await publish(client, deletion(alice, [['e', b.id], ['k', '1']]))).toEqual([true, '']);
+    expect(
+      await publish(
+        client,
+        deletion(alice, [
+          ['e', b.id],
+          ['k', '1'],
+        ]),
+      ),
+    ).toEqual([true, '']);
     expect(await ids(client, { ids: [a.id, b.id] })).toEqual([]);
   });
 });

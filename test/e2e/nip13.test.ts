@@ -61,7 +61,10 @@ function weak(who: Keys, bits: number) {
 type RelayInfo = { supported_nips: number[]; limitation: Record<string, unknown> };
 
 const info = async (target: TestRelay): Promise<RelayInfo> => {
-  const response = await fetch(target.url.replace(/^ws/, 'http'), { headers: { Accept: 'application/nostr+json' }, signal: AbortSignal.timeout(WAIT_LIMIT_MS) });
+  const response = await fetch(target.url.replace(/^ws/, 'http'), {
+    headers: { Accept: 'application/nostr+json' },
+    signal: AbortSignal.timeout(WAIT_LIMIT_MS),
+  });
   return (await response.json()) as RelayInfo;
 };
 

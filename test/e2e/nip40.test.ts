@@ -135,8 +135,22 @@ describe('NIP-40 expiration', () => {
       (tags, i) => signed(keys, { created_at: t, tags, content: `malformed ${i}` }),
     );
     for (const event of malformed) expect(await publish(client, event)).toEqual([true, '']);
-    const firstFuture = signed(keys, { created_at: t, tags: [['expiration', String(t + 30)], ['expiration', String(t - 30)]], content: 'first future' });
-    const firstPast = signed(keys, { created_at: t, tags: [['expiration', String(t - 30)], ['expiration', String(t + 30)]], content: 'first past' });
+    const firstFuture = signed(keys, {
+      created_at: t,
+      tags: [
+        ['expiration', String(t + 30)],
+        ['expiration', String(t - 30)],
+      ],
+      content: 'first future',
+    });
+    const firstPast = signed(keys, {
+      created_at: t,
+      tags: [
+        ['expiration', String(t - 30)],
+        ['expiration', String(t + 30)],
+      ],
+      content: 'first past',
+    });
     expect(await publish(client, firstFuture)).toEqual([true, '']);
     expect(await publish(client, firstPast)).toEqual([false, EXPIRED]);
     clock = t + 10_000;

@@ -219,7 +219,9 @@ describe('NIP-42 AUTH', () => {
       expect((await client.publish(note))[3]).toMatch(/^blocked: /);
       expect(client.frames.filter((f) => f[0] === 'AUTH')).toEqual([]);
 
-      const info = (await (await fetch(disabled.url.replace('ws:', 'http:'), { headers: { Accept: 'application/nostr+json' } })).json()) as {
+      const info = (await (
+        await fetch(disabled.url.replace('ws:', 'http:'), { headers: { Accept: 'application/nostr+json' } })
+      ).json()) as {
         supported_nips: number[];
       };
       expect(info.supported_nips).not.toContain(42);

@@ -52,7 +52,7 @@ describe('NIP-45 COUNT', () => {
     }
   });
 
-  it('2. several filters are OR\'d and an event matching two filters is counted once; limit is ignored', async () => {
+  it("2. several filters are OR'd and an event matching two filters is counted once; limit is ignored", async () => {
     const client = await connect();
     const keys = newKeys();
     await publish(client, signed(keys, { kind: 1, content: 'a' }));
@@ -105,7 +105,16 @@ describe('NIP-45 canonical queries and hll', () => {
     const client = await RawClient.connect(relay.url);
     await client.publish(target);
     for (const [i, keys] of reactors.entries()) {
-      await client.publish(signed(keys, { kind: 7, tags: [['e', target.id], ['p', target.pubkey]], content: '+' }));
+      await client.publish(
+        signed(keys, {
+          kind: 7,
+          tags: [
+            ['e', target.id],
+            ['p', target.pubkey],
+          ],
+          content: '+',
+        }),
+      );
       if (i < 3) await client.publish(signed(keys, { kind: 6, tags: [['e', target.id]], content: '' }));
       if (i < 4) await client.publish(signed(keys, { kind: 1, tags: [['e', target.id]], content: `reply ${i}` }));
       if (i < 2) await client.publish(signed(keys, { kind: 1, tags: [['q', target.id]], content: `quote ${i}` }));
@@ -185,7 +194,10 @@ describe('NIP-45 canonical queries and hll', () => {
       [{ authors: [reactor], '#e': [target.id] }],
       [{ kinds: [7], '#e': [target.id], since: now() - 3600 }],
       [{ kinds: [7, 6], '#e': [target.id] }],
-      [{ kinds: [7], '#e': [target.id] }, { kinds: [3], '#p': [followed.pubkey] }],
+      [
+        { kinds: [7], '#e': [target.id] },
+        { kinds: [3], '#p': [followed.pubkey] },
+      ],
     ];
     const counts = [];
     for (const filters of others) {

@@ -18,7 +18,10 @@ const t = now() - 1000;
 const notes = {
   purple: signed(alice, { created_at: t + 1, content: 'I love the colour PURPLE' }),
   purpleRain: signed(bob, { created_at: t + 2, content: 'purple rain, purple rain, purple everywhere' }),
-  long: signed(alice, { created_at: t + 3, content: 'a long note that mentions purple once among many many other words about nothing much' }),
+  long: signed(alice, {
+    created_at: t + 3,
+    content: 'a long note that mentions purple once among many many other words about nothing much',
+  }),
   note: signed(bob, { created_at: t + 4, content: 'just a note' }),
   notes: signed(bob, { created_at: t + 5, content: 'several notes' }),
   accent: signed(alice, { created_at: t + 6, content: 'Crème brûlée recipe' }),
@@ -48,7 +51,9 @@ async function search(...filters: unknown[]): Promise<string[]> {
 
 describe('NIP-50 search', () => {
   it('1. returns only events whose content matches, case-insensitively, without stemming', async () => {
-    expect(new Set(await search({ search: 'Purple' }))).toEqual(new Set([notes.purple.id, notes.purpleRain.id, notes.long.id, notes.reaction.id]));
+    expect(new Set(await search({ search: 'Purple' }))).toEqual(
+      new Set([notes.purple.id, notes.purpleRain.id, notes.long.id, notes.reaction.id]),
+    );
     expect(await search({ search: 'note' })).toEqual([notes.note.id, notes.long.id]); // not "several notes"
     expect(await search({ search: 'creme BRULEE' })).toEqual([notes.accent.id]); // diacritics removed
     expect(await search({ search: 'purple nothing' })).toEqual([notes.long.id]); // every word (AND)
@@ -60,7 +65,7 @@ describe('NIP-50 search', () => {
     expect(await search({ search: 'purple', kinds: [1], limit: 1 })).toEqual([notes.purpleRain.id]);
   });
 
-  it('3. other fields still apply (AND); several search filters are OR\'d, each event once', async () => {
+  it("3. other fields still apply (AND); several search filters are OR'd, each event once", async () => {
     expect(await search({ search: 'purple', authors: [alice.pubkey], kinds: [1] })).toEqual([notes.purple.id, notes.long.id]);
     expect(await search({ search: 'purple', kinds: [7] })).toEqual([notes.reaction.id]);
     expect(await search({ search: 'purple', since: t + 2, until: t + 3 })).toEqual([notes.purpleRain.id, notes.long.id]);
@@ -75,7 +80,23 @@ describe('NIP-50 search', () => {
   });
 
   it('hostile input never breaks the query: FTS5 syntax is plain text', async () => {
-    for (const query of ['"', '*', 'NEAR(', '-', 'AND', 'OR', 'NOT', '(', ')', '"unterminated', 'a OR', '^x', 'x:', '{content}: x', "'; DROP TABLE events; --"]) {
+    for (const query of [
+      '"',
+      '*',
+      'NEAR(',
+      '-',
+      'AND',
+      'OR',
+      'NOT',
+      '(',
+      ')',
+      '"unterminated',
+      'a OR',
+      '^x',
+      'x:',
+      '{content}: x',
+      "'; DROP TABLE events; --",
+    ]) {
       const client = await connect();
       const { closed } = await client.req(`h${sub++}`, { search: query });
       expect(closed, query).toBeUndefined();
@@ -124,7 +145,9 @@ describe('NIP-50 disabled (search.enabled: false)', () => {
       expect(closed?.[2]).toMatch(/^unsupported: /);
       client.send(['COUNT', 'c', { search: 'purple' }]);
       expect((await client.next((f) => f[0] === 'CLOSED' && f[1] === 'c'))[2]).toMatch(/^unsupported: /);
-      const info = (await (await fetch(off.url.replace('ws', 'http'), { headers: { accept: 'application/nostr+json' } })).json()) as { supported_nips: number[] };
+      const info = (await (await fetch(off.url.replace('ws', 'http'), { headers: { accept: 'application/nostr+json' } })).json()) as {
+        supported_nips: number[];
+      };
       expect(info.supported_nips).not.toContain(50);
       expect(info.supported_nips).toContain(45);
     } finally {

@@ -146,7 +146,14 @@ describe('NIP-62 requests to vanish', () => {
     const alice = newKeys();
     const request = vanish(alice, [relay.url], now() - 10);
     await publish(client, request);
-    const del = signed(alice, { kind: 5, tags: [['e', request.id], ['k', '62']], content: '' });
+    const del = signed(alice, {
+      kind: 5,
+      tags: [
+        ['e', request.id],
+        ['k', '62'],
+      ],
+      content: '',
+    });
     expect((await publish(client, del))[0]).toBe(true);
     expect(await ids(client, { ids: [request.id] })).toEqual([request.id]);
     // Re-sending it is a duplicate, not a deleted event.

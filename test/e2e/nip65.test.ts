@@ -43,8 +43,24 @@ describe('NIP-65 relay lists (kind 10002)', () => {
     const keys = newKeys();
     const client = await RawClient.connect(relay.url);
     try {
-      const first = signed(keys, { kind: 10002, created_at: now() - 60, tags: [['r', A], ['r', B, 'read']], content: '' });
-      const second = signed(keys, { kind: 10002, created_at: now() - 30, tags: [['r', B, 'write'], ['r', C]], content: '' });
+      const first = signed(keys, {
+        kind: 10002,
+        created_at: now() - 60,
+        tags: [
+          ['r', A],
+          ['r', B, 'read'],
+        ],
+        content: '',
+      });
+      const second = signed(keys, {
+        kind: 10002,
+        created_at: now() - 30,
+        tags: [
+          ['r', B, 'write'],
+          ['r', C],
+        ],
+        content: '',
+      });
       const older = signed(keys, { kind: 10002, created_at: now() - 90, tags: [['r', A]], content: '' });
       expect((await client.publish(first))[2]).toBe(true);
       expect((await client.req('a1', { '#r': [A] })).events.map((e: NostrEvent) => e.id)).toContain(first.id);
@@ -57,11 +73,14 @@ describe('NIP-65 relay lists (kind 10002)', () => {
       const latest = await client.req('l', { kinds: [10002], authors: [keys.pubkey] });
       expect(latest.events).toHaveLength(1);
       expect(latest.events[0]).toEqual(second);
-      expect(latest.events[0]!.tags).toEqual([['r', B, 'write'], ['r', C]]); // markers verbatim
+      expect(latest.events[0]!.tags).toEqual([
+        ['r', B, 'write'],
+        ['r', C],
+      ]); // markers verbatim
 
       const byA = await client.req('a2', { kinds: [10002], '#r': [A], authors: [keys.pubkey] });
       expect(byA.events).toEqual([]); // only in the replaced version
-      const byB = await client.req('b', { '#r': [B] , kinds: [10002] });
+      const byB = await client.req('b', { '#r': [B], kinds: [10002] });
       expect(byB.events.map((e: NostrEvent) => e.id)).toEqual([second.id]);
       const byEither = await client.req('e', { '#r': [A, C], authors: [keys.pubkey] });
       expect(byEither.events.map((e: NostrEvent) => e.id)).toEqual([second.id]);

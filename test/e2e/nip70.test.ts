@@ -112,7 +112,15 @@ describe('NIP-70 protected events', () => {
     await authenticate(client, reposter);
     const original = protectedNote(author);
     for (const kind of [6, 16]) {
-      const repost = signed(reposter, { kind, content: JSON.stringify(original), tags: [['e', original.id], ['p', author.pubkey], ['k', '1']] });
+      const repost = signed(reposter, {
+        kind,
+        content: JSON.stringify(original),
+        tags: [
+          ['e', original.id],
+          ['p', author.pubkey],
+          ['k', '1'],
+        ],
+      });
       const ok = await client.publish(repost);
       expect(ok[2]).toBe(false);
       expect(ok[3]).toMatch(/^blocked: /);

@@ -57,7 +57,12 @@ describe.each([
   /** A relay on its own copy of `events`. */
   const start = (file: string, negentropy: object, extra: object = {}): Promise<TestRelay> => {
     fillStore(join(dir, file), events);
-    return startTestRelay({ storage: { path: join(dir, file) }, query: { readers }, negentropy: { max_sessions: 4, ...negentropy }, ...extra });
+    return startTestRelay({
+      storage: { path: join(dir, file) },
+      query: { readers },
+      negentropy: { max_sessions: 4, ...negentropy },
+      ...extra,
+    });
   };
 
   beforeAll(async () => {
@@ -74,7 +79,11 @@ describe.each([
     expect((await negOpen(one, 's2', { authors: [A] }))[0]).toBe('NEG-MSG');
     expect((await negOpen(two, 's3', { authors: [A] }))[0]).toBe('NEG-MSG');
     await holds(relay, 3, 20); // three sessions, one set of 20
-    expect(await negOpen(two, 's4', { authors: [A] })).toEqual(['NEG-ERR', 's4', 'rate-limited: at most 3 open negentropy sessions per IP; close one first']);
+    expect(await negOpen(two, 's4', { authors: [A] })).toEqual([
+      'NEG-ERR',
+      's4',
+      'rate-limited: at most 3 open negentropy sessions per IP; close one first',
+    ]);
     one.send(['NEG-CLOSE', 's1']);
     await holds(relay, 2, 20);
     expect((await negOpen(two, 's4', { authors: [A] }))[0]).toBe('NEG-MSG');
@@ -83,7 +92,11 @@ describe.each([
   it('the records of all sets are bounded: rate-limited: while others hold them, blocked: for a set larger than the budget', async () => {
     const [one, two] = [await connect(relay), await connect(relay)];
     await holds(relay, 0, 0);
-    expect(await negOpen(one, 'all', {})).toEqual(['NEG-ERR', 'all', "blocked: too many records for this relay's negentropy budget (max 60)"]);
+    expect(await negOpen(one, 'all', {})).toEqual([
+      'NEG-ERR',
+      'all',
+      "blocked: too many records for this relay's negentropy budget (max 60)",
+    ]);
     await holds(relay, 0, 0);
     expect((await negOpen(one, 'b', { authors: [B] }))[0]).toBe('NEG-MSG');
     expect((await negOpen(one, 'a', { authors: [A] }))[0]).toBe('NEG-MSG');
@@ -138,7 +151,11 @@ describe.each([
   });
 
   it('rate_limits.exempt_ips lifts the cap per IP, not the budget', async () => {
-    const exempt = await start('exempt.sqlite', { max_sessions_per_ip: 1, max_total_records: 60 }, { rate_limits: { exempt_ips: ['127.0.0.1', '::1'] } });
+    const exempt = await start(
+      'exempt.sqlite',
+      { max_sessions_per_ip: 1, max_total_records: 60 },
+      { rate_limits: { exempt_ips: ['127.0.0.1', '::1'] } },
+    );
     try {
       const client = await connect(exempt);
       expect((await negOpen(client, 'p', { authors: [A] }))[0]).toBe('NEG-MSG');

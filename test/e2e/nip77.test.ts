@@ -34,7 +34,12 @@ describe('NIP-77 negentropy', () => {
     const [a, b, c, d] = [0, 1, 2, 3].map((i) => signed(keys, { created_at: t + i, content: `e${i}` }));
     for (const event of [a!, b!, c!]) expect((await client.publish(event))[2]).toBe(true);
     const filter = { authors: [keys.pubkey] };
-    const result = await negSync(client, 'sync1', filter, [b!, d!].map((e) => [e.created_at, e.id] as const));
+    const result = await negSync(
+      client,
+      'sync1',
+      filter,
+      [b!, d!].map((e) => [e.created_at, e.id] as const),
+    );
     expect(result.need).toEqual(new Set([a!.id, c!.id]));
     expect(result.have).toEqual(new Set([d!.id]));
     const { events } = await client.req('r-sync1', filter);
@@ -66,7 +71,11 @@ describe('NIP-77 negentropy', () => {
     client.send(['NEG-MSG', 'nope', '6100000200']);
     expect((await client.next(isNeg('nope')))[2]).toMatch(/^closed: /);
     client.send(['NEG-CLOSE', 'nope2']);
-    expect(await client.next((f) => f[0] === 'NEG-ERR' && f[1] === 'nope2')).toEqual(['NEG-ERR', 'nope2', expect.stringMatching(/^closed: /)]);
+    expect(await client.next((f) => f[0] === 'NEG-ERR' && f[1] === 'nope2')).toEqual([
+      'NEG-ERR',
+      'nope2',
+      expect.stringMatching(/^closed: /),
+    ]);
 
     client.send(['NEG-OPEN', 'c1', { authors: [newKeys().pubkey] }, '6100000200']);
     await client.next(isNeg('c1'));
@@ -136,10 +145,15 @@ describe('NIP-77 negentropy', () => {
     expect(result.need).toEqual(new Set([a!.id, c!.id]));
     expect(result.have.size).toBe(0);
 
-    for (const [id, filters] of [['arr0', []], ['arr2', [filter, filter]]] as const) {
+    for (const [id, filters] of [
+      ['arr0', []],
+      ['arr2', [filter, filter]],
+    ] as const) {
       client.send(['NEG-OPEN', id, filters, '6100000200']);
       expect(await client.next(isNeg(id))).toEqual([
-        'NEG-ERR', id, `invalid: NEG-OPEN takes one filter: an object, or an array holding exactly one, not an array of ${filters.length}`,
+        'NEG-ERR',
+        id,
+        `invalid: NEG-OPEN takes one filter: an object, or an array holding exactly one, not an array of ${filters.length}`,
       ]);
     }
     // The one filter inside is checked like any other.

@@ -36,7 +36,11 @@ async function start(trusted: string[]): Promise<{ relay: TestRelay; lines: LogL
     },
   });
   const relay = await startTestRelay(
-    { relay: { trusted_proxies: trusted }, management: { admins: [admin.pubkey] }, rate_limits: { events_per_ip: { count: 2, seconds: 3600 } } },
+    {
+      relay: { trusted_proxies: trusted },
+      management: { admins: [admin.pubkey] },
+      rate_limits: { events_per_ip: { count: 2, seconds: 3600 } },
+    },
     { logger: pino({ level: 'info' }, sink) },
   );
   return { relay, lines };
@@ -56,7 +60,12 @@ afterEach(() => {
 });
 
 /** A NIP-98-authorised management call sent with `X-Forwarded-For: forwarded`. */
-async function call(relay: TestRelay, forwarded: string, method: string, keys: Keys = admin): Promise<{ status: number; error: string | null }> {
+async function call(
+  relay: TestRelay,
+  forwarded: string,
+  method: string,
+  keys: Keys = admin,
+): Promise<{ status: number; error: string | null }> {
   const url = `${relay.url.replace(/^ws/, 'http')}/`;
   const request = { method, params: [] };
   const token = await getToken(url, 'POST', (t) => finalizeEvent(t, keys.secret), true, request);
@@ -69,7 +78,10 @@ async function call(relay: TestRelay, forwarded: string, method: string, keys: K
   return { status: response.status, error: ((await response.json()) as { error: string | null }).error };
 }
 
-const logged = (lines: LogLine[]) => lines.filter((line) => line.msg.startsWith('management request')).map(({ msg, ip, admin: who, method, status }) => ({ msg, ip, admin: who, method, status }));
+const logged = (lines: LogLine[]) =>
+  lines
+    .filter((line) => line.msg.startsWith('management request'))
+    .map(({ msg, ip, admin: who, method, status }) => ({ msg, ip, admin: who, method, status }));
 const LIMITED = 'rate-limited: slow down: at most 2 events per 1 h from one IP';
 
 describe('NIP-86 POST behind a trusted proxy (127.0.0.1)', () => {

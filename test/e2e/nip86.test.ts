@@ -23,7 +23,10 @@ let off: TestRelay;
 
 beforeAll(async () => {
   // Trusting 127.0.0.1 as a proxy: a client without X-Forwarded-For is still 127.0.0.1.
-  [relay, off] = await Promise.all([startTestRelay({ management: { admins: [admin.pubkey] }, relay: { trusted_proxies: ['127.0.0.1'] } }), startTestRelay()]);
+  [relay, off] = await Promise.all([
+    startTestRelay({ management: { admins: [admin.pubkey] }, relay: { trusted_proxies: ['127.0.0.1'] } }),
+    startTestRelay(),
+  ]);
 });
 afterAll(async () => {
   await Promise.all([relay?.cleanup(), off?.cleanup()]);
@@ -104,7 +107,10 @@ describe('authorization (NIP-98) → 401', () => {
   it('missing or wrong payload', async () => {
     const noPayload = await call('supportedmethods', [], { alter: (t) => ({ ...t, tags: t.tags.filter((tag) => tag[0] !== 'payload') }) });
     expect(noPayload.status).toBe(401);
-    const token = await getToken(httpUrl(relay.url), 'POST', (t) => finalizeEvent(t, admin.secret), true, { method: 'listbannedpubkeys', params: [] });
+    const token = await getToken(httpUrl(relay.url), 'POST', (t) => finalizeEvent(t, admin.secret), true, {
+      method: 'listbannedpubkeys',
+      params: [],
+    });
     const wrong = await post(relay.url, body, { 'Content-Type': 'application/nostr+json+rpc', Authorization: token });
     expect(wrong.status).toBe(401);
     expect(wrong.body.error).toMatch(/payload/);
@@ -112,7 +118,13 @@ describe('authorization (NIP-98) → 401', () => {
 
   it('bad signature', async () => {
     const request = { method: 'supportedmethods', params: [] };
-    const token = await getToken(httpUrl(relay.url), 'POST', (t) => ({ ...finalizeEvent(t, admin.secret), sig: 'ab'.repeat(64) }), true, request);
+    const token = await getToken(
+      httpUrl(relay.url),
+      'POST',
+      (t) => ({ ...finalizeEvent(t, admin.secret), sig: 'ab'.repeat(64) }),
+      true,
+      request,
+    );
     const answer = await post(relay.url, JSON.stringify(request), { 'Content-Type': 'application/nostr+json+rpc', Authorization: token });
     expect(answer.status).toBe(401);
   });
@@ -133,7 +145,11 @@ describe('authorization (NIP-98) → 401', () => {
   it('a wrong content type is refused', async () => {
     const request = { method: 'supportedmethods', params: [] };
     const token = await getToken(httpUrl(relay.url), 'POST', (t) => finalizeEvent(t, admin.secret), true, request);
-    const response = await fetch(httpUrl(relay.url), { method: 'POST', body: JSON.stringify(request), headers: { 'Content-Type': 'application/json', Authorization: token } });
+    const response = await fetch(httpUrl(relay.url), {
+      method: 'POST',
+      body: JSON.stringify(request),
+      headers: { 'Content-Type': 'application/json', Authorization: token },
+    });
     expect(response.status).toBe(415);
   });
 });
@@ -142,9 +158,23 @@ describe('methods', () => {
   it('supportedmethods lists exactly the implemented methods; unknown methods are errors', async () => {
     expect(((await ok('supportedmethods')) as string[]).sort()).toEqual(
       [
-        'supportedmethods', 'banpubkey', 'listbannedpubkeys', 'allowpubkey', 'listallowedpubkeys', 'banevent', 'allowevent',
-        'listbannedevents', 'allowkind', 'disallowkind', 'listallowedkinds', 'blockip', 'unblockip', 'listblockedips',
-        'changerelayname', 'changerelaydescription', 'changerelayicon',
+        'supportedmethods',
+        'banpubkey',
+        'listbannedpubkeys',
+        'allowpubkey',
+        'listallowedpubkeys',
+        'banevent',
+        'allowevent',
+        'listbannedevents',
+        'allowkind',
+        'disallowkind',
+        'listallowedkinds',
+        'blockip',
+        'unblockip',
+        'listblockedips',
+        'changerelayname',
+        'changerelaydescription',
+        'changerelayicon',
       ].sort(),
     );
     const unknown = await call('listeventsneedingmoderation');

@@ -47,7 +47,11 @@ describe('query readers (query.readers: 1)', () => {
 
   it('a COUNT and a large-limit REQ go to the reader: a cheap REQ sent after them is answered first', async () => {
     const client = await connect();
-    client.sendTogether(['COUNT', 'c', { kinds: [1] }], ['REQ', 'big', { kinds: [1], limit: 500 }], ['REQ', 'small', { kinds: [0], limit: 10 }]);
+    client.sendTogether(
+      ['COUNT', 'c', { kinds: [1] }],
+      ['REQ', 'big', { kinds: [1], limit: 500 }],
+      ['REQ', 'small', { kinds: [0], limit: 10 }],
+    );
     await client.next((f) => f[0] === 'COUNT' && f[1] === 'c');
     await client.next((f) => f[0] === 'EOSE' && f[1] === 'big');
     const order = client.frames.filter((f) => f[0] === 'COUNT' || f[0] === 'EOSE').map((f) => f[1]);
@@ -75,7 +79,8 @@ describe('query readers (query.readers: 1)', () => {
       // The REQ is registered before the event is written (its signature is checked on another thread);
       // the reader reads either before or after the commit. In odd rounds COUNTs queued ahead keep the
       // reader busy, so it mostly reads after the commit: the event is then both stored and held live.
-      const busy = round % 2 === 1 ? Array.from({ length: 60 }, (_, i) => ['COUNT', `b${round}.${i}`, { kinds: [1], '#p': [alice.pubkey] }, {}]) : [];
+      const busy =
+        round % 2 === 1 ? Array.from({ length: 60 }, (_, i) => ['COUNT', `b${round}.${i}`, { kinds: [1], '#p': [alice.pubkey] }, {}]) : [];
       client.sendTogether(...busy, ['EVENT', event], ['REQ', subId, { search: word }]);
       await client.next((f) => f[0] === 'OK' && f[1] === event.id);
       await client.next((f) => f[0] === 'EOSE' && f[1] === subId);

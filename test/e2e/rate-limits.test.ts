@@ -23,7 +23,12 @@ beforeAll(async () => {
       relay: { trusted_proxies: ['127.0.0.1', '::1'] },
       rate_limits: {
         events_per_ip: { count: 3, seconds: 10 },
-        events_per_pubkey: { regular: { count: 2, seconds: 10 }, replaceable: null, ephemeral: { count: 5, seconds: 10 }, addressable: null },
+        events_per_pubkey: {
+          regular: { count: 2, seconds: 10 },
+          replaceable: null,
+          ephemeral: { count: 5, seconds: 10 },
+          addressable: null,
+        },
         queries_per_connection: { count: 3, seconds: 10 },
         connections_per_ip: { count: 4, seconds: 60 },
         max_connections_per_ip: 3,
@@ -95,9 +100,18 @@ describe('events per IP', () => {
     const client = await connectAs('198.51.100.3');
     for (let i = 0; i < 3; i++) expect((await client.publish(note()))[2]).toBe(true);
     const challenge = (await client.next((f) => f[0] === 'AUTH'))[1] as string;
-    const auth = signed(newKeys(), { kind: 22242, tags: [['relay', proxied.url], ['challenge', challenge]], content: '' });
+    const auth = signed(newKeys(), {
+      kind: 22242,
+      tags: [
+        ['relay', proxied.url],
+        ['challenge', challenge],
+      ],
+      content: '',
+    });
     client.send(['AUTH', auth]);
-    expect((await client.next((f) => f[0] === 'OK' && f[1] === auth.id))[3]).toBe('rate-limited: slow down: at most 3 events per 10 s from one IP');
+    expect((await client.next((f) => f[0] === 'OK' && f[1] === auth.id))[3]).toBe(
+      'rate-limited: slow down: at most 3 events per 10 s from one IP',
+    );
   });
 
   it('X-Forwarded-For is ignored when the peer is not a trusted proxy', async () => {
@@ -118,7 +132,12 @@ describe('events per pubkey', () => {
     expect((await a.publish(signed(author, { content: '1' })))[2]).toBe(true);
     expect((await b.publish(signed(author, { content: '2' })))[2]).toBe(true);
     const third = signed(author, { content: '3' });
-    expect(await b.publish(third)).toEqual(['OK', third.id, false, 'rate-limited: slow down: at most 2 regular events per 10 s from one pubkey']);
+    expect(await b.publish(third)).toEqual([
+      'OK',
+      third.id,
+      false,
+      'rate-limited: slow down: at most 2 regular events per 10 s from one pubkey',
+    ]);
     // Ephemeral chat (BitChat's kind 20000) has its own budget.
     expect((await a.publish(signed(author, { kind: 20000, content: 'hi' })))[2]).toBe(true);
     // Another author on the same connection is not affected.
@@ -144,7 +163,11 @@ describe('queries per connection', () => {
     await client.next((f) => f[0] === 'COUNT' && f[1] === 'c');
     expect((await client.req('b', { kinds: [1], limit: 1 })).closed).toBeUndefined();
     const { closed } = await client.req('d', { kinds: [1], limit: 1 });
-    expect(closed).toEqual(['CLOSED', 'd', 'rate-limited: slow down: at most 3 REQ, COUNT and NEG-OPEN messages per 10 s on one connection']);
+    expect(closed).toEqual([
+      'CLOSED',
+      'd',
+      'rate-limited: slow down: at most 3 REQ, COUNT and NEG-OPEN messages per 10 s on one connection',
+    ]);
     client.send(['NEG-OPEN', 'n', {}, '6100']);
     expect((await client.next((f) => f[0] === 'NEG-ERR' && f[1] === 'n'))[2]).toMatch(/^rate-limited: /);
     // A new connection has its own budget; time refills this one.
@@ -172,7 +195,10 @@ describe('connections per IP', () => {
     for (let i = 0; i < 4; i++) await (await connectAs('198.51.100.40')).close();
     await relayHasConnections(proxied, 0); // so the refusal below is the rate, not max_connections_per_ip
     const refused = await refusedUpgrade('198.51.100.40');
-    expect(refused).toEqual({ status: 429, body: 'rate-limited: too many new connections: at most 4 new connections per 1 m from one IP; wait and reconnect\n' });
+    expect(refused).toEqual({
+      status: 429,
+      body: 'rate-limited: too many new connections: at most 4 new connections per 1 m from one IP; wait and reconnect\n',
+    });
     clock += 15_000; // a quarter of a minute: one of four back
     await connectAs('198.51.100.40');
   });

@@ -49,12 +49,15 @@ interface LogLine {
   applied?: string[];
 }
 const lines: LogLine[] = [];
-const log = pino({ level: 'info' }, new Writable({
-  write(chunk: Buffer, _encoding, done) {
-    for (const line of chunk.toString().split('\n')) if (line !== '') lines.push(JSON.parse(line) as LogLine);
-    done();
-  },
-}));
+const log = pino(
+  { level: 'info' },
+  new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n')) if (line !== '') lines.push(JSON.parse(line) as LogLine);
+      done();
+    },
+  }),
+);
 
 let relay: RunningRelay;
 let reloader: ConfigReloader;
@@ -111,9 +114,18 @@ describe('reloading a config with two virtual hosts', () => {
     const refusedOnB = await verdict(b, 'u4prvx');
 
     // Host a moves its scope to the next cell and is renamed; host b and the top level are unchanged.
-    writeFileSync(file, yaml('    write: { kinds: { deny: [7] } }\n').replace('prefixes: [u4pru]', 'prefixes: [u4prv]').replace('name: Skagen', 'name: Skagen 2'));
+    writeFileSync(
+      file,
+      yaml('    write: { kinds: { deny: [7] } }\n')
+        .replace('prefixes: [u4pru]', 'prefixes: [u4prv]')
+        .replace('name: Skagen', 'name: Skagen 2'),
+    );
     const logged = reload();
-    expect(logged.find((line) => line.msg === 'config reloaded')?.applied).toEqual(['hosts[0].info.name', 'hosts[0].write.kinds.deny', 'hosts[0].scopes.geohash.prefixes']);
+    expect(logged.find((line) => line.msg === 'config reloaded')?.applied).toEqual([
+      'hosts[0].info.name',
+      'hosts[0].write.kinds.deny',
+      'hosts[0].scopes.geohash.prefixes',
+    ]);
 
     expect(await verdict(a, 'u4prvx')).toBe(true);
     expect(await verdict(a, 'u4prux')).toMatch(/^blocked: this relay serves u4prv; /);
@@ -130,9 +142,16 @@ describe('reloading a config with two virtual hosts', () => {
     const [a, b] = [await connect('a.example'), await connect('b.example')];
     const before = relay.sites.map((site) => site.config);
     // Host a's block is valid (a new name, a third scope); host b's has a bad value.
-    writeFileSync(file, yaml('', '    limits: { max_limit: -1 }\n').replace('prefixes: [u4pru]', 'prefixes: [u4pru, u4prv, u3but]').replace('name: Skagen', 'name: Skagen 3'));
+    writeFileSync(
+      file,
+      yaml('', '    limits: { max_limit: -1 }\n')
+        .replace('prefixes: [u4pru]', 'prefixes: [u4pru, u4prv, u3but]')
+        .replace('name: Skagen', 'name: Skagen 3'),
+    );
     const logged = reload();
-    expect(logged.filter((line) => line.key !== undefined).map(({ key, reason }) => [key, reason])).toEqual([['hosts[1].limits.max_limit', 'must be at least 1, got -1']]);
+    expect(logged.filter((line) => line.key !== undefined).map(({ key, reason }) => [key, reason])).toEqual([
+      ['hosts[1].limits.max_limit', 'must be at least 1, got -1'],
+    ]);
     expect(logged.at(-1)?.msg).toBe('config reload refused; the running config stays');
     expect(relay.sites.every((site, i) => site.config === before[i])).toBe(true);
     // Host a still runs the previous reload's policy; b is untouched.

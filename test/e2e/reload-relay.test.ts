@@ -60,7 +60,10 @@ describe('RunningRelay.reload', () => {
     expect((await nip11(relay.url)).supported_nips).toContain(77);
 
     const config = relay.relay.config;
-    const plan = relay.reload({ ...withSection(config, 'read', { auth_required_kinds: [] }), negentropy: { ...config.negentropy, enabled: false } });
+    const plan = relay.reload({
+      ...withSection(config, 'read', { auth_required_kinds: [] }),
+      negentropy: { ...config.negentropy, enabled: false },
+    });
     expect(plan.applied).toEqual(['read.auth_required_kinds', 'negentropy.enabled']);
     expect((await client.req('dm2', { kinds: [4] })).closed).toBeUndefined();
     client.send(['NEG-OPEN', 'n', {}, '6100000200']);
@@ -81,7 +84,12 @@ describe('RunningRelay.reload', () => {
     const client = await connect();
     expect((await client.req('open', { kinds: [1] })).closed).toBeUndefined();
     const running = relay.relay.config;
-    const next = { ...running, auth: { ...running.auth, enabled: true }, members: { ...running.members, enabled: true }, read: { ...running.read, private: true } };
+    const next = {
+      ...running,
+      auth: { ...running.auth, enabled: true },
+      members: { ...running.members, enabled: true },
+      read: { ...running.read, private: true },
+    };
     const plan = relay.reload(next);
     expect(plan.conflicts).toEqual([]);
     expect(plan.applied).toEqual(['auth.enabled', 'read.private', 'members.enabled']);
@@ -99,7 +107,11 @@ async function authenticate(client: RawClient, keys: Keys, relayUrl: string): Pr
 }
 
 /** A NIP-98-authorised management call; `tokenUrl` is the URL the token names (u tag). */
-async function manage(url: string, keys: Keys, tokenUrl = `${url.replace(/^ws/, 'http')}/`): Promise<{ status: number; error: string | null }> {
+async function manage(
+  url: string,
+  keys: Keys,
+  tokenUrl = `${url.replace(/^ws/, 'http')}/`,
+): Promise<{ status: number; error: string | null }> {
   const request = { method: 'supportedmethods', params: [] };
   const token = await getToken(tokenUrl, 'POST', (t) => finalizeEvent(t, keys.secret), true, request);
   const response = await fetch(`${url.replace(/^ws/, 'http')}/`, {
@@ -133,9 +145,18 @@ describe('RunningRelay.reload of relay.url, auth.enabled and management.admins',
     // The other connection can no longer authenticate, reads no DMs, and protected events are refused.
     const late = finalizeEvent(makeAuthEvent(relay.url, challenge), bob.secret);
     waiting.send(['AUTH', late]);
-    expect(await waiting.next((f) => f[0] === 'OK' && f[1] === late.id)).toEqual(['OK', late.id, false, 'restricted: authentication is disabled']);
-    expect((await waiting.req('dms', { kinds: [4] })).closed?.[2]).toMatch(/^restricted: kinds 4, .* after AUTH, which this relay does not offer$/);
-    expect((await waiting.publish(signed(bob, { kind: 1, tags: [['-']] })))[3]).toBe('blocked: protected events (NIP-70) need authentication, which is disabled on this relay');
+    expect(await waiting.next((f) => f[0] === 'OK' && f[1] === late.id)).toEqual([
+      'OK',
+      late.id,
+      false,
+      'restricted: authentication is disabled',
+    ]);
+    expect((await waiting.req('dms', { kinds: [4] })).closed?.[2]).toMatch(
+      /^restricted: kinds 4, .* after AUTH, which this relay does not offer$/,
+    );
+    expect((await waiting.publish(signed(bob, { kind: 1, tags: [['-']] })))[3]).toBe(
+      'blocked: protected events (NIP-70) need authentication, which is disabled on this relay',
+    );
     // A new connection gets no challenge.
     const fresh = await connect();
     await fresh.req('x', { kinds: [1], limit: 1 });
@@ -162,7 +183,9 @@ describe('RunningRelay.reload of relay.url, auth.enabled and management.admins',
     // A client that sends AUTH before it was sent any challenge is told so, and then gets one.
     const guess = finalizeEvent(makeAuthEvent(relay.url, 'guess'), alice.secret);
     eager.send(['AUTH', guess]);
-    expect((await eager.next((f) => f[0] === 'OK' && f[1] === guess.id))[3]).toMatch(/^auth-required: no challenge was sent on this connection yet/);
+    expect((await eager.next((f) => f[0] === 'OK' && f[1] === guess.id))[3]).toMatch(
+      /^auth-required: no challenge was sent on this connection yet/,
+    );
     expect((await authenticate(eager, alice, relay.url))[2]).toBe(true);
     const fresh = await connect();
     await fresh.next((f) => f[0] === 'AUTH');
@@ -178,9 +201,14 @@ describe('RunningRelay.reload of relay.url, auth.enabled and management.admins',
     expect(relay.reload(withSection(relay.relay.config, 'relay', { url: 'wss://new.example.org' })).applied).toEqual(['relay.url']);
     const old = finalizeEvent(makeAuthEvent('wss://old.example.org', challenge), alice.secret);
     client.send(['AUTH', old]);
-    expect((await client.next((f) => f[0] === 'OK' && f[1] === old.id))[3]).toBe("invalid: wrong relay: wss://old.example.org is not this relay's URL");
+    expect((await client.next((f) => f[0] === 'OK' && f[1] === old.id))[3]).toBe(
+      "invalid: wrong relay: wss://old.example.org is not this relay's URL",
+    );
     expect((await authenticate(client, alice, 'wss://new.example.org'))[2]).toBe(true);
-    expect(await manage(relay.url, alice, 'https://old.example.org/')).toEqual({ status: 401, error: 'unauthorized: Authorization event u tag "https://old.example.org/" is not this relay\'s URL' });
+    expect(await manage(relay.url, alice, 'https://old.example.org/')).toEqual({
+      status: 401,
+      error: 'unauthorized: Authorization event u tag "https://old.example.org/" is not this relay\'s URL',
+    });
     expect((await manage(relay.url, alice, 'https://new.example.org/')).status).toBe(200);
     const page = await (await fetch(relay.url.replace('ws://', 'http://'))).text();
     expect(page).toContain('wss://new.example.org');
@@ -191,7 +219,10 @@ describe('RunningRelay.reload of relay.url, auth.enabled and management.admins',
     const admin = newKeys();
     const other = newKeys();
     relay = await startTestRelay();
-    expect(await manage(relay.url, admin)).toEqual({ status: 401, error: 'unauthorized: the management API is off on this relay (management.admins is empty)' });
+    expect(await manage(relay.url, admin)).toEqual({
+      status: 401,
+      error: 'unauthorized: the management API is off on this relay (management.admins is empty)',
+    });
     expect((await nip11(relay.url)).supported_nips).not.toContain(86);
 
     expect(relay.reload(withSection(relay.relay.config, 'management', { admins: [admin.pubkey] })).applied).toEqual(['management.admins']);

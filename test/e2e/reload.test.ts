@@ -69,7 +69,12 @@ async function start(name: string, yaml: string): Promise<{ relay: CliRelay; fil
 async function sighup(relay: CliRelay): Promise<LogEntry> {
   const from = entries(relay).length;
   relay.child.kill('SIGHUP');
-  return waitForLog(relay, from, (e) => e.trigger === 'SIGHUP' && (e.msg === 'config reloaded' || e.msg.startsWith('config reload refused;')), 'reload verdict');
+  return waitForLog(
+    relay,
+    from,
+    (e) => e.trigger === 'SIGHUP' && (e.msg === 'config reloaded' || e.msg.startsWith('config reload refused;')),
+    'reload verdict',
+  );
 }
 
 async function nip11(relay: CliRelay): Promise<{ name: string }> {
@@ -83,7 +88,9 @@ const reaction = () => signed(author, { kind: 7, content: `+${++counter}` });
 const note = () => signed(author, { kind: 1, content: `note ${++counter}` });
 
 describe('serve: reload on SIGHUP', () => {
-  it('applies a valid file on the same connection, refuses an invalid one, and keeps restart-only keys', { timeout: LONG_TEST_MS }, async () => {
+  it('applies a valid file on the same connection, refuses an invalid one, and keeps restart-only keys', {
+    timeout: LONG_TEST_MS,
+  }, async () => {
     const base = 'reload:\n  watch: false\ninfo:\n  name: before\n';
     const { relay, file, client } = await start('sighup', base);
     expect((await client.publish(reaction()))[2]).toBe(true);
@@ -108,7 +115,9 @@ describe('serve: reload on SIGHUP', () => {
     const problem = await waitForLog(relay, from, (e) => e.key === 'limits.max_limit', 'the problem');
     expect(problem.level).toBe(50);
     expect(problem.file).toBe(file);
-    expect(problem.msg).toMatch(new RegExp(`^config reload refused: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: limits\\.max_limit: .+`));
+    expect(problem.msg).toMatch(
+      new RegExp(`^config reload refused: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: limits\\.max_limit: .+`),
+    );
     expect((await client.publish(reaction()))[3]).toMatch(/^blocked: /);
     expect((await nip11(relay)).name).toBe('after');
 
@@ -146,16 +155,47 @@ describe('serve: reload when the file changes', () => {
 });
 
 describe('serve: a GeoJSON area file (scopes.geohash.areas by path)', () => {
-  const vesterbro = { type: 'Polygon', coordinates: [[[12.53, 55.65], [12.56, 55.65], [12.545, 55.675], [12.53, 55.65]]] };
-  const skagen = { type: 'Feature', properties: {}, geometry: { type: 'Polygon', coordinates: [[[10.5, 57.7], [10.6, 57.7], [10.6, 57.75], [10.5, 57.75], [10.5, 57.7]]] } };
-  const chat = (lat: number, lon: number) => signed(author, { kind: 20000, content: `hej ${++counter}`, tags: [['g', ngeohash.encode(lat, lon, 9)]] });
+  const vesterbro = {
+    type: 'Polygon',
+    coordinates: [
+      [
+        [12.53, 55.65],
+        [12.56, 55.65],
+        [12.545, 55.675],
+        [12.53, 55.65],
+      ],
+    ],
+  };
+  const skagen = {
+    type: 'Feature',
+    properties: {},
+    geometry: {
+      type: 'Polygon',
+      coordinates: [
+        [
+          [10.5, 57.7],
+          [10.6, 57.7],
+          [10.6, 57.75],
+          [10.5, 57.75],
+          [10.5, 57.7],
+        ],
+      ],
+    },
+  };
+  const chat = (lat: number, lon: number) =>
+    signed(author, { kind: 20000, content: `hej ${++counter}`, tags: [['g', ngeohash.encode(lat, lon, 9)]] });
 
-  it('is read from the config file\'s directory; an edited file is applied on SIGHUP with the YAML unchanged; a broken one is refused', { timeout: LONG_TEST_MS }, async () => {
+  it("is read from the config file's directory; an edited file is applied on SIGHUP with the YAML unchanged; a broken one is refused", {
+    timeout: LONG_TEST_MS,
+  }, async () => {
     // The file sits in a folder beside the config (the relay's working directory is the repository).
     mkdirSync(join(dir, 'areas'), { recursive: true });
     const area = join(dir, 'areas', 'place.geojson');
     writeFileSync(area, JSON.stringify(vesterbro));
-    const { relay, file, client } = await start('geofile', 'reload:\n  watch: false\nscopes:\n  geohash:\n    areas: [areas/place.geojson]\n');
+    const { relay, file, client } = await start(
+      'geofile',
+      'reload:\n  watch: false\nscopes:\n  geohash:\n    areas: [areas/place.geojson]\n',
+    );
     expect((await client.publish(chat(55.66, 12.545)))[2]).toBe(true);
     const outside = await client.publish(chat(57.72, 10.55));
     expect(outside[2]).toBe(false);
@@ -180,7 +220,9 @@ describe('serve: a GeoJSON area file (scopes.geohash.areas by path)', () => {
     expect(client.closeCode).toBeUndefined();
   });
 
-  it('with reload.watch, an edited area file is applied without a signal; a broken one is refused until it is fixed', { timeout: LONG_TEST_MS }, async () => {
+  it('with reload.watch, an edited area file is applied without a signal; a broken one is refused until it is fixed', {
+    timeout: LONG_TEST_MS,
+  }, async () => {
     mkdirSync(join(dir, 'watched-areas'), { recursive: true });
     const area = join(dir, 'watched-areas', 'place.geojson');
     writeFileSync(area, JSON.stringify(vesterbro));

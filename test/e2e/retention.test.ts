@@ -12,7 +12,12 @@ let clock = now();
 let relay: TestRelay;
 beforeAll(async () => {
   relay = await startTestRelay(
-    { retention: [{ kinds: [20000], keep: 300 }, { kinds: [1], max_age: 3600 }] },
+    {
+      retention: [
+        { kinds: [20000], keep: 300 },
+        { kinds: [1], max_age: 3600 },
+      ],
+    },
     { now: () => clock },
   );
 });

@@ -35,7 +35,12 @@ function configFile(implementation: string): string {
 }
 
 async function serve(implementation: string): Promise<CliRelay> {
-  const relay = await startCliRelay({ config: configFile(implementation), db: join(dir, `${implementation}.sqlite`), port: await freePort(), startTimeoutMs: TIMEOUT_MS });
+  const relay = await startCliRelay({
+    config: configFile(implementation),
+    db: join(dir, `${implementation}.sqlite`),
+    port: await freePort(),
+    startTimeoutMs: TIMEOUT_MS,
+  });
   relays.push(relay);
   return relay;
 }
@@ -88,7 +93,9 @@ describe('server.implementation', () => {
       await expectWorking(relay, /<dd id="server">commons [\d.]+, uWebSockets\.js 20\.\d+\.\d+, Node /);
     } else {
       expect(line.level).toBe(40);
-      expect(line.msg).toMatch(/^server: ws \d+\.\d+\.\d+ \(portable, node .*\), slower than uWebSockets\.js: no native uWebSockets\.js build loads here \(.+\)\. Fix: run Node 20, /);
+      expect(line.msg).toMatch(
+        /^server: ws \d+\.\d+\.\d+ \(portable, node .*\), slower than uWebSockets\.js: no native uWebSockets\.js build loads here \(.+\)\. Fix: run Node 20, /,
+      );
       await expectWorking(relay, /<dd id="server">commons [\d.]+, ws \d+\.\d+\.\d+, Node /);
     }
   });
@@ -99,7 +106,9 @@ describe('server.implementation', () => {
       expect(serverLine(relay).msg).toMatch(/^server: uWebSockets\.js /);
       await expectWorking(relay, /uWebSockets\.js/);
     } else {
-      await expect(serve('uws')).rejects.toThrow(/relay exited before listening[\s\S]*server\.implementation is uws, but no native uWebSockets\.js build loads here/);
+      await expect(serve('uws')).rejects.toThrow(
+        /relay exited before listening[\s\S]*server\.implementation is uws, but no native uWebSockets\.js build loads here/,
+      );
     }
   });
 

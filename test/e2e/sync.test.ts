@@ -14,7 +14,10 @@ import { startTestRelay, type TestRelay } from '../helpers/relay.js';
 function runSync(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('COMMONS_')) env[key] = value;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'sync', ...args, '--config', 'config/relay.yaml'], { cwd: REPO_ROOT, env });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'sync', ...args, '--config', 'config/relay.yaml'], {
+    cwd: REPO_ROOT,
+    env,
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -48,7 +51,8 @@ describe('sync CLI between two relays', () => {
   const keys = newKeys();
   const t = now() - 10_000;
   // created_at repeats every 7 events, so pages and ranges cut through equal timestamps.
-  const make = (label: string, n: number) => Array.from({ length: n }, (_, i) => signed(keys, { created_at: t + (i % 7), content: `${label} ${i}` }));
+  const make = (label: string, n: number) =>
+    Array.from({ length: n }, (_, i) => signed(keys, { created_at: t + (i % 7), content: `${label} ${i}` }));
   const onlyOne = make('one', 30);
   const onlyTwo = make('two', 20);
   const both = make('both', 10);
@@ -63,7 +67,15 @@ describe('sync CLI between two relays', () => {
   });
 
   it('--direction both: negentropy finds need/have; afterwards both relays hold the union', async () => {
-    const result = await runSync([two.url, '--db', one.dbPath, '--direction', 'both', '--filter', JSON.stringify({ authors: [keys.pubkey] })]);
+    const result = await runSync([
+      two.url,
+      '--db',
+      one.dbPath,
+      '--direction',
+      'both',
+      '--filter',
+      JSON.stringify({ authors: [keys.pubkey] }),
+    ]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('method: negentropy');
@@ -84,7 +96,17 @@ describe('sync CLI between two relays', () => {
     const otherKeys = newKeys();
     const remoteOnly = Array.from({ length: 23 }, (_, i) => signed(otherKeys, { created_at: t + (i % 5), content: `off ${i}` }));
     await publishAll(off, remoteOnly);
-    const result = await runSync([off.url, '--db', one.dbPath, '--direction', 'both', '--chunk', '6', '--filter', JSON.stringify({ authors: [otherKeys.pubkey, keys.pubkey] })]);
+    const result = await runSync([
+      off.url,
+      '--db',
+      one.dbPath,
+      '--direction',
+      'both',
+      '--chunk',
+      '6',
+      '--filter',
+      JSON.stringify({ authors: [otherKeys.pubkey, keys.pubkey] }),
+    ]);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('method: paged REQ (NEG-ERR: unsupported: negentropy is disabled on this relay)');
     expect(result.stdout).toMatch(/down:\n {2}accepted: 23\n/);
@@ -114,9 +136,20 @@ describe('sync CLI between two relays', () => {
         const port = (server.address() as { port: number }).port;
         // Only the silent relay needs the short NEG-OPEN timeout; the NOTICE must end the wait by itself.
         const timeout = mode === 'silent' ? ['--timeout', '1'] : [];
-        const result = await runSync([`ws://127.0.0.1:${port}`, '--db', one.dbPath, ...timeout, '--filter', JSON.stringify({ authors: [stored.pubkey] })]);
+        const result = await runSync([
+          `ws://127.0.0.1:${port}`,
+          '--db',
+          one.dbPath,
+          ...timeout,
+          '--filter',
+          JSON.stringify({ authors: [stored.pubkey] }),
+        ]);
         expect(result.code).toBe(0);
-        expect(result.stdout).toContain(mode === 'notice' ? 'method: paged REQ (NOTICE: ERROR: bad msg: unknown cmd)' : 'method: paged REQ (no answer to NEG-OPEN in time)');
+        expect(result.stdout).toContain(
+          mode === 'notice'
+            ? 'method: paged REQ (NOTICE: ERROR: bad msg: unknown cmd)'
+            : 'method: paged REQ (no answer to NEG-OPEN in time)',
+        );
         expect(result.stdout).toMatch(/down:\n {2}accepted: 1\n/);
       } finally {
         for (const client of server.clients) client.terminate();

@@ -147,8 +147,20 @@ describe('kinds, per-kind limits, created_at per class', () => {
     ]);
     const shortProfile = signed(member, { kind: 0, content: 'x'.repeat(20) });
     expect((await client.publish(shortProfile))[2]).toBe(true);
-    const tagged = signed(member, { kind: 1, tags: [['t', 'a'], ['t', 'b'], ['t', 'c']] });
-    expect(await client.publish(tagged)).toEqual(['OK', tagged.id, false, 'invalid: kind 1 events may carry at most 2 tags; this one has 3']);
+    const tagged = signed(member, {
+      kind: 1,
+      tags: [
+        ['t', 'a'],
+        ['t', 'b'],
+        ['t', 'c'],
+      ],
+    });
+    expect(await client.publish(tagged)).toEqual([
+      'OK',
+      tagged.id,
+      false,
+      'invalid: kind 1 events may carry at most 2 tags; this one has 3',
+    ]);
     // kind 1's rule limits tags only: long content passes (up to the global limit).
     const long = signed(member, { kind: 1, content: 'y'.repeat(1000) });
     expect((await client.publish(long))[2]).toBe(true);

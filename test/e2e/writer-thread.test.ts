@@ -17,7 +17,10 @@ describe.each([true, false])('storage.writer_thread: %s', (writerThread) => {
   beforeAll(async () => {
     // The reader asks for ~5.6 MB and shares this process's event loop with the relay, so on a loaded machine
     // it can fall behind by more than the default outbound limit; slow readers are backpressure.test.ts's subject.
-    relay = await startTestRelay({ storage: { writer_thread: writerThread }, limits: { max_subscriptions: SUBSCRIPTIONS + 5, max_outbound_bytes: 64 * 1024 * 1024 } });
+    relay = await startTestRelay({
+      storage: { writer_thread: writerThread },
+      limits: { max_subscriptions: SUBSCRIPTIONS + 5, max_outbound_bytes: 64 * 1024 * 1024 },
+    });
   });
   afterAll(async () => {
     await relay.cleanup();
@@ -26,13 +29,17 @@ describe.each([true, false])('storage.writer_thread: %s', (writerThread) => {
   it('subscriptions opened while events are being written get each event exactly once, stored or live', async () => {
     const keys = newKeys();
     const tag = `race-${writerThread}`;
-    const events = Array.from({ length: EVENTS }, (_, i) => signed(keys, { kind: 1, content: `race ${i}`, tags: [['t', tag]], created_at: 1_700_000_000 + i }));
+    const events = Array.from({ length: EVENTS }, (_, i) =>
+      signed(keys, { kind: 1, content: `race ${i}`, tags: [['t', tag]], created_at: 1_700_000_000 + i }),
+    );
     const publisher = await RawClient.connect(relay.url);
     const reader = await RawClient.connect(relay.url);
     const oks = Promise.all(events.map((event) => publisher.next((f) => f[0] === 'OK' && f[1] === event.id, 20_000)));
     // Published in bursts while REQs arrive between them, so REQs are answered while batches are under way.
     for (let i = 0; i < SUBSCRIPTIONS; i++) {
-      publisher.sendTogether(...events.slice((i * EVENTS) / SUBSCRIPTIONS, ((i + 1) * EVENTS) / SUBSCRIPTIONS).map((event) => ['EVENT', event]));
+      publisher.sendTogether(
+        ...events.slice((i * EVENTS) / SUBSCRIPTIONS, ((i + 1) * EVENTS) / SUBSCRIPTIONS).map((event) => ['EVENT', event]),
+      );
       // Limits that hold every event: under query.reader_min_limit (500) answered inline, at it on a reader thread.
       reader.send(['REQ', `s${i}`, { kinds: [1], '#t': [tag], limit: i % 2 === 0 ? EVENTS + 10 : 500 }]);
       await new Promise((resolve) => setImmediate(resolve));

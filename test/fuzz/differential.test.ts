@@ -165,7 +165,10 @@ class OracleStore {
     const union = new Map<string, NostrEvent>();
     for (const filter of filters) {
       const limit = Math.min(filter.limit ?? limits.default_limit, limits.max_limit);
-      const matching = [...this.held.values()].filter((e) => oracleMatch(filter, e)).sort(newestFirst).slice(0, limit);
+      const matching = [...this.held.values()]
+        .filter((e) => oracleMatch(filter, e))
+        .sort(newestFirst)
+        .slice(0, limit);
       for (const e of matching) union.set(e.id, e);
     }
     return [...union.values()].sort(newestFirst).map((e) => e.id);
@@ -219,7 +222,8 @@ function makeFilter(events: readonly NostrEvent[], withLimit: 'random' | 'zero')
   ]);
   const ids = [...events.map((e) => e.id), ...FOREIGN_IDS];
   const pubkeys = [...KEYS.map((k) => k.pubkey), FOREIGN_PUBKEY];
-  const tagged = (name: string): string[] => events.flatMap((e) => e.tags.filter((t) => t[0] === name && t[1] !== undefined).map((t) => t[1]!));
+  const tagged = (name: string): string[] =>
+    events.flatMap((e) => e.tags.filter((t) => t[0] === name && t[1] !== undefined).map((t) => t[1]!));
   const builders: Record<string, () => void> = {
     ids: () => (filter.ids = pickSome(ids, 1, 4)),
     authors: () => (filter.authors = pickSome(pubkeys, 1, 2)),
@@ -286,7 +290,9 @@ function expectedOks(events: readonly NostrEvent[], outcomes: readonly Outcome[]
 function compareOks(actual: Map<string, boolean[]>, expected: Map<string, boolean[]>, events: readonly NostrEvent[]): void {
   for (const [id, flags] of expected) {
     const event = events.find((e) => e.id === id)!;
-    expect.soft([...(actual.get(id) ?? [])].sort(), `seed ${SEED}: OK for kind ${event.kind} ${JSON.stringify(event)}`).toEqual([...flags].sort());
+    expect
+      .soft([...(actual.get(id) ?? [])].sort(), `seed ${SEED}: OK for kind ${event.kind} ${JSON.stringify(event)}`)
+      .toEqual([...flags].sort());
   }
 }
 
@@ -322,7 +328,10 @@ describe('differential fuzz: relay vs nostr-tools oracle', () => {
     reader.send(['CLOSE', subId]);
     const context = `seed ${SEED}, filters ${JSON.stringify(filters)}`;
     expect(closed, context).toBeUndefined();
-    expect(events.map((e: NostrEvent) => e.id), context).toEqual(oracle.query(filters, limits));
+    expect(
+      events.map((e: NostrEvent) => e.id),
+      context,
+    ).toEqual(oracle.query(filters, limits));
     for (const e of events as NostrEvent[]) expect(e, context).toEqual(oracle.held.get(e.id));
 
     reader.send(['COUNT', subId, ...filters]);
@@ -359,13 +368,19 @@ describe('differential fuzz: relay vs nostr-tools oracle', () => {
     await checkQuery([{ kinds: [20001] }], QUERIES + 3);
 
     // NIP-45's common filters (the only COUNTs answered with an hll), over tag values the events carry.
-    const targets = [...new Set(batch1.flatMap((e) => e.tags.filter((t) => TARGET_TAGS.has(t[0]!) && t[1] !== undefined).map((t) => t[1]!)))];
+    const targets = [
+      ...new Set(batch1.flatMap((e) => e.tags.filter((t) => TARGET_TAGS.has(t[0]!) && t[1] !== undefined).map((t) => t[1]!))),
+    ];
     let n = QUERIES + 4;
     let counted = 0;
     for (const value of pickSome(targets, 10, 10)) {
       const common: Filter[] = [
-        { kinds: [7], '#e': [value] }, { kinds: [6], '#e': [value] }, { kinds: [1, 1111], '#q': [value] },
-        { kinds: [1], '#e': [value] }, { '#E': [value], kinds: [1111] }, { kinds: [3], '#p': [value] },
+        { kinds: [7], '#e': [value] },
+        { kinds: [6], '#e': [value] },
+        { kinds: [1, 1111], '#q': [value] },
+        { kinds: [1], '#e': [value] },
+        { '#E': [value], kinds: [1111] },
+        { kinds: [3], '#p': [value] },
       ];
       for (const filter of common) await checkQuery([filter], n++);
       counted += oracle.count(common);
@@ -431,7 +446,10 @@ describe('differential fuzz: relay vs nostr-tools oracle', () => {
         expect([...received].sort(), context).toEqual([...expected].sort());
         total += expected.length;
       }
-      expect(frames.filter((f) => f[0] === 'CLOSED' || f[0] === 'NOTICE'), `seed ${SEED}`).toEqual([]);
+      expect(
+        frames.filter((f) => f[0] === 'CLOSED' || f[0] === 'NOTICE'),
+        `seed ${SEED}`,
+      ).toEqual([]);
     }
     expect(total, 'some live deliveries should be expected').toBeGreaterThan(10);
     for (const { client } of subscribers) if (client !== publisher) await client.close();

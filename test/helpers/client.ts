@@ -115,7 +115,10 @@ export class RawClient {
     this.send(['REQ', subId, ...filters]);
     const end = await this.next((f, i = this.frames.indexOf(f)) => i >= start && (f[0] === 'EOSE' || f[0] === 'CLOSED') && f[1] === subId);
     const endIndex = this.frames.indexOf(end, start);
-    const events = this.frames.slice(start, endIndex).filter((f) => f[0] === 'EVENT' && f[1] === subId).map((f) => f[2] as NostrEvent);
+    const events = this.frames
+      .slice(start, endIndex)
+      .filter((f) => f[0] === 'EVENT' && f[1] === subId)
+      .map((f) => f[2] as NostrEvent);
     return end[0] === 'CLOSED' ? { events, closed: end } : { events };
   }
 

@@ -22,9 +22,14 @@ export const now = (): number => Math.floor(Date.now() / 1000);
 
 /** A signed event from `keys`; defaults to a kind-1 note created now. */
 export function signed(keys: Keys, template: Partial<EventTemplate> = {}): NostrEvent {
-  const event = finalizeEvent(
-    { kind: 1, created_at: now(), tags: [], content: 'hello', ...template },
-    keys.secret,
-  );
-  return { id: event.id, pubkey: event.pubkey, created_at: event.created_at, kind: event.kind, tags: event.tags, content: event.content, sig: event.sig };
+  const event = finalizeEvent({ kind: 1, created_at: now(), tags: [], content: 'hello', ...template }, keys.secret);
+  return {
+    id: event.id,
+    pubkey: event.pubkey,
+    created_at: event.created_at,
+    kind: event.kind,
+    tags: event.tags,
+    content: event.content,
+    sig: event.sig,
+  };
 }

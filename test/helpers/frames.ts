@@ -28,7 +28,8 @@ export function okFrameProblem(frame: Frame): string | undefined {
   if (frame[2] === false) {
     const match = /^([a-z-]+): /.exec(frame[3]);
     if (!match) return `OK false message must be "<prefix>: <text>": ${text}`;
-    if (!(OK_FALSE_PREFIXES as readonly string[]).includes(match[1]!)) return `OK false prefix "${match[1]}" is not a NIP-01 prefix: ${text}`;
+    if (!(OK_FALSE_PREFIXES as readonly string[]).includes(match[1]!))
+      return `OK false prefix "${match[1]}" is not a NIP-01 prefix: ${text}`;
   }
   return undefined;
 }
@@ -46,6 +47,11 @@ export function recordRaw(client: RawClient): string[] {
 export const indexOf = (client: RawClient, frame: Frame): number => client.frames.indexOf(frame);
 
 /** Waits for the first frame after index `from` that satisfies `predicate`. */
-export function nextAfter(client: RawClient, from: number, predicate: (frame: Frame) => boolean, timeoutMs = WAIT_LIMIT_MS): Promise<Frame> {
+export function nextAfter(
+  client: RawClient,
+  from: number,
+  predicate: (frame: Frame) => boolean,
+  timeoutMs = WAIT_LIMIT_MS,
+): Promise<Frame> {
   return client.next((frame) => client.frames.indexOf(frame) >= from && predicate(frame), timeoutMs);
 }

@@ -38,7 +38,8 @@ export function parseMetrics(text: string): Scrape {
     for (const [, key, value] of (match[2] ?? '').matchAll(LABEL)) labels[key!] = JSON.parse(`"${value!}"`) as string;
     samples.push({ name: match[1]!, labels, value: Number(match[3]) });
   }
-  const includes = (have: Record<string, string>, want: Record<string, string>): boolean => Object.entries(want).every(([key, value]) => have[key] === value);
+  const includes = (have: Record<string, string>, want: Record<string, string>): boolean =>
+    Object.entries(want).every(([key, value]) => have[key] === value);
   const exactly = (have: Record<string, string>, want: Record<string, string>): boolean =>
     Object.keys(have).length === Object.keys(want).length && includes(have, want);
   return {
@@ -49,7 +50,10 @@ export function parseMetrics(text: string): Scrape {
       if (found.length > 1) throw new Error(`${name} ${JSON.stringify(labels)}: ${found.length} series`);
       return found[0]?.value ?? 0;
     },
-    sum: (name, labels = {}) => samples.filter((sample) => sample.name === name && includes(sample.labels, labels)).reduce((total, sample) => total + sample.value, 0),
+    sum: (name, labels = {}) =>
+      samples
+        .filter((sample) => sample.name === name && includes(sample.labels, labels))
+        .reduce((total, sample) => total + sample.value, 0),
   };
 }
 

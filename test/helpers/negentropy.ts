@@ -34,11 +34,18 @@ export async function negSync(
   let from = client.frames.length;
   client.send(['NEG-OPEN', subId, filter, message]);
   while (message !== null) {
-    const frame = await client.next((f) => client.frames.indexOf(f) >= from && (f[0] === 'NEG-MSG' || f[0] === 'NEG-ERR') && f[1] === subId, 20000);
+    const frame = await client.next(
+      (f) => client.frames.indexOf(f) >= from && (f[0] === 'NEG-MSG' || f[0] === 'NEG-ERR') && f[1] === subId,
+      20000,
+    );
     if (frame[0] === 'NEG-ERR') throw new Error(`NEG-ERR ${String(frame[2])}`);
     maxFrame = Math.max(maxFrame, JSON.stringify(frame).length);
     rounds++;
-    message = neg.reconcile(frame[2] as string, (id) => have.add(id), (id) => need.add(id));
+    message = neg.reconcile(
+      frame[2] as string,
+      (id) => have.add(id),
+      (id) => need.add(id),
+    );
     if (message !== null) {
       from = client.frames.length;
       client.send(['NEG-MSG', subId, message]);

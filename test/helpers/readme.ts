@@ -25,9 +25,7 @@ export function nipTable(): string {
     const page = `nips/${number}.md`;
     const name = existsSync(join(REPO_ROOT, page)) ? `[NIP-${number}](${page})` : `NIP-${number}`;
     const advertised =
-      entry.advertisedWhen === undefined
-        ? 'always'
-        : `when ${entry.advertisedWhen} (${entry.enabled(defaults) ? 'on' : 'off'} by default)`;
+      entry.advertisedWhen === undefined ? 'always' : `when ${entry.advertisedWhen} (${entry.enabled(defaults) ? 'on' : 'off'} by default)`;
     return `| ${name} | ${entry.title} | ${advertised} |`;
   });
   return ['| NIP | | in `supported_nips` |', '|---|---|---|', ...rows].join('\n');

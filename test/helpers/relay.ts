@@ -47,7 +47,12 @@ export async function startTestRelay(overrides?: DeepPartial<Config>, options: R
   const dbPath = join(dir, 'relay.sqlite');
   // COMMONS_SERVER=ws|uws runs the suite on one WebSocket server (as it does for `serve`); unset = auto.
   const server = { implementation: (process.env.COMMONS_SERVER || 'auto') as Config['server']['implementation'] };
-  const base: DeepPartial<Config> = { relay: { host: '127.0.0.1', port: 0 }, server, storage: { path: dbPath }, rate_limits: NO_CONNECTION_LIMITS };
+  const base: DeepPartial<Config> = {
+    relay: { host: '127.0.0.1', port: 0 },
+    server,
+    storage: { path: dbPath },
+    rate_limits: NO_CONNECTION_LIMITS,
+  };
   const config = merge(defaultConfig(), merge<DeepPartial<Config>>(base, overrides)) as Config;
   const running = await startRelay(config, { logger: pino({ level: 'silent' }), ...options });
   return {

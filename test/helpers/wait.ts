@@ -17,6 +17,8 @@ export async function waitFor(condition: () => boolean, what: string, limitMs = 
 /** `promise`, or an error naming `what` if it has not settled within the limit. */
 export function within<T>(promise: Promise<T>, what: string, limitMs = WAIT_LIMIT_MS): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: nothing within ${limitMs} ms`)), limitMs)));
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: nothing within ${limitMs} ms`)), limitMs)),
+  );
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -29,7 +29,10 @@ function runFixture(name: string): Promise<FixtureRun> {
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (code) => {
-      const summary = output.split('\n').filter((line) => /^\d+ passed, \d+ failed/.test(line)).at(-1);
+      const summary = output
+        .split('\n')
+        .filter((line) => /^\d+ passed, \d+ failed/.test(line))
+        .at(-1);
       resolve({ code, summary, output });
     });
   });

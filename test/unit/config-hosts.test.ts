@@ -42,13 +42,13 @@ hosts:
   );
   const [a, b] = config.hosts;
 
-  it('keeps the top level as the default relay, with no hosts in a host\'s own config', () => {
+  it("keeps the top level as the default relay, with no hosts in a host's own config", () => {
     expect(config.info.name).toBe('top');
     expect(config.hosts.map((h) => h.names)).toEqual([['a.example'], ['b.example']]);
     expect(a!.config.hosts).toEqual([]);
   });
 
-  it('mappings merge key by key; a key\'s value (a list, the retention rules) replaces the inherited one', () => {
+  it("mappings merge key by key; a key's value (a list, the retention rules) replaces the inherited one", () => {
     expect(a!.config.info).toMatchObject({ name: 'A', description: 'shared' });
     expect(a!.config.limits).toMatchObject({ max_limit: 10, default_limit: 5, max_filters: config.limits.max_filters });
     expect(a!.config.write.kinds).toEqual({ allow: [1], deny: [4] });
@@ -57,7 +57,7 @@ hosts:
     expect(b!.config).toEqual({ ...config, storage: { ...config.storage, path: '/tmp/b.sqlite' }, hosts: [] });
   });
 
-  it('default_limit left unset follows each host\'s own max_limit', () => {
+  it("default_limit left unset follows each host's own max_limit", () => {
     const unset = parseConfig(
       `
 storage: { path: /tmp/top.sqlite }
@@ -118,11 +118,17 @@ hosts:
     negentropy: { max_total_records: 10, max_sessions_per_ip: 2 }
     logging: { level: debug }
 `);
-    expect(problems.map((p) => p.key)).toEqual(['hosts[0].relay.host', 'hosts[0].relay.port', 'hosts[0].verify.workers', 'hosts[0].negentropy.max_total_records', 'hosts[0].logging.level']);
+    expect(problems.map((p) => p.key)).toEqual([
+      'hosts[0].relay.host',
+      'hosts[0].relay.port',
+      'hosts[0].verify.workers',
+      'hosts[0].negentropy.max_total_records',
+      'hosts[0].logging.level',
+    ]);
     for (const problem of problems) expect(problem.reason).toMatch(/^is process-wide .*set it at the top level$/);
   });
 
-  it('each host needs its own storage.path: inheriting the top level\'s or sharing another host\'s is refused', () => {
+  it("each host needs its own storage.path: inheriting the top level's or sharing another host's is refused", () => {
     expect(
       problemsOf(`${TOP}
 hosts:
@@ -133,8 +139,16 @@ hosts:
     storage: { path: /tmp/../tmp/b.sqlite }
 `),
     ).toEqual([
-      { file: 'relay.yaml', key: 'hosts[0].storage.path', reason: expect.stringMatching(/^"\/tmp\/top.sqlite" is also the top-level storage.path: every host keeps its own database file/) },
-      { file: 'relay.yaml', key: 'hosts[2].storage.path', reason: expect.stringMatching(/^"\/tmp\/..\/tmp\/b.sqlite" is also hosts\[1\].storage.path/) },
+      {
+        file: 'relay.yaml',
+        key: 'hosts[0].storage.path',
+        reason: expect.stringMatching(/^"\/tmp\/top.sqlite" is also the top-level storage.path: every host keeps its own database file/),
+      },
+      {
+        file: 'relay.yaml',
+        key: 'hosts[2].storage.path',
+        reason: expect.stringMatching(/^"\/tmp\/..\/tmp\/b.sqlite" is also hosts\[1\].storage.path/),
+      },
     ]);
     // The default path counts too, when neither sets one.
     expect(problemsOf('hosts:\n  - names: [a.example]\n').map((p) => p.key)).toEqual(['hosts[0].storage.path']);
@@ -162,13 +176,21 @@ hosts:
       { file: 'relay.yaml', key: 'hosts[4].hosts', reason: 'hosts cannot be nested; list every host at the top level' },
       { file: 'relay.yaml', key: 'hosts[4].names[0]', reason: '"e.example" is already served by hosts[3]' },
     ]);
-    expect(problemsOf('hosts:\n  - names: ["https://d.example/"]\n    storage: { path: /tmp/d.sqlite }\n')[0]!.reason).toMatch(/no scheme, path or spaces/);
-    expect(problemsOf('hosts:\n  - names: [7]\n    storage: { path: /tmp/d.sqlite }\n')[0]!.reason).toBe('expected a host name, got the number 7');
+    expect(problemsOf('hosts:\n  - names: ["https://d.example/"]\n    storage: { path: /tmp/d.sqlite }\n')[0]!.reason).toMatch(
+      /no scheme, path or spaces/,
+    );
+    expect(problemsOf('hosts:\n  - names: [7]\n    storage: { path: /tmp/d.sqlite }\n')[0]!.reason).toBe(
+      'expected a host name, got the number 7',
+    );
   });
 
   it('hosts: must be a list of mappings', () => {
-    expect(problemsOf('hosts: { names: [a] }\n')).toEqual([{ file: 'relay.yaml', key: 'hosts', reason: expect.stringMatching(/^expected a list of host blocks/) }]);
-    expect(problemsOf('hosts: [a.example]\n')).toEqual([{ file: 'relay.yaml', key: 'hosts[0]', reason: expect.stringMatching(/^expected a mapping with names:/) }]);
+    expect(problemsOf('hosts: { names: [a] }\n')).toEqual([
+      { file: 'relay.yaml', key: 'hosts', reason: expect.stringMatching(/^expected a list of host blocks/) },
+    ]);
+    expect(problemsOf('hosts: [a.example]\n')).toEqual([
+      { file: 'relay.yaml', key: 'hosts[0]', reason: expect.stringMatching(/^expected a mapping with names:/) },
+    ]);
   });
 });
 
@@ -184,6 +206,8 @@ describe('hosts: with environment and command line', () => {
     expect(config.hosts[0]!.config.relay).toMatchObject({ host: '0.0.0.0', port: 0 });
     expect(config.hosts[0]!.config.storage.path).toBe('/tmp/a.sqlite');
     // --db naming a host's file is refused like the file saying so.
-    expect(() => loadConfig(file, { db: '/tmp/a.sqlite' }, {})).toThrow(/hosts\[0\].storage.path: "\/tmp\/a.sqlite" is also the top-level storage.path/);
+    expect(() => loadConfig(file, { db: '/tmp/a.sqlite' }, {})).toThrow(
+      /hosts\[0\].storage.path: "\/tmp\/a.sqlite" is also the top-level storage.path/,
+    );
   });
 });

@@ -20,7 +20,10 @@ describe('metrics config', () => {
   });
 
   it('takes host:port, [v6]:port and port 0', () => {
-    expect(parseConfig('metrics:\n  enabled: true\n  listen: 0.0.0.0:9100\n', 'x').metrics).toEqual({ enabled: true, listen: '0.0.0.0:9100' });
+    expect(parseConfig('metrics:\n  enabled: true\n  listen: 0.0.0.0:9100\n', 'x').metrics).toEqual({
+      enabled: true,
+      listen: '0.0.0.0:9100',
+    });
     expect(parseConfig('metrics:\n  listen: "[::1]:0"\n', 'x').metrics.listen).toBe('[::1]:0');
     expect(parseConfig('metrics:\n  listen: prometheus.internal:9477\n', 'x').metrics.listen).toBe('prometheus.internal:9477');
     expect(listenAddressOf('[::1]:9477')).toEqual({ host: '::1', port: 9477 });
@@ -35,7 +38,9 @@ describe('metrics config', () => {
     expect(messageOf('metrics:\n  listen: "::1:9477"\n')).toBe(
       `relay.yaml: metrics.listen: ${example} (write an IPv6 address in brackets), got the string "::1:9477"`,
     );
-    expect(messageOf('metrics:\n  listen: 127.0.0.1:70000\n')).toBe('relay.yaml: metrics.listen: the port must be from 0 to 65535, got 70000');
+    expect(messageOf('metrics:\n  listen: 127.0.0.1:70000\n')).toBe(
+      'relay.yaml: metrics.listen: the port must be from 0 to 65535, got 70000',
+    );
     expect(messageOf('metrics:\n  enabled: yes\n')).toBe('relay.yaml: metrics.enabled: expected true or false, got the string "yes"');
     expect(messageOf('metrics:\n  enable: true\n')).toBe('relay.yaml: metrics.enable: unknown key (did you mean "metrics.enabled"?)');
   });
@@ -45,7 +50,11 @@ describe('metrics config', () => {
       'relay.yaml: metrics.listen: must differ from relay.host:relay.port (127.0.0.1:7777): metrics are served on a listener of their own',
     );
     // Reported once, not again for each hosts: block (which cannot change either key).
-    expect(messageOf('relay: { port: 7777 }\nmetrics: { enabled: true, listen: 127.0.0.1:7777 }\nstorage: { path: /tmp/top.sqlite }\nhosts: [{ names: [a.example], storage: { path: /tmp/a.sqlite } }]\n').split('\n')).toEqual([
+    expect(
+      messageOf(
+        'relay: { port: 7777 }\nmetrics: { enabled: true, listen: 127.0.0.1:7777 }\nstorage: { path: /tmp/top.sqlite }\nhosts: [{ names: [a.example], storage: { path: /tmp/a.sqlite } }]\n',
+      ).split('\n'),
+    ).toEqual([
       'relay.yaml: metrics.listen: must differ from relay.host:relay.port (127.0.0.1:7777): metrics are served on a listener of their own',
     ]);
     // Off, it binds nothing; port 0 picks a free port for each.
@@ -62,7 +71,9 @@ hosts:
 `;
     const lines = messageOf(text).split('\n');
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(/^relay\.yaml: hosts\[0\]\.metrics\.enabled: is process-wide .*one metrics endpoint.* set it at the top level$/);
+    expect(lines[0]).toMatch(
+      /^relay\.yaml: hosts\[0\]\.metrics\.enabled: is process-wide .*one metrics endpoint.* set it at the top level$/,
+    );
     expect(lines[1]).toMatch(/^relay\.yaml: hosts\[0\]\.metrics\.listen: is process-wide /);
   });
 });

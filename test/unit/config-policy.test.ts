@@ -134,12 +134,18 @@ describe('problems name the key, the item and the field', () => {
     expect(problemLines('write:\n  min_pow_by_kind:\n    - { kinds: [1], min_pow: 300 }\n')).toEqual([
       'relay.yaml: write.min_pow_by_kind[0].min_pow: must be from 0 to 256, got 300',
     ]);
-    expect(problemLines('write:\n  min_pow_by_kind:\n    - { kinds: [1] }\n')).toEqual(['relay.yaml: write.min_pow_by_kind[0]: missing min_pow']);
+    expect(problemLines('write:\n  min_pow_by_kind:\n    - { kinds: [1] }\n')).toEqual([
+      'relay.yaml: write.min_pow_by_kind[0]: missing min_pow',
+    ]);
     expect(problemLines('write:\n  min_pow_by_kind:\n    - { min_pow: 1 }\n')[0]).toBe(
       'relay.yaml: write.min_pow_by_kind[0]: missing kinds: every rule names the kinds it applies to',
     );
-    expect(problemLines('write:\n  limits_by_kind:\n    - 5\n')[0]).toMatch(/^relay\.yaml: write\.limits_by_kind\[0\]: expected a rule such as/);
-    expect(problemLines('write:\n  limits_by_kind: { kinds: [1] }\n')[0]).toMatch(/^relay\.yaml: write\.limits_by_kind: expected a list of rules/);
+    expect(problemLines('write:\n  limits_by_kind:\n    - 5\n')[0]).toMatch(
+      /^relay\.yaml: write\.limits_by_kind\[0\]: expected a rule such as/,
+    );
+    expect(problemLines('write:\n  limits_by_kind: { kinds: [1] }\n')[0]).toMatch(
+      /^relay\.yaml: write\.limits_by_kind: expected a list of rules/,
+    );
   });
 
   it('several problems at once, with the plain keys too', () => {

@@ -16,7 +16,9 @@ describe('planReload', () => {
 
   it('applies changed reloadable keys, lists changed restart-only keys and keeps their running value', () => {
     const running = config('relay:\n  port: 7000\ninfo:\n  name: old\n');
-    const next = config('relay:\n  port: 7001\ninfo:\n  name: new\nwrite:\n  kinds:\n    deny: [7, [20000, 29999]]\nstorage:\n  path: other.sqlite\n');
+    const next = config(
+      'relay:\n  port: 7001\ninfo:\n  name: new\nwrite:\n  kinds:\n    deny: [7, [20000, 29999]]\nstorage:\n  path: other.sqlite\n',
+    );
     const plan = planReload(running, next);
     expect(plan.applied).toEqual(['info.name', 'write.kinds.deny']);
     expect(plan.restartRequired).toEqual(['relay.port', 'storage.path']);
@@ -65,7 +67,16 @@ describe('planReload', () => {
 
   it('declares the keys the running server cannot swap as restart-only, and no cross-key rule depends on one', () => {
     const restartOnly = SCHEMA.filter((spec) => !spec.reloadable).map((spec) => spec.key);
-    for (const key of ['relay.host', 'relay.port', 'relay.trusted_proxies', 'storage.path', 'storage.synchronous', 'verify.workers', 'limits.max_message_bytes', 'logging.format']) {
+    for (const key of [
+      'relay.host',
+      'relay.port',
+      'relay.trusted_proxies',
+      'storage.path',
+      'storage.synchronous',
+      'verify.workers',
+      'limits.max_message_bytes',
+      'logging.format',
+    ]) {
       expect(restartOnly).toContain(key);
     }
     for (const key of ['relay.url', 'auth.enabled', 'management.admins']) expect(restartOnly).not.toContain(key);

@@ -33,7 +33,17 @@ describe('parseKindSelectors', () => {
 
   it('matches single kinds, inclusive ranges and "*"', () => {
     const set = parsed([1, 7, [30000, 39999]]);
-    expect([0, 1, 7, 8, 29999, 30000, 35000, 39999, 40000].map((k) => set.has(k))).toEqual([false, true, true, false, false, true, true, true, false]);
+    expect([0, 1, 7, 8, 29999, 30000, 35000, 39999, 40000].map((k) => set.has(k))).toEqual([
+      false,
+      true,
+      true,
+      false,
+      false,
+      true,
+      true,
+      true,
+      false,
+    ]);
     expect(parsed(['*']).has(65535)).toBe(true);
     expect(parsed([]).has(1)).toBe(false);
   });

@@ -58,7 +58,13 @@ describe('defaults', () => {
       expect(typeof spec.reloadable).toBe('boolean');
     }
     const reloadable = Object.fromEntries(SCHEMA.map((s) => [s.key, s.reloadable]));
-    expect(reloadable).toMatchObject({ 'relay.host': false, 'relay.port': false, 'storage.path': false, 'limits.max_limit': true, 'info.name': true });
+    expect(reloadable).toMatchObject({
+      'relay.host': false,
+      'relay.port': false,
+      'storage.path': false,
+      'limits.max_limit': true,
+      'info.name': true,
+    });
   });
 });
 

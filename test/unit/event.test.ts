@@ -18,7 +18,10 @@ const base = (): Record<string, unknown> => ({
   pubkey: PUBKEY,
   created_at: 1_700_000_000,
   kind: 1,
-  tags: [['e', 'x'], ['t', 'nostr', 'extra']],
+  tags: [
+    ['e', 'x'],
+    ['t', 'nostr', 'extra'],
+  ],
   content: 'hello',
   sig: SIG,
 });
@@ -146,7 +149,26 @@ describe('validateShape', () => {
 /** Strings rich in what JSON has to escape: quotes, backslashes, controls, line separators, lone surrogates, emoji. */
 const nastyString = fc.string({
   unit: fc.oneof(
-    fc.constantFrom('"', '\\', '\n', '\r', '\t', '\b', '\f', '\u0000', '\u001f', '\u007f', '\u2028', '\u2029', '\ud800', '\udfff', '/', '😀', 'é', 'ﬀ'),
+    fc.constantFrom(
+      '"',
+      '\\',
+      '\n',
+      '\r',
+      '\t',
+      '\b',
+      '\f',
+      '\u0000',
+      '\u001f',
+      '\u007f',
+      '\u2028',
+      '\u2029',
+      '\ud800',
+      '\udfff',
+      '/',
+      '😀',
+      'é',
+      'ﬀ',
+    ),
     fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
     fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 }),
   ),
@@ -261,7 +283,13 @@ describe('checkEventLimits', () => {
   });
 
   it('every rejection uses a known prefix', () => {
-    const cases = [event({ kind: 22242 }), event({ tags: [[], [], [], []] }), event({ content: 'x'.repeat(11) }), event({ created_at: NOW + 1000 }), event({ created_at: 0 })];
+    const cases = [
+      event({ kind: 22242 }),
+      event({ tags: [[], [], [], []] }),
+      event({ content: 'x'.repeat(11) }),
+      event({ created_at: NOW + 1000 }),
+      event({ created_at: 0 }),
+    ];
     for (const e of cases) {
       const r = checkEventLimits(e, limits, NOW);
       expect(r).toBeDefined();
@@ -345,8 +373,20 @@ describe('dTagOf', () => {
     [[['d', '']], ''],
     [[['d', 'a']], 'a'],
     [[['d', 'a', 'extra']], 'a'],
-    [[['d', 'a'], ['d', 'b']], 'a'],
-    [[['e', 'x'], ['d', 'y']], 'y'],
+    [
+      [
+        ['d', 'a'],
+        ['d', 'b'],
+      ],
+      'a',
+    ],
+    [
+      [
+        ['e', 'x'],
+        ['d', 'y'],
+      ],
+      'y',
+    ],
     [[['D', 'x']], ''],
     [[['dd', 'x']], ''],
     [[['d'], ['d', 'b']], ''],

@@ -87,7 +87,7 @@ describe('compileFilter: rejections', () => {
     ['&t', ['x'], 'unsupported'],
   );
 
-  it.each(cases)("%s = %j → %s, naming the key", (key, value, prefix) => {
+  it.each(cases)('%s = %j → %s, naming the key', (key, value, prefix) => {
     const input = JSON.parse(`{${JSON.stringify(key)}:${JSON.stringify(value)}}`) as unknown;
     const r = rejection(input);
     expect(r.prefix).toBe(prefix);
@@ -209,7 +209,10 @@ const tagValue = (name: string): fc.Arbitrary<string> =>
   name === 'e' || name === 'E' ? fc.constantFrom(...IDS) : name === 'p' ? fc.constantFrom(...PUBKEYS) : fc.constantFrom(...WORDS);
 
 const tagArb: fc.Arbitrary<string[]> = fc.oneof(
-  fc.constantFrom(...TAG_NAMES).chain((name) => fc.tuple(fc.constant(name), tagValue(name), fc.array(fc.constantFrom(...WORDS), { maxLength: 2 }))).map(([n, v, rest]) => [n, v, ...rest]),
+  fc
+    .constantFrom(...TAG_NAMES)
+    .chain((name) => fc.tuple(fc.constant(name), tagValue(name), fc.array(fc.constantFrom(...WORDS), { maxLength: 2 })))
+    .map(([n, v, rest]) => [n, v, ...rest]),
   fc.constantFrom(...TAG_NAMES).map((name) => [name]),
   fc.constant([] as string[]),
   fc.tuple(fc.constantFrom('title', 'ee', 'alt'), fc.constantFrom(...WORDS)).map(([n, v]) => [n, v]),
@@ -246,14 +249,19 @@ const filterFields: Record<string, fc.Arbitrary<unknown>> = {
 /** A filter with 0–4 of the fields above (more would almost never match), as a plain object like JSON.parse gives. */
 const filterArb: fc.Arbitrary<Filter> = fc
   .subarray(Object.keys(filterFields), { minLength: 0, maxLength: 4 })
-  .chain((keys) => fc.tuple(...keys.map((key) => filterFields[key]!)).map((values) => Object.fromEntries(keys.map((key, i) => [key, values[i]])) as Filter));
+  .chain((keys) =>
+    fc
+      .tuple(...keys.map((key) => filterFields[key]!))
+      .map((values) => Object.fromEntries(keys.map((key, i) => [key, values[i]])) as Filter),
+  );
 
 describe('matchFilter vs nostr-tools matchFilter (oracle)', () => {
   it('agrees on random events and filters', () => {
     fc.assert(
       fc.property(filterArb, fc.array(eventArb, { minLength: 1, maxLength: 10 }), (filter, events) => {
         const f = compiled(filter);
-        for (const event of events) expect(matchFilter(f, event), JSON.stringify({ filter, event })).toBe(oracleMatch(filter, { ...event }));
+        for (const event of events)
+          expect(matchFilter(f, event), JSON.stringify({ filter, event })).toBe(oracleMatch(filter, { ...event }));
       }),
       { numRuns: 3000 },
     );

@@ -15,8 +15,29 @@ const dir = mkdtempSync(join(tmpdir(), 'commons-geofile-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 mkdirSync(join(dir, 'areas'));
 
-const triangle = { type: 'Polygon', coordinates: [[[12.53, 55.65], [12.56, 55.65], [12.545, 55.675], [12.53, 55.65]]] };
-const square = { type: 'Polygon', coordinates: [[[10.5, 57.7], [10.6, 57.7], [10.6, 57.75], [10.5, 57.75], [10.5, 57.7]]] };
+const triangle = {
+  type: 'Polygon',
+  coordinates: [
+    [
+      [12.53, 55.65],
+      [12.56, 55.65],
+      [12.545, 55.675],
+      [12.53, 55.65],
+    ],
+  ],
+};
+const square = {
+  type: 'Polygon',
+  coordinates: [
+    [
+      [10.5, 57.7],
+      [10.6, 57.7],
+      [10.6, 57.75],
+      [10.5, 57.75],
+      [10.5, 57.7],
+    ],
+  ],
+};
 const feature = (geometry: object) => ({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: {}, geometry }] });
 
 /** Writes `relay.yaml` in `dir` with the given areas (YAML flow list) and loads it. */
@@ -36,7 +57,7 @@ function problem(areas: string, extra = ''): string {
 }
 
 describe('scopes.geohash.areas: GeoJSON files', () => {
-  it('a relative path is found from the config file\'s directory; a file gives the same polygons as inline', () => {
+  it("a relative path is found from the config file's directory; a file gives the same polygons as inline", () => {
     writeFileSync(join(dir, 'areas', 'vesterbro.geojson'), JSON.stringify(feature(triangle)));
     const fromFile = load('[areas/vesterbro.geojson]').scopes.geohash;
     const inline = parseConfig(`scopes:\n  geohash:\n    areas: [${JSON.stringify(triangle)}]\n`, 'x').scopes.geohash;
@@ -45,7 +66,10 @@ describe('scopes.geohash.areas: GeoJSON files', () => {
     // An absolute path, a .json file, next to an inline entry.
     writeFileSync(join(dir, 'skagen.json'), `\uFEFF${JSON.stringify(square)}`);
     const both = load(`[${join(dir, 'skagen.json')}, ${JSON.stringify(triangle)}]`).scopes.geohash;
-    expect(both.areas).toEqual([...parseConfig(`scopes: { geohash: { areas: [${JSON.stringify(square)}] } }`, 'x').scopes.geohash.areas, ...inline.areas]);
+    expect(both.areas).toEqual([
+      ...parseConfig(`scopes: { geohash: { areas: [${JSON.stringify(square)}] } }`, 'x').scopes.geohash.areas,
+      ...inline.areas,
+    ]);
   });
 
   it('parseConfig resolves from the directory of the file name it is given', () => {
@@ -72,7 +96,9 @@ describe('scopes.geohash.areas: GeoJSON files', () => {
     );
     expect(problem('[/nowhere/at/all.geojson]')).toBe(`${yaml}: scopes.geohash.areas[0]: GeoJSON file /nowhere/at/all.geojson not found`);
     mkdirSync(join(dir, 'folder.geojson'), { recursive: true });
-    expect(problem('[folder.geojson]')).toContain(`scopes.geohash.areas[0]: GeoJSON file ${join(dir, 'folder.geojson')} is a directory, not a file`);
+    expect(problem('[folder.geojson]')).toContain(
+      `scopes.geohash.areas[0]: GeoJSON file ${join(dir, 'folder.geojson')} is a directory, not a file`,
+    );
     writeFileSync(join(dir, 'areas', 'broken.geojson'), '{"type": "Polygon", ');
     expect(problem('[areas/broken.geojson]')).toMatch(
       new RegExp(`^${yaml}: scopes\\.geohash\\.areas\\[0\\]: GeoJSON file ${join(dir, 'areas', 'broken.geojson')} is not valid JSON: `),
@@ -82,15 +108,21 @@ describe('scopes.geohash.areas: GeoJSON files', () => {
       `${yaml}: scopes.geohash.areas[0]: GeoJSON file ${join(dir, 'areas', 'point.geojson')}: features[0].geometry.type: expected Polygon or MultiPolygon, got the string "Point"`,
     );
     writeFileSync(join(dir, 'areas', 'list.json'), '[1, 2]');
-    expect(problem('[areas/list.json]')).toContain(`scopes.geohash.areas[0]: GeoJSON file ${join(dir, 'areas', 'list.json')}: expected a GeoJSON object`);
-    expect(problem('[areas/vesterbro.kml]')).toContain('scopes.geohash.areas[0]: expected a GeoJSON object (Polygon, MultiPolygon, Feature or FeatureCollection) or the path of a .geojson or .json file, got the string "areas/vesterbro.kml"');
+    expect(problem('[areas/list.json]')).toContain(
+      `scopes.geohash.areas[0]: GeoJSON file ${join(dir, 'areas', 'list.json')}: expected a GeoJSON object`,
+    );
+    expect(problem('[areas/vesterbro.kml]')).toContain(
+      'scopes.geohash.areas[0]: expected a GeoJSON object (Polygon, MultiPolygon, Feature or FeatureCollection) or the path of a .geojson or .json file, got the string "areas/vesterbro.kml"',
+    );
   });
 
-  it('a host block\'s file is found from the same directory and its problems carry hosts[i].', () => {
+  it("a host block's file is found from the same directory and its problems carry hosts[i].", () => {
     writeFileSync(join(dir, 'areas', 'ok.geojson'), JSON.stringify(triangle));
     const hosts = (path: string) =>
       `\nhosts:\n  - names: [a.example]\n    storage: { path: ${join(dir, 'a.sqlite')} }\n    scopes: { geohash: { areas: [${path}] } }\n`;
     expect(load('[]', hosts('areas/ok.geojson')).hosts[0]!.config.scopes.geohash.areas).toHaveLength(1);
-    expect(problem('[]', hosts('areas/gone.geojson'))).toContain(`hosts[0].scopes.geohash.areas[0]: GeoJSON file ${join(dir, 'areas', 'gone.geojson')} not found`);
+    expect(problem('[]', hosts('areas/gone.geojson'))).toContain(
+      `hosts[0].scopes.geohash.areas[0]: GeoJSON file ${join(dir, 'areas', 'gone.geojson')} not found`,
+    );
   });
 });

@@ -17,7 +17,13 @@ import { writePolicies } from '../../src/policy/write.js';
 /** The closed ring of a cell's box, as GeoJSON positions. */
 function boxRing(cell: string, inset = 0): Position[] {
   const [s, w, n, e] = ngeohash.decode_bbox(cell) as [number, number, number, number];
-  return [[w + inset, s + inset], [e - inset, s + inset], [e - inset, n - inset], [w + inset, n - inset], [w + inset, s + inset]];
+  return [
+    [w + inset, s + inset],
+    [e - inset, s + inset],
+    [e - inset, n - inset],
+    [w + inset, n - inset],
+    [w + inset, s + inset],
+  ];
 }
 
 const yaml = (areas: unknown, extra = ''): string => `scopes:\n  geohash:\n    areas: ${JSON.stringify(areas)}\n${extra}`;
@@ -58,13 +64,24 @@ describe('the cover of polygons by geohash cells', () => {
     const east = ngeohash.neighbor('u3but', [0, 1]);
     const [s, w] = ngeohash.decode_bbox('u3but') as number[];
     const [, , n, e] = ngeohash.decode_bbox(east) as number[];
-    const ring: Position[] = [[w!, s!], [e!, s!], [e!, n!], [w!, n!], [w!, s!]];
+    const ring: Position[] = [
+      [w!, s!],
+      [e!, s!],
+      [e!, n!],
+      [w!, n!],
+      [w!, s!],
+    ];
     expect(coverAreas([[ring]], 7, 100)).toEqual(['u3but', east].sort());
   });
 
   it('a hole is left out: the cell u3bu with u3but cut out is its 31 other children', () => {
     const cells = coverAreas([[boxRing('u3bu'), boxRing('u3but')]], 6, 100);
-    expect(cells).toEqual([...GEOHASH_ALPHABET].map((c) => `u3bu${c}`).filter((c) => c !== 'u3but').sort());
+    expect(cells).toEqual(
+      [...GEOHASH_ALPHABET]
+        .map((c) => `u3bu${c}`)
+        .filter((c) => c !== 'u3but')
+        .sort(),
+    );
   });
 
   it('stops past the cap', () => {
@@ -73,7 +90,17 @@ describe('the cover of polygons by geohash cells', () => {
 });
 
 describe('scopes.geohash.areas in the config', () => {
-  const triangle = { type: 'Polygon', coordinates: [[[12.53, 55.65], [12.56, 55.65], [12.545, 55.675], [12.53, 55.65]]] };
+  const triangle = {
+    type: 'Polygon',
+    coordinates: [
+      [
+        [12.53, 55.65],
+        [12.56, 55.65],
+        [12.545, 55.675],
+        [12.53, 55.65],
+      ],
+    ],
+  };
 
   it('a Polygon, a Feature and a FeatureCollection give the same polygons; cells merge with prefixes', () => {
     const feature = { type: 'Feature', properties: { name: 'Vesterbro' }, geometry: triangle };
@@ -97,7 +124,9 @@ describe('scopes.geohash.areas in the config', () => {
     expect(runPolicies(pipeline, at(55.66, 12.545), ctx)).toBeUndefined();
     const outside = runPolicies(pipeline, at(55.676, 12.531), ctx);
     expect(outside?.prefix).toBe('blocked');
-    expect(outside?.text).toMatch(/^this relay serves u3bu\w+, .* and \d+ more cells; the event's location \(g tags u3bu\w+\) is outside it$/);
+    expect(outside?.text).toMatch(
+      /^this relay serves u3bu\w+, .* and \d+ more cells; the event's location \(g tags u3bu\w+\) is outside it$/,
+    );
     expect(relayInformation(config).limitation).toMatchObject({ restricted_writes: true });
     // A very long g value is judged on its first 12 characters.
     const long = { ...at(55.66, 12.545), tags: [['g', `${ngeohash.encode(55.66, 12.545, 12)}${'0'.repeat(100_000)}`]] };
@@ -105,27 +134,90 @@ describe('scopes.geohash.areas in the config', () => {
   });
 
   it('problems name the key down to the position', () => {
-    const open = { type: 'Polygon', coordinates: [[[12.5, 55.6], [12.6, 55.6], [12.6, 55.7], [12.5, 55.7]]] };
-    expect(problem(yaml([open]))).toContain('relay.yaml: scopes.geohash.areas[0].coordinates[0]: a ring needs at least 4 positions and must end where it starts');
-    const swapped = { type: 'Polygon', coordinates: [[[12.5, 55.6], [55.6, 12.6], [12.6, 95], [12.5, 55.6]]] };
+    const open = {
+      type: 'Polygon',
+      coordinates: [
+        [
+          [12.5, 55.6],
+          [12.6, 55.6],
+          [12.6, 55.7],
+          [12.5, 55.7],
+        ],
+      ],
+    };
+    expect(problem(yaml([open]))).toContain(
+      'relay.yaml: scopes.geohash.areas[0].coordinates[0]: a ring needs at least 4 positions and must end where it starts',
+    );
+    const swapped = {
+      type: 'Polygon',
+      coordinates: [
+        [
+          [12.5, 55.6],
+          [55.6, 12.6],
+          [12.6, 95],
+          [12.5, 55.6],
+        ],
+      ],
+    };
     expect(problem(yaml([swapped]))).toContain('scopes.geohash.areas[0].coordinates[0][2]: latitude 95 is outside -90..90');
     const point = { type: 'Feature', geometry: { type: 'Point', coordinates: [12.5, 55.6] } };
-    expect(problem(yaml([triangle, point]))).toContain('scopes.geohash.areas[1].geometry.type: expected Polygon or MultiPolygon, got the string "Point"');
-    expect(problem(yaml([{ type: 'Polygon', coordinates: [[[12.5, 55.6], ['x', 55.6]]] }]))).toContain(
-      'scopes.geohash.areas[0].coordinates[0][1]: expected a position [longitude, latitude]',
+    expect(problem(yaml([triangle, point]))).toContain(
+      'scopes.geohash.areas[1].geometry.type: expected Polygon or MultiPolygon, got the string "Point"',
     );
-    expect(problem(yaml([{ type: 'FeatureCollection', features: [{ type: 'Feature', geometry: { type: 'MultiPolygon', coordinates: [[]] } }] }]))).toContain(
-      'scopes.geohash.areas[0].features[0].geometry.coordinates[0]: expected a list of rings',
+    expect(
+      problem(
+        yaml([
+          {
+            type: 'Polygon',
+            coordinates: [
+              [
+                [12.5, 55.6],
+                ['x', 55.6],
+              ],
+            ],
+          },
+        ]),
+      ),
+    ).toContain('scopes.geohash.areas[0].coordinates[0][1]: expected a position [longitude, latitude]');
+    expect(
+      problem(
+        yaml([{ type: 'FeatureCollection', features: [{ type: 'Feature', geometry: { type: 'MultiPolygon', coordinates: [[]] } }] }]),
+      ),
+    ).toContain('scopes.geohash.areas[0].features[0].geometry.coordinates[0]: expected a list of rings');
+    expect(problem(yaml(['u4pru']))).toContain(
+      'scopes.geohash.areas[0]: expected a GeoJSON object (Polygon, MultiPolygon, Feature or FeatureCollection) or the path of a .geojson or .json file, got the string "u4pru" (geohash cells go in scopes.geohash.prefixes)',
     );
-    expect(problem(yaml(['u4pru']))).toContain('scopes.geohash.areas[0]: expected a GeoJSON object (Polygon, MultiPolygon, Feature or FeatureCollection) or the path of a .geojson or .json file, got the string "u4pru" (geohash cells go in scopes.geohash.prefixes)');
     expect(problem(yaml({ type: 'Polygon' }))).toContain('scopes.geohash.areas: expected a list of GeoJSON objects');
-    const fiji = { type: 'Polygon', coordinates: [[[179, -17], [-179, -17], [-179, -16], [179, -16], [179, -17]]] };
-    expect(problem(yaml([fiji]))).toContain('scopes.geohash.areas[0].coordinates[0][1]: the edge from longitude 179 to -179 crosses the antimeridian');
+    const fiji = {
+      type: 'Polygon',
+      coordinates: [
+        [
+          [179, -17],
+          [-179, -17],
+          [-179, -16],
+          [179, -16],
+          [179, -17],
+        ],
+      ],
+    };
+    expect(problem(yaml([fiji]))).toContain(
+      'scopes.geohash.areas[0].coordinates[0][1]: the edge from longitude 179 to -179 crosses the antimeridian',
+    );
     expect(problem(yaml([triangle], '    area_precision: 13\n'))).toContain('scopes.geohash.area_precision:');
   });
 
   it('too many cells is a config error naming scopes.geohash.areas', () => {
-    const country = { type: 'Polygon', coordinates: [[[8, 54.5], [13, 54.5], [13, 57.7], [8, 54.5]]] };
+    const country = {
+      type: 'Polygon',
+      coordinates: [
+        [
+          [8, 54.5],
+          [13, 54.5],
+          [13, 57.7],
+          [8, 54.5],
+        ],
+      ],
+    };
     expect(problem(yaml([country], '    area_precision: 9\n'))).toMatch(
       /relay\.yaml: scopes\.geohash\.areas: the areas need more than 10000 geohash cells at scopes\.geohash\.area_precision 9/,
     );

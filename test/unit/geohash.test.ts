@@ -41,7 +41,12 @@ describe('scopes.geohash config', () => {
 
   it('prefixes are lowercased and deduplicated; kinds take selectors', () => {
     const config = parseConfig('scopes:\n  geohash:\n    prefixes: [U3BUT, u3but, u4pru]\n    require_for_kinds: [20000, [1, 2]]\n', 'x');
-    expect(config.scopes.geohash).toEqual({ prefixes: ['u3but', 'u4pru'], areas: [], area_precision: 6, require_for_kinds: [20000, [1, 2]] });
+    expect(config.scopes.geohash).toEqual({
+      prefixes: ['u3but', 'u4pru'],
+      areas: [],
+      area_precision: 6,
+      require_for_kinds: [20000, [1, 2]],
+    });
     expect(writePolicies(config).map((p) => p.name)).toEqual(['scopes.geohash']);
   });
 
@@ -52,15 +57,24 @@ describe('scopes.geohash config', () => {
     expect(problemLines('scopes:\n  geohash:\n    prefixes: [u4pru, "0123456789bcd"]\n').join('\n')).toContain(
       'scopes.geohash.prefixes[1]: "0123456789bcd" must be 1 to 12 characters long',
     );
-    expect(problemLines('scopes:\n  geohash:\n    prefixes: [""]\n').join('\n')).toContain('scopes.geohash.prefixes[0]: "" must be 1 to 12');
-    expect(problemLines('scopes:\n  geohash:\n    prefixes: [12345]\n').join('\n')).toContain('scopes.geohash.prefixes[0]: expected a geohash string');
-    expect(problemLines('scopes:\n  geohash:\n    prefixes: u4pru\n').join('\n')).toContain('scopes.geohash.prefixes: expected a list of geohashes');
+    expect(problemLines('scopes:\n  geohash:\n    prefixes: [""]\n').join('\n')).toContain(
+      'scopes.geohash.prefixes[0]: "" must be 1 to 12',
+    );
+    expect(problemLines('scopes:\n  geohash:\n    prefixes: [12345]\n').join('\n')).toContain(
+      'scopes.geohash.prefixes[0]: expected a geohash string',
+    );
+    expect(problemLines('scopes:\n  geohash:\n    prefixes: u4pru\n').join('\n')).toContain(
+      'scopes.geohash.prefixes: expected a list of geohashes',
+    );
     expect(problemLines('scopes:\n  geohash:\n    require_for_kinds: [x]\n').join('\n')).toContain('scopes.geohash.require_for_kinds:');
     expect(problemLines('scopes:\n  geohash:\n    prefix: [u4pru]\n').join('\n')).toContain('did you mean "scopes.geohash.prefixes"');
   });
 
   it('parseGeohashPrefixes accepts the whole alphabet and 12 characters', () => {
-    expect(parseGeohashPrefixes(['0123456789bc', 'defghjkmnpqr', 'stuvwxyz'])).toEqual({ ok: true, value: ['0123456789bc', 'defghjkmnpqr', 'stuvwxyz'] });
+    expect(parseGeohashPrefixes(['0123456789bc', 'defghjkmnpqr', 'stuvwxyz'])).toEqual({
+      ok: true,
+      value: ['0123456789bc', 'defghjkmnpqr', 'stuvwxyz'],
+    });
     for (const bad of ['a', 'i', 'l', 'o', 'u4-p']) expect(parseGeohashPrefixes([bad]).ok).toBe(false);
   });
 
@@ -100,7 +114,9 @@ describe('geohash scope policy', () => {
   it('refuses coarse cells alone: they contain the scope but say nothing about being in it', () => {
     const rejection = check(ev(20000, 'u', 'u3', 'u3bu'));
     expect(rejection?.prefix).toBe('blocked');
-    expect(rejection?.text).toBe("this relay serves u3but, u4pru; the event's location (g tags u, u3, u3bu) is coarser than it — add a g tag inside it");
+    expect(rejection?.text).toBe(
+      "this relay serves u3but, u4pru; the event's location (g tags u, u3, u3bu) is coarser than it — add a g tag inside it",
+    );
   });
 
   it('required kinds need a g tag; other kinds without g tags are unaffected', () => {

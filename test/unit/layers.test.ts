@@ -14,18 +14,23 @@ import { REPO_ROOT } from '../helpers/cli.js';
 const TREE: Record<string, string> = {
   // What the bad imports point at, and what the good ones may use.
   'src/event/types.ts': 'export interface NostrEvent { id: string }',
-  'src/protocol/prefixes.ts': "import type { NostrEvent } from '../event/types.js';\nexport const PREFIX = (event: NostrEvent) => event.id;",
+  'src/protocol/prefixes.ts':
+    "import type { NostrEvent } from '../event/types.js';\nexport const PREFIX = (event: NostrEvent) => event.id;",
   'src/filter/compile.ts': "import { PREFIX } from '../protocol/prefixes.js';\nexport const FILTER = PREFIX;",
   'src/config/values.ts': 'export const DESCRIBE = 1;',
   'src/config/types.ts': 'export interface Config { port: number }\nexport const CONFIG_TYPES = 1;',
   'src/config/schema.ts': "import { POLICY } from '../policy/write.js';\nexport const SCHEMA = POLICY;",
   'src/nips/nip09.ts': "import { FILTER } from '../filter/compile.js';\nexport const NIP09 = FILTER;",
   'src/nips/nip11.ts': 'export const NIP11 = 1;',
-  'src/policy/write.ts': "import type { Config } from '../config/types.js';\nimport { DESCRIBE } from '../config/values.js';\nexport const POLICY = (config: Config) => config.port + DESCRIBE;",
-  'src/store/store.ts': "import { FILTER } from '../filter/compile.js';\nimport { NIP09 } from '../nips/nip09.js';\nexport const STORE = [FILTER, NIP09];",
-  'src/relay/engine.ts': "import { STORE } from '../store/store.js';\nimport { SCHEMA } from '../config/schema.js';\nexport const ENGINE = [STORE, SCHEMA];",
+  'src/policy/write.ts':
+    "import type { Config } from '../config/types.js';\nimport { DESCRIBE } from '../config/values.js';\nexport const POLICY = (config: Config) => config.port + DESCRIBE;",
+  'src/store/store.ts':
+    "import { FILTER } from '../filter/compile.js';\nimport { NIP09 } from '../nips/nip09.js';\nexport const STORE = [FILTER, NIP09];",
+  'src/relay/engine.ts':
+    "import { STORE } from '../store/store.js';\nimport { SCHEMA } from '../config/schema.js';\nexport const ENGINE = [STORE, SCHEMA];",
   'src/server/socket.ts': "import { ENGINE } from '../relay/engine.js';\nexport const SOCKET = ENGINE;",
-  'src/app.ts': "import { SOCKET } from './server/socket.js';\nimport { NIP11 } from './nips/nip11.js';\nexport const APP = [SOCKET, NIP11];",
+  'src/app.ts':
+    "import { SOCKET } from './server/socket.js';\nimport { NIP11 } from './nips/nip11.js';\nexport const APP = [SOCKET, NIP11];",
   'src/cli/serve.ts': "import { APP } from '../app.js';\nexport const SERVE = APP;",
   'src/main.ts': "import { SERVE } from './cli/serve.js';\nexport const MAIN = SERVE;",
 

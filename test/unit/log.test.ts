@@ -32,7 +32,10 @@ describe('logging.format', () => {
   });
 
   it('auto on a terminal, and pretty anywhere, write readable lines rather than JSON', () => {
-    for (const [format, isTTY] of [['auto', true], ['pretty', false]] as const) {
+    for (const [format, isTTY] of [
+      ['auto', true],
+      ['pretty', false],
+    ] as const) {
       const out = sink(isTTY);
       createLogger({ ...logging, format }, out).info({ conn: 7 }, 'readable');
       const text = out.text();

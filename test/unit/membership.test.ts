@@ -15,7 +15,14 @@ const NOW = 1_700_000_000;
 const ctx = { now: NOW };
 const [A, B, C] = ['a'.repeat(64), 'b'.repeat(64), 'c'.repeat(64)];
 const ev = (fields: Partial<NostrEvent> = {}): NostrEvent => ({
-  id: 'f'.repeat(64), pubkey: A, created_at: NOW, kind: 1, tags: [], content: 'hi', sig: '0'.repeat(128), ...fields,
+  id: 'f'.repeat(64),
+  pubkey: A,
+  created_at: NOW,
+  kind: 1,
+  tags: [],
+  content: 'hi',
+  sig: '0'.repeat(128),
+  ...fields,
 });
 
 const dir = mkdtempSync(join(tmpdir(), 'commons-members-'));

@@ -68,13 +68,24 @@ describe('parseClientMessage: nesting', () => {
   });
 
   it('accepts every valid message shape', () => {
-    const event = { id: 'x', kind: 1, tags: [['e', 'a'], ['p', 'b', 'wss://r', 'mention']], content: '[[[[[[[[[[[[[[[["\\' };
+    const event = {
+      id: 'x',
+      kind: 1,
+      tags: [
+        ['e', 'a'],
+        ['p', 'b', 'wss://r', 'mention'],
+      ],
+      content: '[[[[[[[[[[[[[[[["\\',
+    };
     expect(parseClientMessage(JSON.stringify(['EVENT', event])).type).toBe('EVENT');
     expect(parseClientMessage(JSON.stringify(['AUTH', event])).type).toBe('AUTH');
     expect(parseClientMessage(JSON.stringify(['REQ', 's', { '#e': ['a'], kinds: [1] }, { ids: ['x'] }])).type).toBe('REQ');
     expect(parseClientMessage(JSON.stringify(['COUNT', 's', { '#t': ['a'] }])).type).toBe('COUNT');
     expect(parseClientMessage(JSON.stringify(['NEG-OPEN', 's', { authors: ['a'] }, '6100000200'])).type).toBe('NEG-OPEN');
     // At the limit the frame goes on to JSON.parse and the usual checks.
-    expect(parseClientMessage(`["EVENT",${nested(MAX_NESTING_DEPTH - 1)}]`)).toEqual({ type: 'EVENT', event: JSON.parse(nested(MAX_NESTING_DEPTH - 1)) });
+    expect(parseClientMessage(`["EVENT",${nested(MAX_NESTING_DEPTH - 1)}]`)).toEqual({
+      type: 'EVENT',
+      event: JSON.parse(nested(MAX_NESTING_DEPTH - 1)),
+    });
   });
 });

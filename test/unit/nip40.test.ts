@@ -4,7 +4,12 @@ import { expirationOf, isExpired } from '../../src/nips/nip40.js';
 describe('NIP-40 expirationOf', () => {
   it('reads the expiration tag as unix seconds', () => {
     expect(expirationOf([['expiration', '1700000000']])).toBe(1_700_000_000);
-    expect(expirationOf([['t', 'x'], ['expiration', '0']])).toBe(0);
+    expect(
+      expirationOf([
+        ['t', 'x'],
+        ['expiration', '0'],
+      ]),
+    ).toBe(0);
   });
 
   it('is undefined without an expiration tag', () => {
@@ -28,8 +33,18 @@ describe('NIP-40 expirationOf', () => {
   });
 
   it('only the first expiration tag counts, even when it is malformed', () => {
-    expect(expirationOf([['expiration', '100'], ['expiration', '200']])).toBe(100);
-    expect(expirationOf([['expiration', 'bad'], ['expiration', '200']])).toBeUndefined();
+    expect(
+      expirationOf([
+        ['expiration', '100'],
+        ['expiration', '200'],
+      ]),
+    ).toBe(100);
+    expect(
+      expirationOf([
+        ['expiration', 'bad'],
+        ['expiration', '200'],
+      ]),
+    ).toBeUndefined();
   });
 });
 

@@ -34,13 +34,26 @@ describe('challenges', () => {
 
 describe('relay URL matching', () => {
   it('normalises scheme (ws/wss), host case, trailing slash and default ports', () => {
-    for (const url of ['wss://relay.example.org', 'wss://Relay.Example.ORG/', 'ws://relay.example.org', 'wss://relay.example.org:443', 'ws://relay.example.org:80/']) {
+    for (const url of [
+      'wss://relay.example.org',
+      'wss://Relay.Example.ORG/',
+      'ws://relay.example.org',
+      'wss://relay.example.org:443',
+      'ws://relay.example.org:80/',
+    ]) {
       expect(relayMatches(url, RELAY, ''), url).toBe(true);
     }
   });
 
   it('refuses another host, port, path or a non-websocket URL', () => {
-    for (const url of ['wss://other.example.org', 'wss://relay.example.org:7777', 'wss://relay.example.org/x', 'https://relay.example.org', 'relay.example.org', '']) {
+    for (const url of [
+      'wss://other.example.org',
+      'wss://relay.example.org:7777',
+      'wss://relay.example.org/x',
+      'https://relay.example.org',
+      'relay.example.org',
+      '',
+    ]) {
       expect(relayMatches(url, RELAY, ''), url).toBe(false);
     }
   });

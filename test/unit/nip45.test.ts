@@ -13,7 +13,12 @@ describe('hllOffset', () => {
 
   it('gives the offset of the tag value for each canonical query of NIP-45 (nostr-tools getCountManyFilter)', () => {
     const directives: [nt.CountManyDirective, string][] = [
-      ['reactions', id], ['reposts', id], ['quotes', id], ['replies', id], ['comments', id], ['followers', pubkey],
+      ['reactions', id],
+      ['reposts', id],
+      ['quotes', id],
+      ['replies', id],
+      ['comments', id],
+      ['followers', pubkey],
     ];
     for (const [directive, value] of directives) {
       expect(hllOffset([nt.getCountManyFilter(value, directive)]), directive).toBe(nt.computeOffset(value));
@@ -41,7 +46,10 @@ describe('hllOffset', () => {
       [{ '#p': [pubkey], kinds: [7] }],
       [{ '#e': [id], '#p': [pubkey] }],
       [{ '#q': [id], kinds: [1] }],
-      [{ '#e': [id], kinds: [7] }, { '#p': [pubkey], kinds: [3] }],
+      [
+        { '#e': [id], kinds: [7] },
+        { '#p': [pubkey], kinds: [3] },
+      ],
       [],
       [undefined],
     ];

@@ -46,14 +46,29 @@ describe('requestsVanish', () => {
     expect(requestsVanish({ kind: 5, tags: [['relay', 'wss://relay.example.org']] }, here)).toBe(false);
   });
   it('reads every relay tag, past valueless ones; this relay named in another tag does not count', () => {
-    expect(requestsVanish({ kind: VANISH_KIND, tags: [['relay'], ['p', A], ['relay', 'wss://b'], ['relay', 'wss://relay.example.org']] }, here)).toBe(true);
-    expect(requestsVanish({ kind: VANISH_KIND, tags: [['relay'], ['r', 'wss://relay.example.org'], ['r', 'ALL_RELAYS']] }, here)).toBe(false);
+    expect(
+      requestsVanish({ kind: VANISH_KIND, tags: [['relay'], ['p', A], ['relay', 'wss://b'], ['relay', 'wss://relay.example.org']] }, here),
+    ).toBe(true);
+    expect(requestsVanish({ kind: VANISH_KIND, tags: [['relay'], ['r', 'wss://relay.example.org'], ['r', 'ALL_RELAYS']] }, here)).toBe(
+      false,
+    );
   });
 });
 
 describe('vanishSubjects', () => {
   it('the author; for a gift wrap also each distinct valid p-tagged recipient', () => {
     expect(vanishSubjects({ pubkey: A, kind: 1, tags: [['p', B]] })).toEqual([A]);
-    expect(vanishSubjects({ pubkey: A, kind: 1059, tags: [['p', B], ['p', B], ['p', 'xyz'], ['e', A]] })).toEqual([A, B]);
+    expect(
+      vanishSubjects({
+        pubkey: A,
+        kind: 1059,
+        tags: [
+          ['p', B],
+          ['p', B],
+          ['p', 'xyz'],
+          ['e', A],
+        ],
+      }),
+    ).toEqual([A, B]);
   });
 });

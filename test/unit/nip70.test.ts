@@ -47,7 +47,14 @@ describe('NIP-70 checks', () => {
 
   it('a repost (6, 16) embedding a protected event → blocked:, also for its author and on import', () => {
     for (const kind of [6, 16]) {
-      const repost = signed(bob, { kind, content: JSON.stringify(protectedNote), tags: [['e', protectedNote.id], ['p', alice.pubkey]] });
+      const repost = signed(bob, {
+        kind,
+        content: JSON.stringify(protectedNote),
+        tags: [
+          ['e', protectedNote.id],
+          ['p', alice.pubkey],
+        ],
+      });
       expect(message(author(bob.pubkey), repost)).toMatch(/^blocked: /);
       expect(message({ mode: 'accept' }, repost)).toMatch(/^blocked: /);
     }

@@ -19,7 +19,11 @@ function relayStorage(list: Item[]): NegStorage {
 }
 
 /** Runs nostr-tools' initiator against our responder; returns need/have and the number of rounds. */
-function sync(relay: Item[], client: Item[], frameSizeLimit = 60000): { need: Set<string>; have: Set<string>; rounds: number; maxHex: number } {
+function sync(
+  relay: Item[],
+  client: Item[],
+  frameSizeLimit = 60000,
+): { need: Set<string>; have: Set<string>; rounds: number; maxHex: number } {
   const server = relayStorage(relay);
   const vector = new NegentropyStorageVector();
   for (const [t, id] of client) vector.insert(t, id);
@@ -36,7 +40,11 @@ function sync(relay: Item[], client: Item[], frameSizeLimit = 60000): { need: Se
     maxHex = Math.max(maxHex, reply.message.length);
     rounds++;
     if (rounds > 1000) throw new Error('no convergence');
-    message = neg.reconcile(reply.message, (id) => have.add(id), (id) => need.add(id));
+    message = neg.reconcile(
+      reply.message,
+      (id) => have.add(id),
+      (id) => need.add(id),
+    );
   }
   return { need, have, rounds, maxHex };
 }
@@ -94,21 +102,40 @@ describe('NegStorage', () => {
     const list = sorted(items(300));
     const storage = relayStorage(list);
     const ids = list.map(([, id]) => id);
-    const ranges: [number, number][] = [[0, 0], [0, 300], [0, 31], [0, 32], [0, 33], [31, 97], [32, 64], [5, 6], [64, 300], [299, 300], [100, 165], [1, 299]];
+    const ranges: [number, number][] = [
+      [0, 0],
+      [0, 300],
+      [0, 31],
+      [0, 32],
+      [0, 33],
+      [31, 97],
+      [32, 64],
+      [5, 6],
+      [64, 300],
+      [299, 300],
+      [100, 165],
+      [1, 299],
+    ];
     for (let i = 0; i < 40; i++) {
       const a = Math.floor(Math.random() * 301);
       const b = Math.floor(Math.random() * 301);
       ranges.push([Math.min(a, b), Math.max(a, b)]);
     }
     for (const [begin, end] of ranges) {
-      expect(Buffer.from(storage.fingerprint(begin, end)).toString('hex'), `[${begin}, ${end})`).toBe(naiveFingerprint(ids.slice(begin, end)));
+      expect(Buffer.from(storage.fingerprint(begin, end)).toString('hex'), `[${begin}, ${end})`).toBe(
+        naiveFingerprint(ids.slice(begin, end)),
+      );
     }
   });
 
   it('carries across lanes: ids of all 0xff bytes', () => {
     const ids = Array.from({ length: 70 }, () => 'ff'.repeat(32));
     const storage = NegStorage.fromRows(ids.map((id, i) => [i, Buffer.from(id, 'hex')] as const));
-    for (const [begin, end] of [[0, 70], [3, 69], [0, 2]] as const) {
+    for (const [begin, end] of [
+      [0, 70],
+      [3, 69],
+      [0, 2],
+    ] as const) {
       expect(Buffer.from(storage.fingerprint(begin, end)).toString('hex')).toBe(naiveFingerprint(ids.slice(begin, end)));
     }
   });

@@ -13,7 +13,10 @@ import { EventStore } from '../../src/store/store.js';
 /** Records every call; list methods answer canned values. */
 function recorder(): { ops: ManagementOps; calls: unknown[][] } {
   const calls: unknown[][] = [];
-  const record = (name: string) => (...args: unknown[]) => void calls.push([name, ...args]);
+  const record =
+    (name: string) =>
+    (...args: unknown[]) =>
+      void calls.push([name, ...args]);
   const ops: ManagementOps = {
     banPubkey: record('banPubkey'),
     allowPubkey: record('allowPubkey'),
@@ -39,9 +42,23 @@ describe('NIP-86 method table', () => {
   it('supportedmethods lists every NIP-86 method but listeventsneedingmoderation, and each one answers', () => {
     const { ops } = recorder();
     const methods = [
-      'supportedmethods', 'banpubkey', 'listbannedpubkeys', 'allowpubkey', 'listallowedpubkeys', 'banevent', 'allowevent',
-      'listbannedevents', 'allowkind', 'disallowkind', 'listallowedkinds', 'blockip', 'unblockip', 'listblockedips',
-      'changerelayname', 'changerelaydescription', 'changerelayicon',
+      'supportedmethods',
+      'banpubkey',
+      'listbannedpubkeys',
+      'allowpubkey',
+      'listallowedpubkeys',
+      'banevent',
+      'allowevent',
+      'listbannedevents',
+      'allowkind',
+      'disallowkind',
+      'listallowedkinds',
+      'blockip',
+      'unblockip',
+      'listblockedips',
+      'changerelayname',
+      'changerelaydescription',
+      'changerelayicon',
     ];
     expect(run(ops, 'supportedmethods')).toEqual({ result: methods, error: null });
     for (const method of methods) expect(run(ops, method).error ?? '', method).not.toMatch(/^unsupported method/);
@@ -122,7 +139,9 @@ describe('normaliseIp', () => {
 });
 
 describe('management state: policies over the persisted lists', () => {
-  const A = 'a'.repeat(64), B = 'b'.repeat(64), C = 'c'.repeat(64);
+  const A = 'a'.repeat(64),
+    B = 'b'.repeat(64),
+    C = 'c'.repeat(64);
   const event = (pubkey: string, kind = 1) => ({ id: 'e'.repeat(64), pubkey, kind, created_at: 0, tags: [], content: '', sig: '' });
   function setup(patch: (c: Config) => Config = (c) => c) {
     const config = patch({ ...defaultConfig(), management: { admins: [A] } });

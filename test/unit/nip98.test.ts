@@ -18,14 +18,20 @@ function header(change: (t: EventTemplate) => EventTemplate = (t) => t, scheme =
     kind: 27235,
     created_at: NOW,
     content: '',
-    tags: [['u', 'http://127.0.0.1:7777/'], ['method', 'POST'], ['payload', sha256Hex(body)]],
+    tags: [
+      ['u', 'http://127.0.0.1:7777/'],
+      ['method', 'POST'],
+      ['payload', sha256Hex(body)],
+    ],
   };
   return scheme + Buffer.from(JSON.stringify(finalizeEvent(change(template), keys.secret))).toString('base64');
 }
-const withTag = (name: string, value: string | undefined) => (t: EventTemplate): EventTemplate => ({
-  ...t,
-  tags: value === undefined ? t.tags.filter((tag) => tag[0] !== name) : t.tags.map((tag) => (tag[0] === name ? [name, value] : tag)),
-});
+const withTag =
+  (name: string, value: string | undefined) =>
+  (t: EventTemplate): EventTemplate => ({
+    ...t,
+    tags: value === undefined ? t.tags.filter((tag) => tag[0] !== name) : t.tags.map((tag) => (tag[0] === name ? [name, value] : tag)),
+  });
 
 describe('NIP-98 checks', () => {
   it('accepts a correct header and verifies the signature', async () => {

@@ -131,7 +131,7 @@ describe('created_at_by_class', () => {
     addressable: { max_future_seconds: null, max_past_seconds: 10 },
   });
 
-  it('applies the window of the event\'s class', () => {
+  it("applies the window of the event's class", () => {
     expect(rule.check(ev({ kind: 20000, created_at: NOW + 30 }), ctx)).toBeUndefined();
     expect(rule.check(ev({ kind: 20000, created_at: NOW + 31 }), ctx)).toEqual({
       prefix: 'invalid',

@@ -61,8 +61,18 @@ describe('parseClientMessage', () => {
   });
 
   it('NIP-77: NEG-OPEN / NEG-MSG / NEG-CLOSE carry their sub id; hex and filter are checked later', () => {
-    expect(parseClientMessage('["NEG-OPEN","s",{},"6100000200"]')).toEqual({ type: 'NEG-OPEN', subId: 's', filter: {}, message: '6100000200' });
-    expect(parseClientMessage('["NEG-OPEN","s",{},32,"6100000200"]')).toEqual({ type: 'NEG-OPEN', subId: 's', filter: {}, message: '6100000200' });
+    expect(parseClientMessage('["NEG-OPEN","s",{},"6100000200"]')).toEqual({
+      type: 'NEG-OPEN',
+      subId: 's',
+      filter: {},
+      message: '6100000200',
+    });
+    expect(parseClientMessage('["NEG-OPEN","s",{},32,"6100000200"]')).toEqual({
+      type: 'NEG-OPEN',
+      subId: 's',
+      filter: {},
+      message: '6100000200',
+    });
     expect(parseClientMessage('["NEG-MSG","s","61"]')).toEqual({ type: 'NEG-MSG', subId: 's', message: '61' });
     expect(parseClientMessage('["NEG-CLOSE","s"]')).toEqual({ type: 'NEG-CLOSE', subId: 's' });
     expect(malformed('["NEG-OPEN",{}]').message).toBe('invalid: NEG-OPEN needs a subscription id string');
@@ -75,8 +85,14 @@ describe('parseClientMessage', () => {
     // Not an object inside the array: passed on, for the filter compiler to refuse like any other filter.
     expect(negOpenFilter(['x'])).toEqual({ filter: 'x' });
     expect(negOpenFilter('x')).toEqual({ filter: 'x' });
-    expect(negOpenFilter([])).toEqual({ prefix: 'invalid', text: 'NEG-OPEN takes one filter: an object, or an array holding exactly one, not an array of 0' });
-    expect(negOpenFilter([filter, filter])).toEqual({ prefix: 'invalid', text: 'NEG-OPEN takes one filter: an object, or an array holding exactly one, not an array of 2' });
+    expect(negOpenFilter([])).toEqual({
+      prefix: 'invalid',
+      text: 'NEG-OPEN takes one filter: an object, or an array holding exactly one, not an array of 0',
+    });
+    expect(negOpenFilter([filter, filter])).toEqual({
+      prefix: 'invalid',
+      text: 'NEG-OPEN takes one filter: an object, or an array holding exactly one, not an array of 2',
+    });
   });
 
   it('unknown verbs are unsupported, named, and truncated to 32 characters', () => {
@@ -93,7 +109,9 @@ describe('parseClientMessage', () => {
         fc.oneof(
           fc.string(),
           fc.json(),
-          fc.tuple(fc.constantFrom('EVENT', 'REQ', 'COUNT', 'CLOSE', 'AUTH'), fc.array(fc.jsonValue(), { maxLength: 3 })).map(([v, rest]) => JSON.stringify([v, ...rest])),
+          fc
+            .tuple(fc.constantFrom('EVENT', 'REQ', 'COUNT', 'CLOSE', 'AUTH'), fc.array(fc.jsonValue(), { maxLength: 3 }))
+            .map(([v, rest]) => JSON.stringify([v, ...rest])),
         ),
         (text) => {
           const m = parseClientMessage(text);
@@ -110,7 +128,10 @@ describe('parseClientMessage', () => {
 
 describe('frames', () => {
   const nasty = fc.string({
-    unit: fc.oneof(fc.constantFrom('"', '\\', '\n', '\u0000', '\u2028', ']', ',', '😀', '\ud800'), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 })),
+    unit: fc.oneof(
+      fc.constantFrom('"', '\\', '\n', '\u0000', '\u2028', ']', ',', '😀', '\ud800'),
+      fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 }),
+    ),
     maxLength: 70,
   });
   /** JSON.parse turns a lone surrogate escape back into the same lone surrogate, so round trips are exact. */
@@ -165,7 +186,18 @@ describe('prefixes', () => {
   });
 
   it('holds the NIP-01 and NIP-42 prefixes, each once', () => {
-    for (const p of ['duplicate', 'pow', 'blocked', 'rate-limited', 'invalid', 'restricted', 'mute', 'error', 'auth-required', 'unsupported']) {
+    for (const p of [
+      'duplicate',
+      'pow',
+      'blocked',
+      'rate-limited',
+      'invalid',
+      'restricted',
+      'mute',
+      'error',
+      'auth-required',
+      'unsupported',
+    ]) {
       expect(PREFIXES).toContain(p);
     }
     expect(new Set(PREFIXES).size).toBe(PREFIXES.length);

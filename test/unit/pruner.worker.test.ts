@@ -22,13 +22,23 @@ const AUTHORS = Array.from({ length: 10 }, () => hex(32));
 const silent = pino({ level: 'silent' });
 
 const note = (created_at: number, pubkey = AUTHORS[created_at % AUTHORS.length]!): NostrEvent => ({
-  id: hex(32), pubkey, created_at, kind: 1, content: 'x', sig: hex(64), tags: [['t', 'x']],
+  id: hex(32),
+  pubkey,
+  created_at,
+  kind: 1,
+  content: 'x',
+  sig: hex(64),
+  tags: [['t', 'x']],
 });
 const write = (store: EventStore, events: NostrEvent[]): void => {
   store.writeBatch(events.map((event) => ({ event, json: serialize(event) })));
 };
 /** `n` notes one second apart, newest at T0. */
-const fill = (store: EventStore, n: number): void => write(store, Array.from({ length: n }, (_, i) => note(T0 - i)));
+const fill = (store: EventStore, n: number): void =>
+  write(
+    store,
+    Array.from({ length: n }, (_, i) => note(T0 - i)),
+  );
 /** Threads of this process (a worker thread is one). */
 const threads = (): number => readdirSync('/proc/self/task').length;
 /** Keeps the newest 1,000 seconds. */
@@ -49,7 +59,14 @@ describe('Pruner with a file store (worker thread)', () => {
   it('keeps deleting while the main thread is blocked, and the main connection writes meanwhile', async () => {
     fill(store, 3000);
     // Small steps: the pass lasts many steps, so it is still under way when the main thread blocks.
-    const pruner = new Pruner(store, () => keepNewest, () => T0, silent, 60_000, 10);
+    const pruner = new Pruner(
+      store,
+      () => keepNewest,
+      () => T0,
+      silent,
+      60_000,
+      10,
+    );
     const done = pruner.run();
     let written = 0;
     const writing = setInterval(() => {
@@ -74,7 +91,14 @@ describe('Pruner with a file store (worker thread)', () => {
 
   it('stop() waits for the worker to close its connection; nothing is deleted after it', async () => {
     fill(store, 6000);
-    const pruner = new Pruner(store, () => keepNewest, () => T0, silent, 60_000, 5);
+    const pruner = new Pruner(
+      store,
+      () => keepNewest,
+      () => T0,
+      silent,
+      60_000,
+      5,
+    );
     const before = threads();
     const done = pruner.run();
     while (store.stats().events === 6000) await new Promise((resolve) => setTimeout(resolve, 5));
@@ -92,7 +116,13 @@ describe('Pruner with a file store (worker thread)', () => {
     fill(store, 3000);
     let now = T0;
     let retention = keepNewest;
-    const pruner = new Pruner(store, () => retention, () => now, silent, 60_000);
+    const pruner = new Pruner(
+      store,
+      () => retention,
+      () => now,
+      silent,
+      60_000,
+    );
     expect((await pruner.run()).rules[0]!.max_age).toBe(3000 - 1001);
     now += 500;
     expect((await pruner.run()).rules[0]!.max_age).toBe(500);
@@ -106,7 +136,13 @@ describe('Pruner with a file store (worker thread)', () => {
 describe('Pruner threads', () => {
   it('a thread lives only while its pass runs (the process is back to its thread count after each pass)', async () => {
     fill(store, 2000);
-    const pruner = new Pruner(store, () => keepNewest, () => T0, silent, 60_000);
+    const pruner = new Pruner(
+      store,
+      () => keepNewest,
+      () => T0,
+      silent,
+      60_000,
+    );
     const before = threads();
     for (let pass = 0; pass < 2; pass++) {
       await pruner.run();
@@ -122,7 +158,14 @@ describe('Pruner with a :memory: store (event loop)', () => {
   it('prunes in steps on the event loop', async () => {
     const memory = EventStore.open(':memory:', { synchronous: 'normal' });
     fill(memory, 3000);
-    const pruner = new Pruner(memory, () => keepNewest, () => T0, silent, 60_000, 100);
+    const pruner = new Pruner(
+      memory,
+      () => keepNewest,
+      () => T0,
+      silent,
+      60_000,
+      100,
+    );
     const result = await pruner.run();
     expect(result.rules[0]!.max_age).toBe(3000 - 1001);
     expect(result.steps).toBeGreaterThan(10);

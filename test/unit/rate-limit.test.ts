@@ -90,7 +90,10 @@ describe('rates in the config', () => {
 
   it('errors name the key', () => {
     try {
-      parseConfig('rate_limits:\n  events_per_pubkey:\n    ephemeral: 50\n  exempt_ips: [300.1.1.1]\nrelay:\n  trusted_proxies: [10.0.0.0/33]\n', 'r.yaml');
+      parseConfig(
+        'rate_limits:\n  events_per_pubkey:\n    ephemeral: 50\n  exempt_ips: [300.1.1.1]\nrelay:\n  trusted_proxies: [10.0.0.0/33]\n',
+        'r.yaml',
+      );
       expect.unreachable();
     } catch (error) {
       expect(error).toBeInstanceOf(ConfigError);
@@ -100,7 +103,10 @@ describe('rates in the config', () => {
   });
 
   it('null turns a limit off; a full section parses', () => {
-    const config = parseConfig('rate_limits:\n  events_per_ip: "40/10s"\n  events_per_pubkey:\n    ephemeral: null\n    regular: 10/10s\n  max_connections_per_ip: 20\n', 'r.yaml');
+    const config = parseConfig(
+      'rate_limits:\n  events_per_ip: "40/10s"\n  events_per_pubkey:\n    ephemeral: null\n    regular: 10/10s\n  max_connections_per_ip: 20\n',
+      'r.yaml',
+    );
     expect(config.rate_limits.events_per_ip).toEqual(rate(40, 10));
     expect(config.rate_limits.events_per_pubkey).toEqual({ regular: rate(10, 10), replaceable: null, ephemeral: null, addressable: null });
     expect(config.rate_limits.max_connections_per_ip).toBe(20);
@@ -151,8 +157,12 @@ describe('client IP behind proxies', () => {
   });
 
   it('the config list is normalised and checked', () => {
-    expect(parseAddressList(['127.0.0.1', '10.0.0.0/8', 'FD00::/8', '::ffff:1.2.3.4'])).toEqual({ ok: true, value: ['127.0.0.1', '10.0.0.0/8', 'fd00::/8', '1.2.3.4'] });
-    for (const bad of [['1.2.3'], ['10.0.0.0/40'], ['::/129'], ['1.2.3.4/8/1'], [7], 'x']) expect(parseAddressList(bad).ok, JSON.stringify(bad)).toBe(false);
+    expect(parseAddressList(['127.0.0.1', '10.0.0.0/8', 'FD00::/8', '::ffff:1.2.3.4'])).toEqual({
+      ok: true,
+      value: ['127.0.0.1', '10.0.0.0/8', 'fd00::/8', '1.2.3.4'],
+    });
+    for (const bad of [['1.2.3'], ['10.0.0.0/40'], ['::/129'], ['1.2.3.4/8/1'], [7], 'x'])
+      expect(parseAddressList(bad).ok, JSON.stringify(bad)).toBe(false);
   });
 
   it('per-IP limits count an IPv6 client by its /64', () => {
@@ -175,19 +185,33 @@ describe('relay rate limits', () => {
   };
 
   it('concurrent connections are counted per IP and released on close', () => {
-    const limits = new RateLimits(() => ({ ...off, max_connections_per_ip: 2 }), () => 0);
+    const limits = new RateLimits(
+      () => ({ ...off, max_connections_per_ip: 2 }),
+      () => 0,
+    );
     expect(limits.admitConnection('1.1.1.1')).toBeUndefined();
     limits.connectionOpened('1.1.1.1');
     limits.connectionOpened('1.1.1.1');
-    expect(limits.admitConnection('1.1.1.1')).toMatchObject({ prefix: 'rate-limited', text: expect.stringContaining('at most 2 open at once') });
+    expect(limits.admitConnection('1.1.1.1')).toMatchObject({
+      prefix: 'rate-limited',
+      text: expect.stringContaining('at most 2 open at once'),
+    });
     expect(limits.admitConnection('2.2.2.2')).toBeUndefined();
     limits.connectionClosed('1.1.1.1', 1);
     expect(limits.admitConnection('1.1.1.1')).toBeUndefined();
   });
 
   it('exempt IPs skip the per-IP limits only', () => {
-    let settings: RateLimitSettings = { ...off, events_per_ip: rate(1, 10), events_per_pubkey: { ...off.events_per_pubkey, regular: rate(1, 10) }, exempt_ips: ['10.0.0.0/8'] };
-    const limits = new RateLimits(() => settings, () => 0);
+    let settings: RateLimitSettings = {
+      ...off,
+      events_per_ip: rate(1, 10),
+      events_per_pubkey: { ...off.events_per_pubkey, regular: rate(1, 10) },
+      exempt_ips: ['10.0.0.0/8'],
+    };
+    const limits = new RateLimits(
+      () => settings,
+      () => 0,
+    );
     const fromService = limits.events('10.1.1.1');
     expect([fromService.fromIp(), fromService.fromIp()]).toEqual([undefined, undefined]);
     const event = { kind: 1, pubkey: 'a'.repeat(64) } as Parameters<typeof fromService.byAuthor>[0];

@@ -21,7 +21,13 @@ const hex = (bytes: number): string => randomBytes(bytes).toString('hex');
 const T0 = 1_700_000_000;
 const authors = [hex(32), hex(32), hex(32)];
 const note = (i: number): NostrEvent => ({
-  id: hex(32), pubkey: authors[i % 3]!, created_at: T0 - i, kind: i % 2, content: i % 5 === 0 ? 'purple rain' : 'grey', sig: hex(64), tags: [['t', `t${i % 4}`]],
+  id: hex(32),
+  pubkey: authors[i % 3]!,
+  created_at: T0 - i,
+  kind: i % 2,
+  content: i % 5 === 0 ? 'purple rain' : 'grey',
+  sig: hex(64),
+  tags: [['t', `t${i % 4}`]],
 });
 
 describe('needsReader', () => {
@@ -55,7 +61,10 @@ describe('ReaderPool', () => {
 
   const shapes = [
     [{ kinds: [1], limit: 50 }],
-    [{ authors: [authors[0]], limit: 500 }, { '#t': ['t1'], limit: 20 }],
+    [
+      { authors: [authors[0]], limit: 500 },
+      { '#t': ['t1'], limit: 20 },
+    ],
     [{ search: 'purple', limit: 30 }],
     [{ since: T0 - 100, until: T0 - 10 }],
   ];
@@ -69,9 +78,7 @@ describe('ReaderPool', () => {
       const set = await pool.keys(filters[0]!, T0, 1000);
       if (typeof set === 'string') throw new Error(`refused: ${set}`);
       const keys = Array.from({ length: set.size }, (_, i) => [set.timestamp(i), Buffer.from(set.id(i)).toString('hex')]);
-      expect(keys).toEqual(
-        [...store.negentropyKeys(filters[0]!, T0, 1000)].map(([at, id]) => [at, id.toLowerCase()]),
-      );
+      expect(keys).toEqual([...store.negentropyKeys(filters[0]!, T0, 1000)].map(([at, id]) => [at, id.toLowerCase()]));
     }
   });
 

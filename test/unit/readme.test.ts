@@ -52,11 +52,16 @@ describe('README.md map of src/', () => {
 
   it('lists only folders that exist', () => {
     const folders = new Set(foldersUnder(SRC));
-    expect(listedFolders.filter((folder) => !folders.has(folder)), 'README map lines naming no folder of src/').toEqual([]);
+    expect(
+      listedFolders.filter((folder) => !folders.has(folder)),
+      'README map lines naming no folder of src/',
+    ).toEqual([]);
   });
 
   it('lists exactly the files at the top of src/', () => {
-    const files = readdirSync(SRC, { withFileTypes: true }).filter((entry) => entry.isFile()).map((entry) => entry.name);
+    const files = readdirSync(SRC, { withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => entry.name);
     expect([...listedFiles].sort()).toEqual(files.sort());
   });
 });

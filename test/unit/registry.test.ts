@@ -34,7 +34,10 @@ function parseMatrix(markdown: string): MatrixRow[] {
   const rows: MatrixRow[] = [];
   for (const line of lines.slice(header + 2)) {
     if (!line.trim().startsWith('|')) break;
-    const cells = line.split('|').slice(1, -1).map((cell) => cell.trim());
+    const cells = line
+      .split('|')
+      .slice(1, -1)
+      .map((cell) => cell.trim());
     const nip = /NIP-(\d+)/i.exec(cells[0] ?? '');
     if (nip === null) continue;
     rows.push({ nip: Number(nip[1]), status: (cells[1] ?? '').toLowerCase(), text: line });
@@ -67,7 +70,10 @@ describe('NIP registry', () => {
       }
       const keys = [...entry.advertisedWhen.matchAll(/`([^`]+)`/g)].map((match) => match[1]!);
       expect(keys.length, `${name}: advertisedWhen names no config key in backticks`).toBeGreaterThan(0);
-      expect(keys.filter((key) => specFor(key) === undefined), `${name}: advertisedWhen names unknown keys`).toEqual([]);
+      expect(
+        keys.filter((key) => specFor(key) === undefined),
+        `${name}: advertisedWhen names unknown keys`,
+      ).toEqual([]);
     });
 
     it(`${name}: every test file exists`, () => {
@@ -100,9 +106,7 @@ describe('nips/README.md matrix', () => {
   });
 
   it('every implemented NIP has its own page nips/NN.md', () => {
-    const missing = implemented
-      .map((row) => `nips/${String(row.nip).padStart(2, '0')}.md`)
-      .filter((path) => !existsSync(join(ROOT, path)));
+    const missing = implemented.map((row) => `nips/${String(row.nip).padStart(2, '0')}.md`).filter((path) => !existsSync(join(ROOT, path)));
     expect(missing).toEqual([]);
   });
 

@@ -31,7 +31,9 @@ describe('parseRetention', () => {
     expect(problems('retention:\n  - { kinds: [1], max_age: 1d }\n  - { kinds: [1], max_age: 9x }\n')).toEqual([
       expect.stringMatching(/^retention\[1\]\.max_age: "9x" is not a duration/),
     ]);
-    expect(problems('retention:\n  - { kinds: [1], max_agee: 1d }\n')).toEqual(['retention[0].max_agee: unknown field (did you mean "max_age"?)']);
+    expect(problems('retention:\n  - { kinds: [1], max_agee: 1d }\n')).toEqual([
+      'retention[0].max_agee: unknown field (did you mean "max_age"?)',
+    ]);
     expect(problems('retention:\n  - { kinds: [1, 7], keep: 5m }\n')[0]).toMatch(/^retention\[0\]\.keep: only for ephemeral kinds/);
     expect(problems('retention:\n  - { kinds: ["*"], keep: 5m }\n')[0]).toMatch(/^retention\[0\]\.keep: only for ephemeral/);
     expect(problems('retention:\n  - { max_age: 1d }\n')[0]).toMatch(/^retention\[0\]\.kinds: missing/);
@@ -71,7 +73,10 @@ describe('compileRetention', () => {
   });
 
   it('an earlier rule without keep shadows a later keep rule', () => {
-    const shadowed = compileRetention([{ kinds: ['*'], max_age: 10 }, { kinds: [20000], keep: 60 }]);
+    const shadowed = compileRetention([
+      { kinds: ['*'], max_age: 10 },
+      { kinds: [20000], keep: 60 },
+    ]);
     expect(shadowed.keepFor(20000)).toBeUndefined();
   });
 

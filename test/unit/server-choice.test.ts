@@ -33,13 +33,20 @@ describe('the WebSocket server choice', () => {
   });
 
   it('auto without a native build: one warning line with the cause and the fix; uws refuses to start', () => {
-    const none = () => ({ problems: ['uws-official 20.57.0: needs glibc 2.38 or newer', 'uws-node20 20.30.0: no build for Node ABI 137 on linux_x64 (it has 93, 108, 115)'] });
+    const none = () => ({
+      problems: [
+        'uws-official 20.57.0: needs glibc 2.38 or newer',
+        'uws-node20 20.30.0: no build for Node ABI 137 on linux_x64 (it has 93, 108, 115)',
+      ],
+    });
     const choice = chooseServer('auto', none);
     expect(choice).toMatchObject({ native: false, degraded: true });
     expect(choice.description).not.toContain('\n');
     expect(choice.description).toMatch(
       /^server: ws [\d.]+ \(portable, node .+\), slower than uWebSockets\.js: no native uWebSockets\.js build loads here \(uws-official 20\.57\.0: needs glibc 2\.38 or newer; uws-node20 20\.30\.0: no build for Node ABI 137 .*\)\. Fix: run Node 20, or Node 22\/24 on glibc 2\.38 or newer .*; or set server\.implementation: ws to run the portable server knowingly\.$/,
     );
-    expect(() => chooseServer('uws', none)).toThrow(/^server\.implementation is uws, but no native uWebSockets\.js build loads here \(.*\)\. Fix: run Node 20, .* or set server\.implementation to auto or ws to accept the portable server\.$/);
+    expect(() => chooseServer('uws', none)).toThrow(
+      /^server\.implementation is uws, but no native uWebSockets\.js build loads here \(.*\)\. Fix: run Node 20, .* or set server\.implementation to auto or ws to accept the portable server\.$/,
+    );
   });
 });

@@ -39,7 +39,10 @@ describe('the SQLite binding', () => {
       require('node:worker_threads').parentPort.postMessage('done');`;
     for (let round = 0; round < 3; round++) {
       const worker = new Worker(source, { eval: true });
-      const [message, exitCode] = await Promise.all([new Promise((resolve) => worker.once('message', resolve)), new Promise((resolve) => worker.once('exit', resolve))]);
+      const [message, exitCode] = await Promise.all([
+        new Promise((resolve) => worker.once('message', resolve)),
+        new Promise((resolve) => worker.once('exit', resolve)),
+      ]);
       expect([message, exitCode]).toEqual(['done', 0]);
     }
     gc();

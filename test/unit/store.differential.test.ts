@@ -87,13 +87,15 @@ class Model {
   }
 }
 
-const newestFirst = (a: NostrEvent, b: NostrEvent): number =>
-  b.created_at - a.created_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+const newestFirst = (a: NostrEvent, b: NostrEvent): number => b.created_at - a.created_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 function oracle(events: NostrEvent[], filters: CompiledFilter[]): NostrEvent[] {
   const result = new Map<string, NostrEvent>();
   for (const filter of filters) {
-    const matches = events.filter((event) => matchFilter(filter, event)).sort(newestFirst).slice(0, filter.limit);
+    const matches = events
+      .filter((event) => matchFilter(filter, event))
+      .sort(newestFirst)
+      .slice(0, filter.limit);
     for (const event of matches) result.set(event.id, event);
   }
   return [...result.values()].sort(newestFirst);
@@ -109,17 +111,17 @@ const compile = (input: Record<string, unknown>): CompiledFilter => {
 const someOf = <T>(values: readonly T[]) => fc.uniqueArray(fc.constantFrom(...values), { minLength: 1, maxLength: 4 });
 const time = fc.integer({ min: 0, max: 42 });
 const fields = {
-    ids: fc.constant(0).chain(() => someOf([...IDS.slice(0, 300), hex(64)])),
-    authors: someOf(PUBKEYS),
-    kinds: someOf([...new Set(KINDS), 2]),
-    '#e': fc.constant(0).chain(() => someOf(IDS.slice(0, 300))),
-    '#p': someOf(PUBKEYS),
-    '#t': someOf(TAG_VALUES),
-    '#T': someOf(TAG_VALUES),
-    '#d': someOf(['', 'x', 'y', 'z']),
-    '#g': someOf(['u0', 'u0m', 'u']),
-    since: time,
-    until: time,
+  ids: fc.constant(0).chain(() => someOf([...IDS.slice(0, 300), hex(64)])),
+  authors: someOf(PUBKEYS),
+  kinds: someOf([...new Set(KINDS), 2]),
+  '#e': fc.constant(0).chain(() => someOf(IDS.slice(0, 300))),
+  '#p': someOf(PUBKEYS),
+  '#t': someOf(TAG_VALUES),
+  '#T': someOf(TAG_VALUES),
+  '#d': someOf(['', 'x', 'y', 'z']),
+  '#g': someOf(['u0', 'u0m', 'u']),
+  since: time,
+  until: time,
 };
 /** Filters with 0-3 conditions (more would rarely match anything) and usually a limit. */
 const filterArb = fc
@@ -152,9 +154,7 @@ describe('store vs naive model', () => {
   it('write outcomes agree with the model (batches with re-sent events)', () => {
     const sent: NostrEvent[] = [];
     for (let written = 0; written < 1500; ) {
-      const batch = Array.from({ length: 1 + int(40) }, () =>
-        sent.length > 0 && random() < 0.1 ? pick(sent) : randomEvent(),
-      );
+      const batch = Array.from({ length: 1 + int(40) }, () => (sent.length > 0 && random() < 0.1 ? pick(sent) : randomEvent()));
       sent.push(...batch);
       written += batch.length;
       const outcomes = store.writeBatch(batch.map((event) => ({ event, json: serialize(event) })));
@@ -175,7 +175,10 @@ describe('store vs naive model', () => {
         const expected = oracle(events, filters).map(serialize);
         expect(store.query(filters)).toEqual(expected);
         if (expected.length > 0) nonEmpty++;
-        const all = oracle(events, filters.map((filter) => ({ ...filter, limit: Infinity })));
+        const all = oracle(
+          events,
+          filters.map((filter) => ({ ...filter, limit: Infinity })),
+        );
         if (expected.length > 0 && expected.length < all.length) cut++;
         const matching = events.filter((event) => filters.some((filter) => matchFilter(filter, event)));
         expect(store.count(filters)).toBe(matching.length);

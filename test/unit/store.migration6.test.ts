@@ -14,7 +14,18 @@ import { EventStore } from '../../src/store/index.js';
 const hex = (bytes: number): string => randomBytes(bytes).toString('hex');
 const PK = hex(32);
 const MENTIONED = hex(32);
-const ev = (kind: number, created_at: number): NostrEvent => ({ id: hex(32), pubkey: PK, created_at, kind, tags: [['p', MENTIONED], ['t', 'old']], content: `${kind}`, sig: hex(64) });
+const ev = (kind: number, created_at: number): NostrEvent => ({
+  id: hex(32),
+  pubkey: PK,
+  created_at,
+  kind,
+  tags: [
+    ['p', MENTIONED],
+    ['t', 'old'],
+  ],
+  content: `${kind}`,
+  sig: hex(64),
+});
 
 let dir: string;
 beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'commons-m6-'))));
@@ -31,7 +42,14 @@ describe('migration 6', () => {
     const insertEvent = db.prepare('INSERT INTO events (id, pubkey, kind, created_at, d_tag, json) VALUES (?, ?, ?, ?, ?, ?)');
     const insertTag = db.prepare('INSERT INTO tags (event_rowid, name, value, kind, created_at) VALUES (?, ?, ?, ?, ?)');
     for (const event of events) {
-      const seq = insertEvent.run(Buffer.from(event.id, 'hex'), Buffer.from(event.pubkey, 'hex'), event.kind, event.created_at, event.kind === 3 ? '' : null, serialize(event)).lastInsertRowid;
+      const seq = insertEvent.run(
+        Buffer.from(event.id, 'hex'),
+        Buffer.from(event.pubkey, 'hex'),
+        event.kind,
+        event.created_at,
+        event.kind === 3 ? '' : null,
+        serialize(event),
+      ).lastInsertRowid;
       for (const [name, value] of event.tags) insertTag.run(seq, name, value, event.kind, event.created_at);
     }
     db.close();
@@ -44,7 +62,9 @@ describe('migration 6', () => {
       expect(names.filter((name) => !String(name).startsWith('sqlite_autoindex'))).toEqual(['tags_value_created_kind']);
 
       const ids = (input: Record<string, unknown>): string[] =>
-        store.query([compileFilter(input, { max_filter_values: 100, max_limit: 100, default_limit: 100 }) as never], 2000).map((json) => (JSON.parse(json) as NostrEvent).id);
+        store
+          .query([compileFilter(input, { max_filter_values: 100, max_limit: 100, default_limit: 100 }) as never], 2000)
+          .map((json) => (JSON.parse(json) as NostrEvent).id);
       const [first, reaction, second, contacts] = events.map((event) => event.id);
       expect(ids({ '#p': [MENTIONED] })).toEqual([contacts, second, reaction, first]);
       expect(ids({ '#p': [MENTIONED], kinds: [1] })).toEqual([second, first]);

@@ -28,7 +28,8 @@ function f(input: Record<string, unknown>): CompiledFilter {
 let dir: string;
 let store: EventStore;
 const path = (): string => join(dir, 'relay.sqlite');
-const write = (...events: NostrEvent[]): string[] => store.writeBatch(events.map((event) => ({ event, json: serialize(event) }))).map((o) => o.status);
+const write = (...events: NostrEvent[]): string[] =>
+  store.writeBatch(events.map((event) => ({ event, json: serialize(event) }))).map((o) => o.status);
 const ids = (filter: Record<string, unknown> = {}): string[] => store.query([f(filter)]).map((json) => (JSON.parse(json) as NostrEvent).id);
 
 beforeEach(() => {
@@ -64,7 +65,15 @@ describe('e targets', () => {
   it('several targets and duplicate e tags', () => {
     const [a, b, c] = [ev(), ev(), ev()];
     write(a, b, c);
-    expect(write(deletion(ALICE, [['e', a.id], ['e', a.id], ['e', b.id]]))).toEqual(['stored']);
+    expect(
+      write(
+        deletion(ALICE, [
+          ['e', a.id],
+          ['e', a.id],
+          ['e', b.id],
+        ]),
+      ),
+    ).toEqual(['stored']);
     expect([store.has(a.id), store.has(b.id), store.has(c.id)]).toEqual([false, false, true]);
   });
 
@@ -146,8 +155,7 @@ describe('gift wraps (1059)', () => {
 });
 
 describe('a targets', () => {
-  const article = (created_at: number, d = 'post', pubkey = ALICE): NostrEvent =>
-    ev({ kind: 30023, pubkey, created_at, tags: [['d', d]] });
+  const article = (created_at: number, d = 'post', pubkey = ALICE): NostrEvent => ev({ kind: 30023, pubkey, created_at, tags: [['d', d]] });
 
   it('deletes versions up to the deletion’s created_at, not a newer one', () => {
     const old = article(1000);

@@ -27,7 +27,8 @@ function f(input: Record<string, unknown>): CompiledFilter {
 
 let dir: string;
 let store: EventStore;
-const write = (...events: NostrEvent[]): string[] => store.writeBatch(events.map((event) => ({ event, json: serialize(event) }))).map((o) => o.status);
+const write = (...events: NostrEvent[]): string[] =>
+  store.writeBatch(events.map((event) => ({ event, json: serialize(event) }))).map((o) => o.status);
 const ids = (now: number, ...filters: Record<string, unknown>[]): string[] =>
   store.query(filters.map(f), now).map((json) => (JSON.parse(json) as NostrEvent).id);
 
@@ -72,10 +73,17 @@ describe('NIP-40 in the store', () => {
 
   it('limited queries over several index ranges still return `limit` unexpired events', () => {
     // Newest events expire: the index-only cutoff must look past them (expiredSlack).
-    const fresh = Array.from({ length: 5 }, (_, i) => ev({ created_at: 1000 + i, pubkey: i % 2 ? PK : PK2, tags: [['t', i % 2 ? 'a' : 'b']] }));
-    const gone = Array.from({ length: 5 }, (_, i) => ev({ created_at: 2000 + i, pubkey: i % 2 ? PK : PK2, tags: [['t', i % 2 ? 'a' : 'b']] }, 3000));
+    const fresh = Array.from({ length: 5 }, (_, i) =>
+      ev({ created_at: 1000 + i, pubkey: i % 2 ? PK : PK2, tags: [['t', i % 2 ? 'a' : 'b']] }),
+    );
+    const gone = Array.from({ length: 5 }, (_, i) =>
+      ev({ created_at: 2000 + i, pubkey: i % 2 ? PK : PK2, tags: [['t', i % 2 ? 'a' : 'b']] }, 3000),
+    );
     write(...fresh, ...gone);
-    const newestFresh = [...fresh].reverse().slice(0, 3).map((e) => e.id);
+    const newestFresh = [...fresh]
+      .reverse()
+      .slice(0, 3)
+      .map((e) => e.id);
     expect(ids(3000, { authors: [PK, PK2], limit: 3 })).toEqual(newestFresh);
     expect(ids(3000, { kinds: [1, 7], limit: 3 })).toEqual(newestFresh);
     expect(ids(3000, { '#t': ['a', 'b'], limit: 3 })).toEqual(newestFresh);

@@ -60,7 +60,9 @@ describe('a request to vanish naming this relay', () => {
     const db = new Database(path(), { readonly: true });
     expect(db.prepare("SELECT count(*) AS n FROM tags WHERE name IN ('t', 'd', 'e')").get()).toEqual({ n: 0 });
     expect(db.prepare("SELECT count(*) AS n FROM events_fts WHERE events_fts MATCH 'purple'").get()).toEqual({ n: 0 });
-    expect(db.prepare('SELECT until_created_at AS until FROM vanished WHERE pubkey = ?').get(Buffer.from(ALICE, 'hex'))).toEqual({ until: 2000 });
+    expect(db.prepare('SELECT until_created_at AS until FROM vanished WHERE pubkey = ?').get(Buffer.from(ALICE, 'hex'))).toEqual({
+      until: 2000,
+    });
     db.close();
   });
 
@@ -80,8 +82,23 @@ describe('a request to vanish naming this relay', () => {
     const request = vanish(2000);
     write(note, wrap, request);
     expect(write(note, wrap)).toEqual(['vanished', 'vanished']);
-    expect(write(ev({ created_at: 2000 }), ev({ kind: 62, created_at: 1900, tags: [['relay', 'ALL_RELAYS']] }))).toEqual(['vanished', 'vanished']);
-    expect(write(ev({ pubkey: BOB, kind: 1059, tags: [['p', hex(32)], ['p', ALICE]], created_at: 10 }))).toEqual(['vanished']);
+    expect(write(ev({ created_at: 2000 }), ev({ kind: 62, created_at: 1900, tags: [['relay', 'ALL_RELAYS']] }))).toEqual([
+      'vanished',
+      'vanished',
+    ]);
+    expect(
+      write(
+        ev({
+          pubkey: BOB,
+          kind: 1059,
+          tags: [
+            ['p', hex(32)],
+            ['p', ALICE],
+          ],
+          created_at: 10,
+        }),
+      ),
+    ).toEqual(['vanished']);
     expect(write(request)).toEqual(['duplicate']);
     expect(write(ev({ created_at: 2001 }), ev({ pubkey: BOB, kind: 1059, tags: [['p', ALICE]], created_at: 2001 }))).toEqual([
       'stored',

@@ -25,7 +25,8 @@ let store: EventStore;
 const write = (events: NostrEvent[], expiresAt?: number): void => {
   store.writeBatch(events.map((event) => ({ event, json: serialize(event), expiresAt })));
 };
-const count = (sql: string): number => (store as unknown as { db: { prepare(s: string): { pluck(): { get(): number } } } }).db.prepare(sql).pluck().get();
+const count = (sql: string): number =>
+  (store as unknown as { db: { prepare(s: string): { pluck(): { get(): number } } } }).db.prepare(sql).pluck().get();
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'commons-retention-'));
@@ -46,7 +47,16 @@ function fill(): NostrEvent[] {
         kind,
         pubkey: AUTHORS[i % AUTHORS.length],
         created_at: T0 - i * 10,
-        tags: kind === 30023 ? [['d', `d${i}`], ['t', 'x']] : [['t', 'x'], ['p', AUTHORS[1]!]],
+        tags:
+          kind === 30023
+            ? [
+                ['d', `d${i}`],
+                ['t', 'x'],
+              ]
+            : [
+                ['t', 'x'],
+                ['p', AUTHORS[1]!],
+              ],
       }),
     );
   }
@@ -59,7 +69,10 @@ const pass = (rules: RetentionRule[], now: number, dryRun = false) => runPass(st
 describe('retention pass', () => {
   it('max_age deletes only kinds not decided by an earlier rule, dry run counts the same, tags go too', () => {
     const events = fill();
-    const rules: RetentionRule[] = [{ kinds: [7], max_age: 1_000_000 }, { kinds: ['*'], max_age: 20_000 }];
+    const rules: RetentionRule[] = [
+      { kinds: [7], max_age: 1_000_000 },
+      { kinds: ['*'], max_age: 20_000 },
+    ];
     // now = T0: events older than T0 − 20,000 s (i > 2000) of kinds 1 and 30023 go; kind 7 is kept.
     const expected = events.filter((e) => e.kind !== 7 && e.created_at < T0 - 20_000).length;
     const dry = pass(rules, T0, true);
@@ -80,7 +93,9 @@ describe('retention pass', () => {
     const report = pass([{ kinds: [1, 7], max_per_pubkey: 50 }], T0);
     const ruled = events.filter((e) => e.kind === 1 || e.kind === 7);
     expect(report.rules[0]!.max_per_pubkey).toBe(ruled.length - AUTHORS.length * 50);
-    const kept = new Set(store.query([{ tags: [], kinds: new Set([1, 7]), limit: 10_000 } as never], T0).map((j) => (JSON.parse(j) as NostrEvent).id));
+    const kept = new Set(
+      store.query([{ tags: [], kinds: new Set([1, 7]), limit: 10_000 } as never], T0).map((j) => (JSON.parse(j) as NostrEvent).id),
+    );
     for (const author of AUTHORS) {
       const newest = ruled.filter((e) => e.pubkey === author).sort((a, b) => b.created_at - a.created_at);
       expect(newest.slice(0, 50).every((e) => kept.has(e.id))).toBe(true);
@@ -91,13 +106,35 @@ describe('retention pass', () => {
 
   it('max_total keeps the newest N overall; combined with max_per_pubkey survivors count', () => {
     const events = fill();
-    const dry = pass([{ kinds: [30023], max_total: 100 }, { kinds: ['*'], max_per_pubkey: 10, max_total: 150 }], T0, true);
+    const dry = pass(
+      [
+        { kinds: [30023], max_total: 100 },
+        { kinds: ['*'], max_per_pubkey: 10, max_total: 150 },
+      ],
+      T0,
+      true,
+    );
     expect(dry.rules[0]).toEqual({ max_age: 0, max_per_pubkey: 0, max_total: 1900 });
     // Rule 1: 4,000 events of 20 authors → 200 survive max_per_pubkey, then 150 of them max_total.
     expect(dry.rules[1]).toEqual({ max_age: 0, max_per_pubkey: 3800, max_total: 50 });
-    expect(pass([{ kinds: [30023], max_total: 100 }, { kinds: ['*'], max_per_pubkey: 10, max_total: 150 }], T0)).toEqual(dry);
-    const addressable = events.filter((e) => e.kind === 30023).slice(0, 100).map((e) => e.id).sort();
-    const stored = store.query([{ tags: [], kinds: new Set([30023]), limit: 10_000 } as never], T0).map((j) => (JSON.parse(j) as NostrEvent).id).sort();
+    expect(
+      pass(
+        [
+          { kinds: [30023], max_total: 100 },
+          { kinds: ['*'], max_per_pubkey: 10, max_total: 150 },
+        ],
+        T0,
+      ),
+    ).toEqual(dry);
+    const addressable = events
+      .filter((e) => e.kind === 30023)
+      .slice(0, 100)
+      .map((e) => e.id)
+      .sort();
+    const stored = store
+      .query([{ tags: [], kinds: new Set([30023]), limit: 10_000 } as never], T0)
+      .map((j) => (JSON.parse(j) as NostrEvent).id)
+      .sort();
     expect(stored).toEqual(addressable);
     expect(store.stats().events).toBe(250);
   });
@@ -112,7 +149,7 @@ describe('retention pass', () => {
   });
 
   it('plans use the indexes', () => {
-    const plans = store.retention.plans() as Record<"nextKind" | "olderThan" | "walk", string[]>;
+    const plans = store.retention.plans() as Record<'nextKind' | 'olderThan' | 'walk', string[]>;
     expect(plans.nextKind.join()).toMatch(/USING COVERING INDEX events_kind_created \(kind>\?\)/);
     expect(plans.olderThan.join()).toMatch(/USING COVERING INDEX events_kind_created \(kind=\? AND created_at<\?\)/);
     expect(plans.walk.join()).toMatch(/USING INDEX events_created \(created_at<\?\)/);
@@ -121,7 +158,14 @@ describe('retention pass', () => {
 
   it('the background pruner runs in many short steps', async () => {
     fill();
-    const pruner = new Pruner(store, () => compileRetention([{ kinds: ['*'], max_age: 20_000, max_per_pubkey: 40 }]), () => T0, pino({ level: 'silent' }), 60_000, 100);
+    const pruner = new Pruner(
+      store,
+      () => compileRetention([{ kinds: ['*'], max_age: 20_000, max_per_pubkey: 40 }]),
+      () => T0,
+      pino({ level: 'silent' }),
+      60_000,
+      100,
+    );
     const result = await pruner.run();
     expect(result.steps).toBeGreaterThan(20);
     expect(store.stats().events).toBe(AUTHORS.length * 40);

@@ -31,7 +31,8 @@ function f(input: Record<string, unknown>): CompiledFilter {
 let dir: string;
 let path: string;
 let store: EventStore;
-const write = (...events: NostrEvent[]): string[] => store.writeBatch(events.map((event) => ({ event, json: serialize(event) }))).map((o) => o.status);
+const write = (...events: NostrEvent[]): string[] =>
+  store.writeBatch(events.map((event) => ({ event, json: serialize(event) }))).map((o) => o.status);
 const ids = (...filters: Record<string, unknown>[]): string[] =>
   store.query(filters.map(f), 5000).map((json) => (JSON.parse(json) as NostrEvent).id);
 /** Rows of the FTS index matching a word (straight from SQLite, not through the store's query). */

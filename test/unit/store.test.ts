@@ -183,7 +183,14 @@ describe('addressable kinds (30000-39999)', () => {
   });
 
   it('the first d tag names the address', () => {
-    const ab = ev({ kind: 30023, created_at: 1, tags: [['d', 'a'], ['d', 'b']] });
+    const ab = ev({
+      kind: 30023,
+      created_at: 1,
+      tags: [
+        ['d', 'a'],
+        ['d', 'b'],
+      ],
+    });
     const b = ev({ kind: 30023, created_at: 5, tags: [['d', 'b']] });
     const a = ev({ kind: 30023, created_at: 2, tags: [['d', 'a']] });
     expect(statuses(ab, b)).toEqual(['stored', 'stored']);
@@ -218,9 +225,36 @@ describe('addressable kinds (30000-39999)', () => {
 });
 
 describe('query', () => {
-  const A = ev({ id: idStarting('aa'), created_at: 100, kind: 1, tags: [['e', hex(32)], ['t', 'x'], ['T', 'y'], ['k', 'z', 'extra']] });
-  const B = ev({ id: idStarting('bb'), created_at: 200, kind: 7, pubkey: PK2, tags: [['t', 'x'], ['g', 'u0m']] });
-  const C = ev({ id: idStarting('cc'), created_at: 200, kind: 1, tags: [['t', 'w'], ['g', 'u0']] });
+  const A = ev({
+    id: idStarting('aa'),
+    created_at: 100,
+    kind: 1,
+    tags: [
+      ['e', hex(32)],
+      ['t', 'x'],
+      ['T', 'y'],
+      ['k', 'z', 'extra'],
+    ],
+  });
+  const B = ev({
+    id: idStarting('bb'),
+    created_at: 200,
+    kind: 7,
+    pubkey: PK2,
+    tags: [
+      ['t', 'x'],
+      ['g', 'u0m'],
+    ],
+  });
+  const C = ev({
+    id: idStarting('cc'),
+    created_at: 200,
+    kind: 1,
+    tags: [
+      ['t', 'w'],
+      ['g', 'u0'],
+    ],
+  });
   const D = ev({ id: idStarting('01'), created_at: 300, kind: 6, pubkey: PK2, tags: [['tt', 'x'], ['t'], ['p', PK]] });
   beforeEach(() => statuses(A, B, C, D));
 

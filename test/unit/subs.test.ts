@@ -87,37 +87,44 @@ const filterArb: fc.Arbitrary<Filter> = fc
   .chain((keys) => fc.shuffledSubarray(keys, { minLength: keys.length, maxLength: keys.length }))
   .chain((keys) => fc.tuple(...keys.map((k) => fields[k]!)).map((vs) => Object.fromEntries(keys.map((k, i) => [k, vs[i]])) as Filter));
 
-const subsArb = fc.array(fc.array(filterArb, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 12 }).map((groups) => groups.map((g, i) => sub(`s${i}`, g)));
+const subsArb = fc
+  .array(fc.array(filterArb, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 12 })
+  .map((groups) => groups.map((g, i) => sub(`s${i}`, g)));
 
 describe('SubscriptionIndex', () => {
   it('matching returns exactly the subscriptions a brute-force scan finds, before and after removals; removing all leaves no residue', () => {
     let hits = 0;
     fc.assert(
-      fc.property(subsArb, fc.array(eventArb, { minLength: 1, maxLength: 15 }), fc.array(fc.boolean(), { minLength: 12, maxLength: 12 }), (subs, events, removeMask) => {
-        const index = new SubscriptionIndex<Sub>();
-        for (const s of subs) index.add(s);
-        expect(index.size).toBe(subs.length);
-        for (const event of events) {
-          const expected = bruteForce(subs, event);
-          hits += expected.length;
-          expect(names(index.matching(event)), JSON.stringify({ event, subs: subs.map((s) => s.raw) })).toEqual(expected);
-        }
+      fc.property(
+        subsArb,
+        fc.array(eventArb, { minLength: 1, maxLength: 15 }),
+        fc.array(fc.boolean(), { minLength: 12, maxLength: 12 }),
+        (subs, events, removeMask) => {
+          const index = new SubscriptionIndex<Sub>();
+          for (const s of subs) index.add(s);
+          expect(index.size).toBe(subs.length);
+          for (const event of events) {
+            const expected = bruteForce(subs, event);
+            hits += expected.length;
+            expect(names(index.matching(event)), JSON.stringify({ event, subs: subs.map((s) => s.raw) })).toEqual(expected);
+          }
 
-        const kept = subs.filter((_, i) => !removeMask[i]);
-        for (const s of subs) if (removeMask[subs.indexOf(s)]) index.remove(s);
-        expect(index.size).toBe(kept.length);
-        for (const event of events) expect(names(index.matching(event))).toEqual(bruteForce(kept, event));
+          const kept = subs.filter((_, i) => !removeMask[i]);
+          for (const s of subs) if (removeMask[subs.indexOf(s)]) index.remove(s);
+          expect(index.size).toBe(kept.length);
+          for (const event of events) expect(names(index.matching(event))).toEqual(bruteForce(kept, event));
 
-        for (const s of subs) index.remove(s); // removing twice is a no-op
-        expect(index.size).toBe(0);
-        for (const event of events) expect(index.matching(event).size).toBe(0);
-        expect(internals(index).byKey.size).toBe(0);
-        expect(internals(index).unindexed.size).toBe(0);
+          for (const s of subs) index.remove(s); // removing twice is a no-op
+          expect(index.size).toBe(0);
+          for (const event of events) expect(index.matching(event).size).toBe(0);
+          expect(internals(index).byKey.size).toBe(0);
+          expect(internals(index).unindexed.size).toBe(0);
 
-        // the index is reusable after being emptied
-        for (const s of kept) index.add(s);
-        for (const event of events) expect(names(index.matching(event))).toEqual(bruteForce(kept, event));
-      }),
+          // the index is reusable after being emptied
+          for (const s of kept) index.add(s);
+          for (const event of events) expect(names(index.matching(event))).toEqual(bruteForce(kept, event));
+        },
+      ),
       { numRuns: 1500 },
     );
     expect(hits).toBeGreaterThan(1000);

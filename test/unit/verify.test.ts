@@ -76,8 +76,20 @@ function pool(size: number): VerifierPool {
 describe('verifiers agree with @noble/curves', () => {
   const nostrWasm = initNostrWasm();
   const implementations: [string, () => Promise<(e: NostrEvent) => Promise<boolean>>][] = [
-    ['NobleVerifier', async () => { const v = new NobleVerifier(); return (e) => v.verify(e); }],
-    ['WasmVerifier (tiny-secp256k1)', async () => { const v = new WasmVerifier(); return (e) => v.verify(e); }],
+    [
+      'NobleVerifier',
+      async () => {
+        const v = new NobleVerifier();
+        return (e) => v.verify(e);
+      },
+    ],
+    [
+      'WasmVerifier (tiny-secp256k1)',
+      async () => {
+        const v = new WasmVerifier();
+        return (e) => v.verify(e);
+      },
+    ],
     [
       'nostr-wasm verifyEvent',
       async () => {
@@ -92,8 +104,21 @@ describe('verifiers agree with @noble/curves', () => {
         };
       },
     ],
-    ['VerifierPool', async () => { const p = pool(2); return (e) => p.verify(e); }],
-    ['createVerifier(0)', async () => { const v = createVerifier(0); pools.push(v); return (e) => v.verify(e); }],
+    [
+      'VerifierPool',
+      async () => {
+        const p = pool(2);
+        return (e) => p.verify(e);
+      },
+    ],
+    [
+      'createVerifier(0)',
+      async () => {
+        const v = createVerifier(0);
+        pools.push(v);
+        return (e) => v.verify(e);
+      },
+    ],
   ];
 
   for (const [name, make] of implementations) {
@@ -113,9 +138,28 @@ describe('verifiers agree with @noble/curves', () => {
   // The same vectors through the native addon (built by npm install when libsecp256k1-dev is present).
   // Skipped without it; the fallback tests below always run.
   const native: [string, () => Promise<(e: NostrEvent) => Promise<boolean>>][] = [
-    ['NativeVerifier (libsecp256k1)', async () => { const v = new NativeVerifier(); return (e) => v.verify(e); }],
-    ['VerifierPool (native workers)', async () => { const p = new VerifierPool({ size: 2, implementation: 'native' }); pools.push(p); return (e) => p.verify(e); }],
-    ["createVerifier(0, 'native')", async () => { const v = createVerifier(0, 'native'); return (e) => v.verify(e); }],
+    [
+      'NativeVerifier (libsecp256k1)',
+      async () => {
+        const v = new NativeVerifier();
+        return (e) => v.verify(e);
+      },
+    ],
+    [
+      'VerifierPool (native workers)',
+      async () => {
+        const p = new VerifierPool({ size: 2, implementation: 'native' });
+        pools.push(p);
+        return (e) => p.verify(e);
+      },
+    ],
+    [
+      "createVerifier(0, 'native')",
+      async () => {
+        const v = createVerifier(0, 'native');
+        return (e) => v.verify(e);
+      },
+    ],
   ];
   for (const [name, make] of native) {
     it.skipIf(!loadNative().ok)(name, async () => {
@@ -219,7 +263,10 @@ describe('choosing the implementation (verify.implementation)', () => {
 
   it('native without the addon is refused, naming the key and the reason', () => {
     expect(() => resolveImplementation('native', missing)).toThrow(/verify\.implementation: native: .*not built/);
-    expect(implementationParser(missing)('native')).toMatchObject({ ok: false, reason: expect.stringMatching(/^native: .*libsecp256k1-dev/) });
+    expect(implementationParser(missing)('native')).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/^native: .*libsecp256k1-dev/),
+    });
     expect(implementationParser(missing)('auto')).toEqual({ ok: true, value: 'auto' });
     expect(implementationParser(missing)('fast')).toMatchObject({ ok: false, reason: 'must be one of auto | native | wasm' });
   });

@@ -10,7 +10,15 @@ import { EventStore } from '../../src/store/index.js';
 import { WriterThread } from '../../src/store/writer-thread.js';
 
 const item = (content: string) => {
-  const event: NostrEvent = { id: randomBytes(32).toString('hex'), pubkey: randomBytes(32).toString('hex'), created_at: 1_700_000_000, kind: 1, tags: [], content, sig: randomBytes(64).toString('hex') };
+  const event: NostrEvent = {
+    id: randomBytes(32).toString('hex'),
+    pubkey: randomBytes(32).toString('hex'),
+    created_at: 1_700_000_000,
+    kind: 1,
+    tags: [],
+    content,
+    sig: randomBytes(64).toString('hex'),
+  };
   return { event, json: serialize(event) };
 };
 

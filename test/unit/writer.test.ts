@@ -38,7 +38,10 @@ const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
 describe('BatchWriter', () => {
   it('many writes in one tick → one writeBatch call, outcomes in order', async () => {
     const store = new FakeStore();
-    const writer = new BatchWriter((items) => store.writeBatch(items), () => {});
+    const writer = new BatchWriter(
+      (items) => store.writeBatch(items),
+      () => {},
+    );
     const items = Array.from({ length: 50 }, (_, i) => item(i));
     const promises = items.map((it) => writer.write(it));
     expect(writer.pending).toBe(50);
@@ -52,7 +55,10 @@ describe('BatchWriter', () => {
 
   it('writes in different ticks go in different batches', async () => {
     const store = new FakeStore();
-    const writer = new BatchWriter((items) => store.writeBatch(items), () => {});
+    const writer = new BatchWriter(
+      (items) => store.writeBatch(items),
+      () => {},
+    );
     const first = [writer.write(item(1)), writer.write(item(2))];
     await Promise.all(first);
     const second = [writer.write(item(3))];
@@ -62,7 +68,11 @@ describe('BatchWriter', () => {
 
   it('splits a large queue into batches of at most maxBatch, in order', async () => {
     const store = new FakeStore();
-    const writer = new BatchWriter((items) => store.writeBatch(items), () => {}, 10);
+    const writer = new BatchWriter(
+      (items) => store.writeBatch(items),
+      () => {},
+      10,
+    );
     const items = Array.from({ length: 25 }, (_, i) => item(i));
     const outcomes = await Promise.all(items.map((it) => writer.write(it)));
     expect(store.batches.map((b) => b.length)).toEqual([10, 10, 5]);
@@ -73,10 +83,13 @@ describe('BatchWriter', () => {
   it('onCommitted runs for every item, with its outcome, before any write promise resolves', async () => {
     const log: string[] = [];
     const store = new FakeStore();
-    const writer = new BatchWriter((items) => store.writeBatch(items), (it, outcome) => {
-      expect(outcome).toEqual(outcomeFor(it));
-      log.push(`committed ${it.event.created_at}`);
-    });
+    const writer = new BatchWriter(
+      (items) => store.writeBatch(items),
+      (it, outcome) => {
+        expect(outcome).toEqual(outcomeFor(it));
+        log.push(`committed ${it.event.created_at}`);
+      },
+    );
     const promises = [1, 2, 3].map((n) => writer.write(item(n)).then(() => log.push(`resolved ${n}`)));
     await Promise.all(promises);
     expect(log).toEqual(['committed 1', 'committed 2', 'committed 3', 'resolved 1', 'resolved 2', 'resolved 3']);
@@ -85,9 +98,12 @@ describe('BatchWriter', () => {
   it('a write issued from onCommitted is still committed', async () => {
     const store = new FakeStore();
     let extra: Promise<WriteOutcome> | undefined;
-    const writer = new BatchWriter((items) => store.writeBatch(items), (it) => {
-      if (it.event.created_at === 1 && extra === undefined) extra = writer.write(item(100));
-    });
+    const writer = new BatchWriter(
+      (items) => store.writeBatch(items),
+      (it) => {
+        if (it.event.created_at === 1 && extra === undefined) extra = writer.write(item(100));
+      },
+    );
     await writer.write(item(1));
     expect(extra).toBeDefined();
     await expect(extra).resolves.toEqual(outcomeFor(item(100)));
@@ -98,7 +114,10 @@ describe('BatchWriter', () => {
   it('drain resolves at once when idle, and only after the commit when writes are queued', async () => {
     const store = new FakeStore();
     const committed: number[] = [];
-    const writer = new BatchWriter((items) => store.writeBatch(items), (it) => committed.push(it.event.created_at));
+    const writer = new BatchWriter(
+      (items) => store.writeBatch(items),
+      (it) => committed.push(it.event.created_at),
+    );
     await writer.drain();
     expect(store.batches).toHaveLength(0);
 
@@ -123,7 +142,10 @@ describe('BatchWriter', () => {
   it('a throwing store rejects every pending promise of that batch, calls no onCommitted, and the writer recovers', async () => {
     const store = new FakeStore((call) => call === 0);
     const committed: number[] = [];
-    const writer = new BatchWriter((items) => store.writeBatch(items), (it) => committed.push(it.event.created_at));
+    const writer = new BatchWriter(
+      (items) => store.writeBatch(items),
+      (it) => committed.push(it.event.created_at),
+    );
     const results = await Promise.allSettled([1, 2, 3].map((n) => writer.write(item(n))));
     for (const r of results) {
       expect(r.status).toBe('rejected');
@@ -140,7 +162,11 @@ describe('BatchWriter', () => {
   it('a failure in one batch does not affect the other batches of the same flush', async () => {
     const store = new FakeStore((call) => call === 1);
     const committed: number[] = [];
-    const writer = new BatchWriter((items) => store.writeBatch(items), (it) => committed.push(it.event.created_at), 2);
+    const writer = new BatchWriter(
+      (items) => store.writeBatch(items),
+      (it) => committed.push(it.event.created_at),
+      2,
+    );
     const results = await Promise.allSettled([1, 2, 3, 4, 5].map((n) => writer.write(item(n))));
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'rejected', 'fulfilled']);
     expect(committed).toEqual([1, 2, 5]);
@@ -149,7 +175,10 @@ describe('BatchWriter', () => {
 
   it('writes queued while idle are flushed on the next turn, not synchronously', async () => {
     const store = new FakeStore();
-    const writer = new BatchWriter((items) => store.writeBatch(items), () => {});
+    const writer = new BatchWriter(
+      (items) => store.writeBatch(items),
+      () => {},
+    );
     void writer.write(item(1));
     await Promise.resolve();
     expect(store.batches).toHaveLength(0);
@@ -166,7 +195,9 @@ describe('BatchWriter', () => {
       readonly commit = (items: EventToWrite[]): Promise<WriteOutcome[]> => {
         this.batches.push([...items]);
         return new Promise((resolve, reject) => {
-          this.answers.push(() => (items.some((it) => it.event.content === 'fail') ? reject(new Error('store writer: disk full')) : resolve(items.map(outcomeFor))));
+          this.answers.push(() =>
+            items.some((it) => it.event.content === 'fail') ? reject(new Error('store writer: disk full')) : resolve(items.map(outcomeFor)),
+          );
         });
       };
       answerNext(): void {
@@ -191,7 +222,10 @@ describe('BatchWriter', () => {
       slow.answerNext();
       expect(await Promise.all(first)).toEqual([item(1), item(2)].map(outcomeFor));
       expect(committed).toEqual([1, 2]);
-      expect(slow.batches.map((b) => b.map((i) => i.event.created_at))).toEqual([[1, 2], [3, 4, 5]]);
+      expect(slow.batches.map((b) => b.map((i) => i.event.created_at))).toEqual([
+        [1, 2],
+        [3, 4, 5],
+      ]);
       expect([...writer.underway]).toEqual([3, 4, 5].map((n) => item(n).json));
 
       const drained = writer.drain();
