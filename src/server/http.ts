@@ -1,3 +1,4 @@
+import type { RpcHttpRequest } from '../relay/management.js';
 import type { BodyReader, HttpAnswer, RequestHead } from './transport.js';
 
 export const CORS_HEADERS: ReadonlyArray<readonly [string, string]> = [
@@ -35,17 +36,8 @@ export function plainText(status: number, body: string): HttpAnswer {
   return { status, headers: [['Content-Type', 'text/plain']], body };
 }
 
-/** A POST on the relay URL as read off the wire (NIP-86), and what to answer. */
-export interface PostRequest {
-  /** The client's address: the TCP peer, or the one a trusted proxy names (src/server/client-ip.ts). */
-  ip: string;
-  contentType: string;
-  authorization: string;
-  host: string;
-  path: string;
-  body: Uint8Array;
-}
-export type PostHandler = (request: PostRequest) => Promise<{ status: number; body: string }>;
+/** A POST on the relay URL (NIP-86): the request as the engine reads it, and its answer. */
+export type PostHandler = (request: RpcHttpRequest) => Promise<{ status: number; body: string }>;
 
 const STATUS_TEXT: Readonly<Record<number, string>> = {
   200: 'OK',

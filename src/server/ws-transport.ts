@@ -76,7 +76,7 @@ const CLOSE_HANDSHAKE_MS = 5000;
 const BACKLOG_GRACE_MS = 1000;
 const BACKLOG_HARD_FACTOR = 4;
 
-const text = (data: RawData): Buffer => (Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data));
+const asBuffer = (data: RawData): Buffer => (Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data));
 
 export const wsTransport: Transport = {
   listen<T>(options: ListenOptions, handlers: ListenerHandlers<T>): Promise<Listening> {
@@ -144,7 +144,7 @@ export const wsTransport: Transport = {
       ws.on('message', (data, isBinary) => {
         if (closed) return;
         alive.set(ws, true);
-        const bytes = text(data);
+        const bytes = asBuffer(data);
         handlers.message(state, isBinary ? undefined : bytes.toString('utf8'), bytes.byteLength);
       });
       // Protocol errors (a frame over maxPayload, bad UTF-8) close the socket; 'close' follows.
