@@ -10,7 +10,7 @@
  *   store                                      + the NIP modules holding storage semantics (STORAGE_NIPS)
  *   policy, nips, retention                    parse their own config sections; config/types.ts as types only
  *   config                                     composes those sections: schema, load, reload, hosts
- *   relay, subs, log.ts                        the engine and the fan-out
+ *   relay, fanout, log.ts                      the engine and live delivery
  *   server                                     sockets and HTTP; no NIP module
  *   app.ts, site.ts, sync                      composition
  *   cli, main.ts                               nothing else imports cli/
@@ -29,7 +29,7 @@ const STORE = '^src/store/';
 const STORAGE_NIPS = '^src/nips/nip(09|40|42|62|77)\\.ts$';
 const DOMAIN = '^src/(policy|nips|retention)/';
 const CONFIG = '^src/config/';
-const ENGINE = '^src/(relay|subs)/|^src/log\\.ts$';
+const ENGINE = '^src/(relay|fanout)/|^src/log\\.ts$';
 const SERVER = '^src/server/';
 const APP = '^src/(app|site)\\.ts$|^src/sync/';
 const CLI = '^src/cli/|^src/main\\.ts$';

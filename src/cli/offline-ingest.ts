@@ -23,7 +23,7 @@ export function openOfflineIngest(config: Config, batchSize = 1000): OfflineInge
   // hashes and checks the next and the pool verifies its signatures.
   const location = store.location;
   const thread = config.storage.writer_thread && location !== undefined ? new WriterThread(location) : undefined;
-  const writer = new BatchWriter(thread ? (items) => thread.write(items) : (items) => store.writeBatch(items), () => {}, batchSize);
+  const writer = new BatchWriter(thread ? (items) => thread.write(items) : (items) => store.commit(items), () => {}, batchSize);
   const verifier = createVerifier(config.verify.workers, config.verify.implementation);
   const deps: IngestDeps = {
     limits: config.limits,

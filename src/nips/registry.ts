@@ -22,14 +22,7 @@ export const NIPS: readonly NipEntry[] = [
   {
     nip: 1,
     title: 'Basic protocol flow',
-    modules: [
-      'src/relay/relay.ts',
-      'src/relay/subscriptions.ts',
-      'src/relay/ingest.ts',
-      'src/filter/',
-      'src/store/',
-      'src/subs/registry.ts',
-    ],
+    modules: ['src/relay/relay.ts', 'src/relay/subscriptions.ts', 'src/relay/ingest.ts', 'src/filter/', 'src/store/', 'src/fanout/'],
     tests: [
       'test/e2e/nip01-events.test.ts',
       'test/e2e/nip01-subscriptions.test.ts',
@@ -63,7 +56,7 @@ export const NIPS: readonly NipEntry[] = [
   {
     nip: 40,
     title: 'Expiration timestamp',
-    modules: ['src/nips/nip40.ts', 'src/store/write.ts', 'src/store/sql.ts', 'src/relay/ingest.ts', 'src/relay/subscriptions.ts'],
+    modules: ['src/nips/nip40.ts', 'src/store/write.ts', 'src/store/sql.ts', 'src/relay/ingest.ts', 'src/fanout/fanout.ts'],
     tests: ['test/e2e/nip40.test.ts'],
     enabled: () => true,
   },

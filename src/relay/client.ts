@@ -1,24 +1,13 @@
 import type { Logger } from 'pino';
-import type { CompiledFilter } from '../filter/compile.js';
+import type { LiveConnection, LiveSubscription } from '../fanout/subscription.js';
 
-/** One subscription of one connection, as filed in the live index. */
-export interface ClientSubscription {
+/** One subscription of one connection, as filed for live delivery (src/fanout/). */
+export interface ClientSubscription extends LiveSubscription {
   readonly client: Client;
-  readonly subId: string;
-  readonly filters: readonly CompiledFilter[];
-  /** `["EVENT","<subId>",` built once, spliced in front of each event's stored JSON. */
-  readonly framePrefix: string;
-  /**
-   * While the stored answer is computed on a reader thread: the live events (stored JSON) matched
-   * meanwhile, sent after EOSE (src/relay/queries.ts). Undefined once the answer is sent.
-   */
-  held?: string[] | undefined;
-  /** Events of its stored answer that the writer thread had not yet reported committed (not sent again live). */
-  sentStored?: Set<string> | undefined;
 }
 
-/** What the relay needs from a connection; the transport (src/server) provides it. */
-export interface Client {
+/** What the relay needs from a connection (send: the transport enforces the outbound buffer limit); src/server provides it. */
+export interface Client extends LiveConnection {
   readonly id: number;
   readonly ip: string;
   readonly log: Logger;
@@ -29,9 +18,4 @@ export interface Client {
   challenge: string;
   /** NIP-42: every pubkey this connection has authenticated as (several are allowed). */
   readonly authenticated: Set<string>;
-  /** Sends one text frame; the transport enforces the outbound buffer limit. */
-  send(frame: string): void;
-  /** Runs `sends` with the socket corked, so a burst of frames leaves in few syscalls. */
-  batch(sends: () => void): void;
-  readonly closed: boolean;
 }

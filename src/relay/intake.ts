@@ -28,7 +28,7 @@ export interface IntakeDeps {
   readonly verifier: Verifier;
   now(): number;
   /** Delivers an accepted ephemeral event to live subscribers. */
-  broadcast(item: EventToWrite): void;
+  deliverEphemeral(item: EventToWrite): void;
   /** NIP-42: sends the connection's challenge. */
   sendChallenge(client: Client): void;
   logRejection(client: Client, message: string, id?: string): void;
@@ -144,7 +144,7 @@ export class EventIntake {
     this.deps.metrics.eventAnswered(outcome.outcome, input, started);
     // NIP-70 (and NIP-42): an auth-required refusal is followed by the connection's challenge.
     if (outcome.outcome === 'auth-required') this.deps.sendChallenge(client);
-    if (outcome.ephemeral) this.deps.broadcast(outcome.ephemeral);
+    if (outcome.ephemeral) this.deps.deliverEphemeral(outcome.ephemeral);
   }
 
   /** An EVENT or AUTH of this connection has been answered. */

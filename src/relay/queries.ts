@@ -2,10 +2,12 @@ import type { Logger } from 'pino';
 import type { CompiledFilter } from '../filter/compile.js';
 import * as nip45 from '../nips/nip45.js';
 import { buildStorage, type BudgetRefusal, type NegStorage } from '../nips/nip77.js';
-import { closedFrame, countFrame, eoseFrame } from '../protocol/frames.js';
+import { closedFrame, countFrame } from '../protocol/frames.js';
 import { reason } from '../protocol/prefixes.js';
 import { ReaderPool } from '../store/readers.js';
 import type { SharedBudget } from '../worker/shared-budget.js';
+import type { StoredAnswer } from '../store/stored-answer.js';
+import type { Fanout } from '../fanout/fanout.js';
 import type { Client, ClientSubscription } from './client.js';
 import type { RelayStore } from './relay-store.js';
 import type { RelayMetrics } from './metrics.js';
@@ -20,8 +22,8 @@ export interface QueryDeps {
   now(): number;
   /** Takes a subscription out of the live index (an answer that failed). */
   unsubscribe(subscription: ClientSubscription): void;
-  /** Stored JSON of the events the writer thread is committing: delivered live once it has. */
-  readonly underway: ReadonlySet<string>;
+  /** Sends a stored answer, EOSE and the live events held meanwhile (src/fanout/). */
+  readonly fanout: Fanout;
   readonly metrics: RelayMetrics;
   readonly log: Logger;
 }
@@ -42,10 +44,9 @@ export function needsReader(filters: readonly CompiledFilter[], minLimit: number
 
 /**
  * The stored answers of REQ, COUNT and NEG-OPEN: inline on the main thread, or on a reader thread for
- * the long ones (needsReader; every COUNT and NEG-OPEN set). A REQ sent to a reader is registered live
- * first; live events matched meanwhile are held on the subscription and sent after EOSE, minus those
- * already in the stored answer, so no event falls between the two and none arrives twice. An answer
- * whose subscription was closed, replaced or disconnected meanwhile is dropped.
+ * the long ones (needsReader; every COUNT and NEG-OPEN set). A REQ's subscription is filed live before
+ * its answer is read (src/fanout/ holds what matches meanwhile). An answer whose subscription was closed,
+ * replaced or disconnected meanwhile is dropped.
  */
 export class Queries {
   private pool: ReaderPool | undefined;
@@ -62,21 +63,19 @@ export class Queries {
     const pool = this.pool;
     if (pool === undefined || !needsReader(filters, this.deps.minLimit())) {
       try {
-        return this.sendStored(subscription, this.deps.store.query(filters, this.deps.now()), started);
+        return this.sendStored(subscription, this.deps.store.answer(filters, this.deps.now()), started);
       } catch (error) {
         this.deps.unsubscribe(subscription);
         throw error;
       }
     }
-    subscription.held = [];
     this.track(
-      pool.query(filters, this.deps.now()).then(
+      pool.answer(filters, this.deps.now()).then(
         (stored) => {
           if (client.closed || client.subscriptions.get(subId) !== subscription) return; // closed, replaced or gone
           this.sendStored(subscription, stored, started);
         },
         (error: unknown) => {
-          subscription.held = undefined;
           if (client.closed || client.subscriptions.get(subId) !== subscription) return;
           client.log.error({ err: error }, 'error while querying on a reader thread');
           this.deps.unsubscribe(subscription);
@@ -130,10 +129,9 @@ export class Queries {
     this.underway.add(tracked);
   }
 
-  private sendStored(subscription: ClientSubscription, stored: readonly string[], started: number): void {
-    const live = sendStored(subscription, stored, this.deps.underway);
-    this.deps.metrics.reqAnswered(started, stored.length);
-    if (live > 0) this.deps.metrics.liveSent(live);
+  private sendStored(subscription: ClientSubscription, answer: StoredAnswer, started: number): void {
+    this.deps.fanout.answer(subscription, answer);
+    this.deps.metrics.reqAnswered(started, answer.events.length);
   }
 
   /** Stops the readers now (after drain(), or when the relay could not start). */
@@ -149,31 +147,4 @@ export class Queries {
     this.pool = undefined;
     await pool?.close();
   }
-}
-
-/**
- * The stored events, EOSE, then the live events held meanwhile that the stored answer did not carry.
- * Stored events still `underway` on the writer thread are remembered, so their live delivery skips
- * this subscription. Returns how many held live events were sent.
- */
-function sendStored(subscription: ClientSubscription, stored: readonly string[], underway: ReadonlySet<string>): number {
-  const { client, framePrefix, subId } = subscription;
-  const held = subscription.held;
-  subscription.held = undefined;
-  if (underway.size > 0) {
-    for (const json of stored) if (underway.has(json)) (subscription.sentStored ??= new Set()).add(json);
-  }
-  let live = 0;
-  client.batch(() => {
-    for (const json of stored) client.send(`${framePrefix}${json}]`);
-    client.send(eoseFrame(subId));
-    if (held === undefined || held.length === 0) return;
-    const sent = new Set(stored);
-    for (const json of held) {
-      if (sent.has(json)) continue;
-      client.send(`${framePrefix}${json}]`);
-      live++;
-    }
-  });
-  return live;
 }

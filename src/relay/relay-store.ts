@@ -1,14 +1,16 @@
 import type { CompiledFilter } from '../filter/compile.js';
 import type { PruneStatements } from '../retention/pruner.js';
 import type { StoreLocation } from '../store/store.js';
-import type { EventToWrite, WriteOutcome } from '../store/types.js';
+import type { StoredAnswer } from '../store/stored-answer.js';
+import type { CommittedWrite, EventToWrite } from '../store/types.js';
 
 /** What the relay needs from storage. */
 export interface RelayStore {
   has(id: string): boolean;
-  writeBatch(items: EventToWrite[]): WriteOutcome[];
-  /** Events expired at `now` (NIP-40) are left out of query and count. */
-  query(filters: readonly CompiledFilter[], now: number): string[];
+  /** Writes a batch in one transaction: outcomes in order, and the batch's commit sequence number. */
+  commit(items: EventToWrite[]): CommittedWrite;
+  /** Events expired at `now` (NIP-40) are left out of answer and count. */
+  answer(filters: readonly CompiledFilter[], now: number): StoredAnswer;
   count(filters: readonly CompiledFilter[], now: number): number;
   /** NIP-77: (created_at, id in hex) of matching unexpired events, oldest first, at most `max`; no JSON read. */
   negentropyKeys(filter: CompiledFilter, now: number, max: number): Iterable<[createdAt: number, idHex: string]>;

@@ -22,6 +22,8 @@ import { Queries } from './queries.js';
 import { Subscriptions } from './subscriptions.js';
 import { RateLimits } from './rate-limits.js';
 import { BatchWriter, type CommitBatch } from './writer.js';
+import { Fanout } from '../fanout/fanout.js';
+import { LocalBus, type CommittedBus, type CommittedEvent } from '../fanout/committed.js';
 import { EventIntake } from './intake.js';
 import { WriterThread } from '../store/writer-thread.js';
 import type { Management } from './management.js';
@@ -49,8 +51,12 @@ export class Relay {
   readonly rateLimits: RateLimits;
   /** Stored answers of REQ, COUNT and NEG-OPEN: inline, or on reader threads for the long ones. */
   private readonly queries: Queries;
-  /** REQ, COUNT, CLOSE and live delivery (src/relay/subscriptions.ts). */
+  /** REQ, COUNT and CLOSE (src/relay/subscriptions.ts). */
   private readonly subscriptions: Subscriptions;
+  /** Live delivery to this relay's subscriptions (src/fanout/). */
+  private readonly fanout: Fanout;
+  /** Committed batches of this relay's store, published after each commit; the fan-out listens. */
+  readonly committed: CommittedBus = new LocalBus();
   /** EVENT and AUTH, in the order each connection sent them (src/relay/intake.ts). */
   private readonly intake: EventIntake;
 
@@ -73,16 +79,26 @@ export class Relay {
     const location = store.location;
     this.writerThread = config.storage.writer_thread && location !== undefined ? new WriterThread(location) : undefined;
     const thread = this.writerThread;
-    const commit = thread ? (items: EventToWrite[]) => thread.write(items) : (items: EventToWrite[]) => store.writeBatch(items);
-    this.writer = new BatchWriter(metrics === NO_METRICS ? commit : timedCommit(commit, metrics), (item, outcome) => {
-      if (outcome.status !== 'stored') return;
-      this.counters.eventsStored++;
+    const commit = thread ? (items: EventToWrite[]) => thread.write(items) : (items: EventToWrite[]) => store.commit(items);
+    this.writer = new BatchWriter(metrics === NO_METRICS ? commit : timedCommit(commit, metrics), (items, written) => {
+      const events: CommittedEvent[] = [];
+      items.forEach((item, i) => {
+        if (written.outcomes[i]!.status === 'stored') events.push({ event: item.event, json: item.json });
+      });
+      this.counters.eventsStored += events.length;
+      if (events.length === 0) return;
       try {
-        this.subscriptions.broadcast(item);
+        this.committed.publish({ v: 1, commitSeq: written.commitSeq, events });
       } catch (error) {
-        this.log.error({ err: error, id: item.event.id }, 'error while delivering an event live');
+        this.log.error({ err: error, commitSeq: written.commitSeq }, 'error while delivering events live');
       }
     });
+    this.fanout = new Fanout({
+      readRules: () => this.state.readRules,
+      now,
+      liveSent: (frames) => metrics.liveSent(frames),
+    });
+    this.committed.subscribe((batch) => this.fanout.committed(batch));
     this.parts = {
       verifier,
       isStored: (id) => store.has(id),
@@ -104,7 +120,7 @@ export class Relay {
       rateLimits: this.rateLimits,
       verifier,
       now,
-      broadcast: (item) => this.subscriptions.broadcast(item),
+      deliverEphemeral: (item) => this.fanout.ephemeral(item),
       sendChallenge: (client) => this.sendChallenge(client),
       logRejection: (client, message, id) => this.logRejection(client, message, id),
     });
@@ -114,7 +130,7 @@ export class Relay {
       minLimit: () => this.state.config.query.reader_min_limit,
       now,
       unsubscribe: (subscription) => this.subscriptions.unsubscribe(subscription),
-      underway: this.writer.underway,
+      fanout: this.fanout,
       metrics,
       log,
     });
@@ -124,6 +140,7 @@ export class Relay {
       metrics,
       rateLimits: this.rateLimits,
       queries: this.queries,
+      fanout: this.fanout,
       now,
       sendChallenge: (client) => this.sendChallenge(client),
       logRejection: (client, message) => this.logRejection(client, message),
@@ -279,13 +296,13 @@ function timedCommit(commit: CommitBatch, metrics: RelayMetrics): CommitBatch {
   return (items) => {
     const started = metrics.clock();
     const result = commit(items);
-    if (Array.isArray(result)) {
+    if (!(result instanceof Promise)) {
       metrics.batchCommitted(items.length, metrics.clock() - started);
       return result;
     }
-    return result.then((outcomes) => {
+    return result.then((written) => {
       metrics.batchCommitted(items.length, metrics.clock() - started);
-      return outcomes;
+      return written;
     });
   };
 }

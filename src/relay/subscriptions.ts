@@ -1,13 +1,10 @@
 import { compileFilters, type CompiledFilter } from '../filter/compile.js';
-import * as nip40 from '../nips/nip40.js';
 import * as nip45 from '../nips/nip45.js';
-import { mayRead, restrictFilters } from '../policy/read.js';
+import { restrictFilters } from '../policy/read.js';
 import { closedFrame, eventFramePrefix } from '../protocol/frames.js';
 import { reason, type Rejection } from '../protocol/prefixes.js';
-import type { EventToWrite } from '../store/types.js';
-import { SubscriptionIndex } from '../subs/registry.js';
+import type { Fanout } from '../fanout/fanout.js';
 import type { Client, ClientSubscription } from './client.js';
-import { Outbox } from './outbox.js';
 import type { PolicyState } from './policy-state.js';
 import type { Queries } from './queries.js';
 import type { RateLimits } from './rate-limits.js';
@@ -23,6 +20,8 @@ export interface SubscriptionDeps {
   readonly rateLimits: RateLimits;
   /** The stored answers. */
   readonly queries: Queries;
+  /** Live delivery (src/fanout/). */
+  readonly fanout: Fanout;
   now(): number;
   /** NIP-42: sends the connection's challenge (after an auth-required refusal). */
   sendChallenge(client: Client): void;
@@ -30,15 +29,10 @@ export interface SubscriptionDeps {
 }
 
 /**
- * REQ, COUNT and CLOSE, and live delivery: which queries a connection may run (limits, private mode,
- * read rules), the live index of open subscriptions, and each stored event's way to the subscriptions
- * it matches (once serialised, the subscription id spliced in per recipient, src/relay/outbox.ts).
+ * REQ, COUNT and CLOSE: which queries a connection may run (limits, private mode, read rules), and its
+ * open subscriptions, filed for live delivery (src/fanout/) before their stored answer is read.
  */
 export class Subscriptions {
-  private readonly live = new SubscriptionIndex<ClientSubscription>();
-  /** Live frames not yet sent, flushed per connection in one write. */
-  private readonly outbox = new Outbox();
-
   constructor(private readonly deps: SubscriptionDeps) {}
 
   onReq(client: Client, subId: string, inputs: unknown[]): void {
@@ -50,11 +44,11 @@ export class Subscriptions {
     const filters = this.checkQuery(client, subId, inputs, existing === undefined);
     if (!Array.isArray(filters)) return this.refuse(client, subId, filters);
 
-    // Registered live before the stored answer is read: an answer from a reader thread comes later,
-    // and the live events matched meanwhile wait on the subscription (src/relay/queries.ts).
+    // Filed live before the stored answer is read: the live events matched meanwhile wait on the
+    // subscription and follow its EOSE (src/fanout/fanout.ts).
     const subscription: ClientSubscription = { client, subId, filters, framePrefix: eventFramePrefix(subId) };
     client.subscriptions.set(subId, subscription);
-    this.live.add(subscription);
+    this.deps.fanout.open(subscription);
     this.deps.counters.subscriptions++;
     this.deps.metrics.subscriptionOpened();
     this.deps.queries.answerReq(subscription, started);
@@ -80,7 +74,7 @@ export class Subscriptions {
   }
 
   unsubscribe(subscription: ClientSubscription): void {
-    this.live.remove(subscription);
+    this.deps.fanout.close(subscription);
     subscription.client.subscriptions.delete(subscription.subId);
     this.deps.counters.subscriptions--;
   }
@@ -104,26 +98,6 @@ export class Subscriptions {
           prefix: 'restricted',
           text: `kinds ${kinds} are readable only by their author and p-tagged recipients, after AUTH, which this relay does not offer`,
         };
-  }
-
-  /** One serialisation per event (the stored JSON), the subscription id spliced in per recipient. */
-  broadcast(item: EventToWrite): void {
-    if (nip40.isExpired(item.event, this.deps.now())) return;
-    const readRules = this.deps.state().readRules;
-    let queued = 0;
-    for (const subscription of this.live.matching(item.event)) {
-      // Read rules: a restricted kind goes only to connections authenticated as its author or a recipient.
-      if (subscription.client.closed || !mayRead(item.event, readRules, subscription.client.authenticated)) continue;
-      // Already in its stored answer, read while the writer thread was committing the event.
-      if (subscription.sentStored?.delete(item.json)) continue;
-      // A stored answer still being read on a reader thread: held, sent after its EOSE.
-      if (subscription.held !== undefined) subscription.held.push(item.json);
-      else {
-        this.outbox.queue(subscription.client, subscription.framePrefix, item.json);
-        queued++;
-      }
-    }
-    if (queued > 0) this.deps.metrics.liveSent(queued);
   }
 
   /** The checks REQ and COUNT share: subscription id, number of filters, and each filter. */

@@ -1,10 +1,13 @@
-import type { EventToWrite, WriteOutcome } from '../store/types.js';
+import type { CommittedWrite, EventToWrite, WriteOutcome } from '../store/types.js';
 
 /**
  * Writes one batch in one transaction, outcomes in order: synchronously on this thread (the store's
  * own connection), or as a promise answered by the writer thread (src/store/writer-thread.ts).
  */
-export type CommitBatch = (items: EventToWrite[]) => WriteOutcome[] | Promise<WriteOutcome[]>;
+export type CommitBatch = (items: EventToWrite[]) => CommittedWrite | Promise<CommittedWrite>;
+
+/** Runs once per batch, right after its commit is known and before any of its writes is answered. */
+export type OnCommitted = (items: readonly EventToWrite[], written: CommittedWrite) => void;
 
 interface Pending {
   item: EventToWrite;
@@ -18,10 +21,10 @@ interface Pending {
  * under way at a time and the events accepted meanwhile form the next one (group commit: the busier
  * the relay, the larger the batches).
  *
- * `onCommitted` runs right after the commit is known, before the writes are answered. Inline, that is
- * before any other message is handled, so a REQ never falls between a write and its live delivery.
- * With a writer thread a REQ answered meanwhile may already see the committed events: `underway` holds
- * their JSON so the relay does not deliver them to that subscription a second time.
+ * `onCommitted` runs right after the commit is known, before the writes are answered, so an event's
+ * live delivery leaves before its OK. With a writer thread a REQ answered meanwhile may already have
+ * read the committed events; the batch's commit sequence number tells live delivery which answers did
+ * (src/fanout/).
  */
 export class BatchWriter {
   private queue: Pending[] = [];
@@ -29,12 +32,10 @@ export class BatchWriter {
   private writing = false;
   private idle: Promise<void> = Promise.resolve();
   private markIdle: () => void = () => {};
-  /** Stored JSON of the batch being written on the writer thread (empty when writing inline). */
-  readonly underway = new Set<string>();
 
   constructor(
     private readonly commit: CommitBatch,
-    private readonly onCommitted: (item: EventToWrite, outcome: WriteOutcome) => void,
+    private readonly onCommitted: OnCommitted,
     private readonly maxBatch = 1000,
   ) {}
 
@@ -61,28 +62,26 @@ export class BatchWriter {
   private flush(): void {
     while (!this.writing && this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatch);
-      let result: WriteOutcome[] | Promise<WriteOutcome[]>;
+      let result: CommittedWrite | Promise<CommittedWrite>;
       try {
         result = this.commit(batch.map((pending) => pending.item));
       } catch (error) {
         for (const pending of batch) pending.reject(error);
         continue;
       }
-      if (Array.isArray(result)) {
+      if (!(result instanceof Promise)) {
         this.settle(batch, result);
         continue;
       }
       this.writing = true;
-      for (const { item } of batch) this.underway.add(item.json);
       result
         .then(
-          (outcomes) => this.settle(batch, outcomes),
+          (written) => this.settle(batch, written),
           (error: unknown) => {
             for (const pending of batch) pending.reject(error);
           },
         )
         .finally(() => {
-          this.underway.clear();
           this.writing = false;
           this.flush();
         });
@@ -93,11 +92,11 @@ export class BatchWriter {
     }
   }
 
-  private settle(batch: Pending[], outcomes: WriteOutcome[]): void {
-    batch.forEach((pending, index) => {
-      const outcome = outcomes[index]!;
-      this.onCommitted(pending.item, outcome);
-      pending.resolve(outcome);
-    });
+  private settle(batch: Pending[], written: CommittedWrite): void {
+    this.onCommitted(
+      batch.map((pending) => pending.item),
+      written,
+    );
+    batch.forEach((pending, index) => pending.resolve(written.outcomes[index]!));
   }
 }

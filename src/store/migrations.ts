@@ -112,6 +112,16 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
       DROP INDEX tags_value_kind_created;
       CREATE INDEX tags_value_created_kind ON tags (name, value, created_at, kind);
     `),
+
+  // 7: the commit sequence: the live write path adds one per batch, in the batch's transaction, so a
+  // reader that reads it in the same transaction as its query knows which batches its answer saw
+  // (src/fanout/: a live event is sent to a subscription only if its batch came after the answer).
+  // events.seq cannot serve: without AUTOINCREMENT, deleting the newest row frees its seq for reuse.
+  (db) =>
+    db.exec(`
+      CREATE TABLE commit_seq (one INTEGER PRIMARY KEY CHECK (one = 1), seq INTEGER NOT NULL);
+      INSERT INTO commit_seq (one, seq) VALUES (1, 0);
+    `),
 ];
 
 export const SCHEMA_VERSION = migrations.length;

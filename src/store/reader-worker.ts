@@ -9,16 +9,18 @@ import { SharedBudget } from '../worker/shared-budget.js';
 import { openReadOnly } from './open.js';
 import { QueryRunner } from './query.js';
 import type { ReaderRequest, ReaderReply } from './readers.js';
+import { storedAnswers } from './stored-answer.js';
 
 const port = parentPort;
 if (!port) throw new Error('reader-worker must run in a worker thread');
 const db = openReadOnly((workerData as { path: string }).path);
 const runner = new QueryRunner(db);
+const answer = storedAnswers(db, runner);
 
 function run(request: ReaderRequest): unknown {
   switch (request.op) {
-    case 'query':
-      return runner.query(request.filters, request.now);
+    case 'answer':
+      return answer(request.filters, request.now);
     case 'count':
       return runner.count(request.filters, request.now);
     case 'pubkeys':

@@ -3,11 +3,12 @@ import type { CompiledFilter } from '../filter/compile.js';
 import { NegStorage, type BudgetRefusal, type NegStorageParts } from '../nips/nip77.js';
 import type { SharedBudget } from '../worker/shared-budget.js';
 import { startWorker } from '../worker/start.js';
+import type { StoredAnswer } from './stored-answer.js';
 
 /** One request to a reader thread (reader-worker.ts); `filters` cross by structured clone (Sets included). */
 export type ReaderRequest = {
   seq: number;
-  op: 'query' | 'count' | 'pubkeys' | 'keys';
+  op: 'answer' | 'count' | 'pubkeys' | 'keys';
   filters: readonly CompiledFilter[];
   now: number;
   /** keys: at most this many rows. */
@@ -51,8 +52,9 @@ export class ReaderPool {
     return this.waiting.size;
   }
 
-  query(filters: readonly CompiledFilter[], now: number): Promise<string[]> {
-    return this.send({ op: 'query', filters, now }) as Promise<string[]>;
+  /** The stored events and the commit sequence number they were read at (src/store/stored-answer.ts). */
+  answer(filters: readonly CompiledFilter[], now: number): Promise<StoredAnswer> {
+    return this.send({ op: 'answer', filters, now }) as Promise<StoredAnswer>;
   }
 
   count(filters: readonly CompiledFilter[], now: number): Promise<number> {

@@ -5,7 +5,8 @@ import { migrate } from './migrations.js';
 import { openDatabase, type OpenOptions } from './open.js';
 import { QueryRunner } from './query.js';
 import { RetentionStatements } from './retention.js';
-import type { EventToWrite, WriteOutcome } from './types.js';
+import type { CommittedWrite, EventToWrite, WriteOutcome } from './types.js';
+import { storedAnswers, type StoredAnswer } from './stored-answer.js';
 import { createWriter } from './write.js';
 import { ManagementTables } from './management.js';
 
@@ -22,7 +23,8 @@ export class EventStore {
   private readonly hasId: Database.Statement<[Buffer], number>;
   private readonly countAll: Database.Statement<[], number>;
   private readonly versions: Database.Statement<[], [dataVersion: number, ownChanges: number]>;
-  private readonly write: (items: readonly EventToWrite[]) => WriteOutcome[];
+  private readonly write: (items: readonly EventToWrite[]) => CommittedWrite;
+  private readonly answerQuery: (filters: readonly CompiledFilter[], now: number) => StoredAnswer;
   private readonly reader: QueryRunner;
   /** Bounded statements for the retention pruner (src/retention/pruner.ts). */
   readonly retention: RetentionStatements;
@@ -47,6 +49,7 @@ export class EventStore {
     this.versions = db.prepare<[], [number, number]>('SELECT (SELECT data_version FROM pragma_data_version()), total_changes()').raw(true);
     this.write = createWriter(db);
     this.reader = new QueryRunner(db);
+    this.answerQuery = storedAnswers(db, this.reader);
     this.retention = new RetentionStatements(db);
     this.management = new ManagementTables(db);
   }
@@ -81,6 +84,11 @@ export class EventStore {
    * ephemeral event is passed without `expiresAt` (only retention `keep` stores them, briefly).
    */
   writeBatch(items: EventToWrite[]): WriteOutcome[] {
+    return this.write(items).outcomes;
+  }
+
+  /** writeBatch(), with the batch's number in the commit sequence (the live write path). */
+  commit(items: EventToWrite[]): CommittedWrite {
     return this.write(items);
   }
 
@@ -90,6 +98,11 @@ export class EventStore {
    */
   query(filters: readonly CompiledFilter[], now: number = unixNow()): string[] {
     return this.reader.query(filters, now);
+  }
+
+  /** query(), with the commit sequence number of the snapshot it read (src/store/stored-answer.ts). */
+  answer(filters: readonly CompiledFilter[], now: number = unixNow()): StoredAnswer {
+    return this.answerQuery(filters, now);
   }
 
   /** Number of distinct stored events matching any filter, unexpired at `now` (limits ignored). */

@@ -13,6 +13,15 @@ export type WriteOutcome =
   /** NIP-62: its author (or, for a gift wrap, a p-tagged recipient) vanished at or after its created_at. */
   | { status: 'vanished' };
 
+/**
+ * What one batch's transaction did: each event's outcome, in input order, and the batch's number in the
+ * commit sequence (table commit_seq), which readers compare with the number their answer saw.
+ */
+export interface CommittedWrite {
+  outcomes: WriteOutcome[];
+  commitSeq: number;
+}
+
 /** An event ready to be written: validated, id checked, signature verified, serialised once. */
 export interface EventToWrite {
   event: NostrEvent;

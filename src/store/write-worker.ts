@@ -9,7 +9,7 @@ import type Database from 'better-sqlite3';
 import type { NostrEvent } from '../event/types.js';
 import { openWriterConnection } from './open.js';
 import type { StoreLocation } from './store.js';
-import type { EventToWrite, WriteOutcome } from './types.js';
+import type { CommittedWrite, EventToWrite } from './types.js';
 import { createWriter } from './write.js';
 import type { WireItem, WriterReply, WriterRequest } from './writer-thread.js';
 
@@ -18,7 +18,7 @@ if (!port) throw new Error('write-worker must run in a worker thread');
 
 interface Open {
   db: Database.Database;
-  write(items: readonly EventToWrite[]): WriteOutcome[];
+  write(items: readonly EventToWrite[]): CommittedWrite;
 }
 /** By file path. The relay's own connection created and migrated each file before its first write here. */
 const open = new Map<string, Open>();
@@ -52,12 +52,10 @@ port.on('message', (request: WriterRequest) => {
     if (request.op === 'close') {
       open.get(request.path)?.db.close();
       open.delete(request.path);
-      reply = { seq: request.seq, statuses: [] };
+      reply = { seq: request.seq, statuses: [], commitSeq: 0 };
     } else {
-      const statuses = connectionTo(request.location)
-        .write(request.items.map(toItem))
-        .map((outcome) => outcome.status);
-      reply = { seq: request.seq, statuses };
+      const { outcomes, commitSeq } = connectionTo(request.location).write(request.items.map(toItem));
+      reply = { seq: request.seq, statuses: outcomes.map((outcome) => outcome.status), commitSeq };
     }
   } catch (error) {
     reply = { seq: request.seq, error: (error as Error).message };

@@ -4,7 +4,7 @@ import type { NostrEvent } from '../event/types.js';
 import { DELETION_KIND, GIFT_WRAP_KIND, deletionTargets, mayDelete } from '../nips/nip09.js';
 import { expirationOf } from '../nips/nip40.js';
 import { VANISH_KIND, vanishSubjects } from '../nips/nip62.js';
-import type { EventToWrite, WriteOutcome } from './types.js';
+import type { CommittedWrite, EventToWrite, WriteOutcome } from './types.js';
 
 const STORED: WriteOutcome = Object.freeze({ status: 'stored' });
 const DUPLICATE: WriteOutcome = Object.freeze({ status: 'duplicate' });
@@ -42,7 +42,7 @@ interface Target {
  * bound is remembered (table `vanished`) so those events are refused ('vanished') from then on. A kind
  * 62 is never deleted by a kind 5, nor refused as deleted.
  */
-export function createWriter(db: Database.Database): (items: readonly EventToWrite[]) => WriteOutcome[] {
+export function createWriter(db: Database.Database): (items: readonly EventToWrite[]) => CommittedWrite {
   const hasId = db.prepare<[Buffer], number>('SELECT 1 FROM events WHERE id = ?').pluck();
   const findAddress = db.prepare<[Buffer, number, string], StoredVersion>(
     'SELECT seq, created_at, id FROM events WHERE pubkey = ? AND kind = ? AND d_tag = ?',
@@ -180,7 +180,10 @@ export function createWriter(db: Database.Database): (items: readonly EventToWri
     return STORED;
   };
 
-  const writeAll = db.transaction((items: readonly EventToWrite[]) => items.map(writeOne));
+  const nextCommitSeq = db.prepare<[], number>('UPDATE commit_seq SET seq = seq + 1 RETURNING seq').pluck();
+  const writeAll = db.transaction(
+    (items: readonly EventToWrite[]): CommittedWrite => ({ outcomes: items.map(writeOne), commitSeq: nextCommitSeq.get()! }),
+  );
 
   return (items) => {
     for (const { event, expiresAt } of items) {
@@ -190,7 +193,7 @@ export function createWriter(db: Database.Database): (items: readonly EventToWri
       }
     }
     // IMMEDIATE: take the write lock up front (no SQLITE_BUSY on a read→write upgrade).
-    return items.length === 0 ? [] : writeAll.immediate(items);
+    return items.length === 0 ? { outcomes: [], commitSeq: 0 } : writeAll.immediate(items);
   };
 }
 

@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../worker/start.js';
 import type { StoreLocation } from './store.js';
-import type { EventToWrite, WriteOutcome } from './types.js';
+import type { CommittedWrite, EventToWrite, WriteOutcome } from './types.js';
 
 /** One event on its way to the writer thread: its stored JSON (parsed there), expiresAt or null, vanish. */
 export type WireItem = [json: string, expiresAt: number | null, vanish: boolean];
@@ -10,7 +10,7 @@ export type WriterRequest =
   /** Closes the connection to this file once the writes sent before are done. */
   | { op: 'close'; seq: number; path: string }
   | { op: 'stop' };
-export type WriterReply = { seq: number; statuses: WriteOutcome['status'][] } | { seq: number; error: string };
+export type WriterReply = { seq: number; statuses: WriteOutcome['status'][]; commitSeq: number } | { seq: number; error: string };
 
 const OUTCOMES: Readonly<Record<WriteOutcome['status'], WriteOutcome>> = Object.freeze({
   stored: Object.freeze({ status: 'stored' }),
@@ -20,8 +20,10 @@ const OUTCOMES: Readonly<Record<WriteOutcome['status'], WriteOutcome>> = Object.
   vanished: Object.freeze({ status: 'vanished' }),
 });
 
+type Written = { statuses: WriteOutcome['status'][]; commitSeq: number };
+
 interface Waiting {
-  resolve(statuses: WriteOutcome['status'][]): void;
+  resolve(written: Written): void;
   reject(error: Error): void;
 }
 
@@ -42,11 +44,11 @@ export class WriterThread {
     this.thread = SharedThread.acquire();
   }
 
-  async write(items: readonly EventToWrite[]): Promise<WriteOutcome[]> {
+  async write(items: readonly EventToWrite[]): Promise<CommittedWrite> {
     if (this.closed) throw new Error('the writer thread is closed');
     const wire = items.map(({ json, expiresAt, vanish }): WireItem => [json, expiresAt ?? null, vanish === true]);
-    const statuses = await this.thread.request((seq) => ({ op: 'write', seq, location: this.location, items: wire }));
-    return statuses.map((status) => OUTCOMES[status]);
+    const { statuses, commitSeq } = await this.thread.request((seq) => ({ op: 'write', seq, location: this.location, items: wire }));
+    return { outcomes: statuses.map((status) => OUTCOMES[status]), commitSeq };
   }
 
   /** Lets the batches sent be written, then closes this file's connection (and the thread, if it was the last). */
@@ -71,7 +73,7 @@ class SharedThread {
     return thread;
   }
 
-  request(message: (seq: number) => WriterRequest): Promise<WriteOutcome['status'][]> {
+  request(message: (seq: number) => WriterRequest): Promise<Written> {
     const worker = (this.worker ??= this.spawn());
     const seq = ++this.seq;
     // Referenced only while a request is under way: an idle writer never keeps the process alive.
@@ -106,7 +108,7 @@ class SharedThread {
       this.waiting.delete(reply.seq);
       if (this.waiting.size === 0 && this.users > 0) worker.unref();
       if ('error' in reply) waiting.reject(new Error(`store writer: ${reply.error}`));
-      else waiting.resolve(reply.statuses);
+      else waiting.resolve(reply);
     });
     const fail = (error: Error): void => {
       for (const waiting of this.waiting.values()) waiting.reject(error);

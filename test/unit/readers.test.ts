@@ -72,7 +72,7 @@ describe('ReaderPool', () => {
   it('query, count, pubkeys and keys agree with the store’s own connection', async () => {
     for (const inputs of shapes) {
       const filters = inputs.map(compile);
-      expect(await pool.query(filters, T0)).toEqual(store.query(filters, T0));
+      expect(await pool.answer(filters, T0)).toEqual(store.answer(filters, T0));
       expect(await pool.count(filters, T0)).toBe(store.count(filters, T0));
       expect(await pool.pubkeys(filters, T0)).toEqual(store.pubkeys(filters, T0));
       const set = await pool.keys(filters[0]!, T0, 1000);
@@ -87,7 +87,7 @@ describe('ReaderPool', () => {
     expect(await pool.count(filters, T0)).toBe(0);
     const event = { ...note(1), kind: 7 };
     store.writeBatch([{ event, json: serialize(event) }]);
-    expect(await pool.query(filters, T0)).toEqual([serialize(event)]);
+    expect((await pool.answer(filters, T0)).events).toEqual([serialize(event)]);
   });
 
   it('keys charge a budget shared with the reader thread: the set its size, a refusal nothing', async () => {
@@ -108,7 +108,7 @@ describe('ReaderPool', () => {
 
   it('a failing query rejects its promise and the reader keeps serving', async () => {
     const broken = { ...compile({ kinds: [1] }), search: { fts: '"unterminated', phrases: [['x']] } };
-    await expect(pool.query([broken], T0)).rejects.toThrow(/query reader/);
+    await expect(pool.answer([broken], T0)).rejects.toThrow(/query reader/);
     expect(await pool.count([compile({ kinds: [1] })], T0)).toBe(store.count([compile({ kinds: [1] })], T0));
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { NostrEvent } from '../../src/event/types.js';
-import { BatchWriter } from '../../src/relay/writer.js';
-import type { EventToWrite, WriteOutcome } from '../../src/store/types.js';
+import { BatchWriter, type OnCommitted } from '../../src/relay/writer.js';
+import type { CommittedWrite, EventToWrite, WriteOutcome } from '../../src/store/types.js';
 
 const item = (n: number): EventToWrite => {
   const event: NostrEvent = {
@@ -25,13 +25,19 @@ const outcomeFor = (it: EventToWrite): WriteOutcome => {
 class FakeStore {
   readonly batches: EventToWrite[][] = [];
   constructor(private readonly failOn: (call: number) => boolean = () => false) {}
-  writeBatch(items: EventToWrite[]): WriteOutcome[] {
+  writeBatch(items: EventToWrite[]): CommittedWrite {
     const call = this.batches.length;
     this.batches.push([...items]);
     if (this.failOn(call)) throw new Error(`disk full (call ${call})`);
-    return items.map(outcomeFor);
+    return { outcomes: items.map(outcomeFor), commitSeq: call + 1 };
   }
 }
+
+/** An onCommitted that calls `each` for every item of the batch, with its outcome and the batch's commit sequence number. */
+const eachCommitted =
+  (each: (it: EventToWrite, outcome: WriteOutcome, commitSeq: number) => void): OnCommitted =>
+  (items, written) =>
+    items.forEach((it, i) => each(it, written.outcomes[i]!, written.commitSeq));
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -80,19 +86,19 @@ describe('BatchWriter', () => {
     expect(outcomes).toEqual(items.map(outcomeFor));
   });
 
-  it('onCommitted runs for every item, with its outcome, before any write promise resolves', async () => {
+  it('onCommitted runs once per batch, with every outcome and the commit sequence number, before any write promise resolves', async () => {
     const log: string[] = [];
     const store = new FakeStore();
     const writer = new BatchWriter(
       (items) => store.writeBatch(items),
-      (it, outcome) => {
+      eachCommitted((it, outcome, commitSeq) => {
         expect(outcome).toEqual(outcomeFor(it));
-        log.push(`committed ${it.event.created_at}`);
-      },
+        log.push(`committed ${it.event.created_at} in ${commitSeq}`);
+      }),
     );
     const promises = [1, 2, 3].map((n) => writer.write(item(n)).then(() => log.push(`resolved ${n}`)));
     await Promise.all(promises);
-    expect(log).toEqual(['committed 1', 'committed 2', 'committed 3', 'resolved 1', 'resolved 2', 'resolved 3']);
+    expect(log).toEqual(['committed 1 in 1', 'committed 2 in 1', 'committed 3 in 1', 'resolved 1', 'resolved 2', 'resolved 3']);
   });
 
   it('a write issued from onCommitted is still committed', async () => {
@@ -100,9 +106,9 @@ describe('BatchWriter', () => {
     let extra: Promise<WriteOutcome> | undefined;
     const writer = new BatchWriter(
       (items) => store.writeBatch(items),
-      (it) => {
+      eachCommitted((it) => {
         if (it.event.created_at === 1 && extra === undefined) extra = writer.write(item(100));
-      },
+      }),
     );
     await writer.write(item(1));
     expect(extra).toBeDefined();
@@ -116,7 +122,7 @@ describe('BatchWriter', () => {
     const committed: number[] = [];
     const writer = new BatchWriter(
       (items) => store.writeBatch(items),
-      (it) => committed.push(it.event.created_at),
+      eachCommitted((it) => committed.push(it.event.created_at)),
     );
     await writer.drain();
     expect(store.batches).toHaveLength(0);
@@ -144,7 +150,7 @@ describe('BatchWriter', () => {
     const committed: number[] = [];
     const writer = new BatchWriter(
       (items) => store.writeBatch(items),
-      (it) => committed.push(it.event.created_at),
+      eachCommitted((it) => committed.push(it.event.created_at)),
     );
     const results = await Promise.allSettled([1, 2, 3].map((n) => writer.write(item(n))));
     for (const r of results) {
@@ -164,7 +170,7 @@ describe('BatchWriter', () => {
     const committed: number[] = [];
     const writer = new BatchWriter(
       (items) => store.writeBatch(items),
-      (it) => committed.push(it.event.created_at),
+      eachCommitted((it) => committed.push(it.event.created_at)),
       2,
     );
     const results = await Promise.allSettled([1, 2, 3, 4, 5].map((n) => writer.write(item(n))));
@@ -192,11 +198,14 @@ describe('BatchWriter', () => {
     class SlowCommit {
       readonly batches: EventToWrite[][] = [];
       private readonly answers: (() => void)[] = [];
-      readonly commit = (items: EventToWrite[]): Promise<WriteOutcome[]> => {
+      readonly commit = (items: EventToWrite[]): Promise<CommittedWrite> => {
         this.batches.push([...items]);
+        const commitSeq = this.batches.length;
         return new Promise((resolve, reject) => {
           this.answers.push(() =>
-            items.some((it) => it.event.content === 'fail') ? reject(new Error('store writer: disk full')) : resolve(items.map(outcomeFor)),
+            items.some((it) => it.event.content === 'fail')
+              ? reject(new Error('store writer: disk full'))
+              : resolve({ outcomes: items.map(outcomeFor), commitSeq }),
           );
         });
       };
@@ -207,12 +216,14 @@ describe('BatchWriter', () => {
 
     it('one batch under way at a time; the writes queued meanwhile form the next batch (group commit)', async () => {
       const slow = new SlowCommit();
-      const committed: number[] = [];
-      const writer = new BatchWriter(slow.commit, (it) => committed.push(it.event.created_at));
+      const committed: string[] = [];
+      const writer = new BatchWriter(
+        slow.commit,
+        eachCommitted((it, _outcome, commitSeq) => committed.push(`${it.event.created_at}@${commitSeq}`)),
+      );
       const first = [writer.write(item(1)), writer.write(item(2))];
       await tick();
       expect(slow.batches.map((b) => b.map((i) => i.event.created_at))).toEqual([[1, 2]]);
-      expect([...writer.underway]).toEqual([item(1).json, item(2).json]);
 
       const later = [3, 4, 5].map((n) => writer.write(item(n)));
       await tick();
@@ -221,19 +232,17 @@ describe('BatchWriter', () => {
 
       slow.answerNext();
       expect(await Promise.all(first)).toEqual([item(1), item(2)].map(outcomeFor));
-      expect(committed).toEqual([1, 2]);
+      expect(committed).toEqual(['1@1', '2@1']);
       expect(slow.batches.map((b) => b.map((i) => i.event.created_at))).toEqual([
         [1, 2],
         [3, 4, 5],
       ]);
-      expect([...writer.underway]).toEqual([3, 4, 5].map((n) => item(n).json));
 
       const drained = writer.drain();
       slow.answerNext();
       await Promise.all(later);
       await drained;
-      expect(committed).toEqual([1, 2, 3, 4, 5]);
-      expect(writer.underway.size).toBe(0);
+      expect(committed).toEqual(['1@1', '2@1', '3@2', '4@2', '5@2']);
     });
 
     it('a failed commit rejects its batch only; the next batch is still written', async () => {
@@ -249,7 +258,6 @@ describe('BatchWriter', () => {
       slow.answerNext();
       await expect(next).resolves.toEqual(outcomeFor(item(2)));
       await writer.drain();
-      expect(writer.underway.size).toBe(0);
     });
   });
 });

@@ -1,4 +1,4 @@
-import type { Client } from './client.js';
+import type { LiveConnection } from './subscription.js';
 
 /**
  * Live frames not yet sent, per connection, as (subscription prefix, event JSON) pairs: both strings
@@ -8,10 +8,10 @@ import type { Client } from './client.js';
  * connection still gets its frames in the order they were queued.
  */
 export class Outbox {
-  private readonly pending = new Map<Client, string[]>();
+  private readonly pending = new Map<LiveConnection, string[]>();
   private scheduled = false;
 
-  queue(client: Client, framePrefix: string, json: string): void {
+  queue(client: LiveConnection, framePrefix: string, json: string): void {
     const parts = this.pending.get(client);
     if (parts) parts.push(framePrefix, json);
     else this.pending.set(client, [framePrefix, json]);

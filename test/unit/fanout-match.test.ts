@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { NostrEvent } from '../../src/event/types.js';
 import { compileFilter, type CompiledFilter } from '../../src/filter/compile.js';
 import { matchFilter } from '../../src/filter/match.js';
-import { SubscriptionIndex } from '../../src/subs/registry.js';
+import { SubscriptionIndex } from '../../src/fanout/match.js';
 
 const LIMITS = { max_filter_values: 100, max_limit: 500, default_limit: 100 };
 const HEX = (c: string): string => c.repeat(64);
