@@ -97,6 +97,6 @@ export class BatchWriter {
       batch.map((pending) => pending.item),
       written,
     );
-    batch.forEach((pending, index) => pending.resolve(written.outcomes[index]!));
+    for (const [index, pending] of batch.entries()) pending.resolve(written.outcomes[index]!);
   }
 }

@@ -36,8 +36,9 @@ class FakeStore {
 /** An onCommitted that calls `each` for every item of the batch, with its outcome and the batch's commit sequence number. */
 const eachCommitted =
   (each: (it: EventToWrite, outcome: WriteOutcome, commitSeq: number) => void): OnCommitted =>
-  (items, written) =>
-    items.forEach((it, i) => each(it, written.outcomes[i]!, written.commitSeq));
+  (items, written) => {
+    for (const [i, it] of items.entries()) each(it, written.outcomes[i]!, written.commitSeq);
+  };
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
