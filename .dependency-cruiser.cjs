@@ -4,12 +4,13 @@
  * From the ground up; an import may only point down or sideways within its layer:
  *
  *   protocol, event (+ worker/, version.ts)    ground: import nothing else of src/
- *   config/{values,kinds,duration,files-read}  what parsers of config values share; import only event/
+ *   config/{values,kinds,duration,files-read,rows}
+ *                                              what config parsers and section tables share; import only event/
  *   net                                        IP addresses (used by server, engine and NIP-86)
  *   filter
  *   store                                      + the NIP modules holding storage semantics (STORAGE_NIPS)
- *   policy, nips, retention                    parse their own config sections; config/types.ts as types only
- *   config                                     composes those sections: schema, load, reload, hosts
+ *   policy, nips, retention                    declare and parse their own config sections; config/types.ts as types only
+ *   config                                     composes those sections: table, schema, load, reload, hosts
  *   relay, fanout, log.ts                      the engine and live delivery
  *   server                                     sockets and HTTP; no NIP module
  *   app.ts, site.ts, sync                      composition
@@ -20,7 +21,7 @@
  * config/types.ts (rules config-not-imported-back, config-types-as-types-only).
  */
 const GROUND = '^src/(protocol|event|worker)/|^src/version\\.ts$';
-const CONFIG_VALUES = '^src/config/(values|kinds|duration|files-read)\\.ts$';
+const CONFIG_VALUES = '^src/config/(values|kinds|duration|files-read|rows)\\.ts$';
 const CONFIG_TYPES = '^src/config/types\\.ts$';
 const NET = '^src/net/';
 const FILTER = '^src/filter/';
@@ -71,7 +72,7 @@ module.exports = {
     ),
     onlyBelow(
       'config-values-stay-leaves',
-      'config/values.ts, kinds.ts, duration.ts and files-read.ts are what domain parsers share; they import nothing that imports the config (event/ only).',
+      'config/values.ts, kinds.ts, duration.ts, files-read.ts and rows.ts are what domain parsers and section tables share; they import nothing that imports the config (event/ only).',
       CONFIG_VALUES,
       any(CONFIG_VALUES, '^src/event/'),
     ),
@@ -103,7 +104,7 @@ module.exports = {
     {
       name: 'config-not-imported-back',
       comment:
-        'config/ composes the sections domain modules parse; a domain module imports from config/ only the shared values (values, kinds, duration, files-read) and, as types, types.ts.',
+        'config/ composes the sections domain modules declare and parse; a domain module imports from config/ only the shared helpers (values, kinds, duration, files-read, rows) and, as types, types.ts.',
       severity: 'error',
       from: { path: any(DOMAIN, NET) },
       to: { path: CONFIG, pathNot: any(CONFIG_VALUES, CONFIG_TYPES) },

@@ -1,12 +1,12 @@
 /** Checks one value against its schema row (the helpers for readable messages are in values.ts). */
-import type { KeySpec, StringFormat } from './schema.js';
+import type { RowSpec, StringFormat } from './rows.js';
 import { checkPubkey, closest, describeValue, type Checked, type ParseContext } from './values.js';
 
 /**
  * Validates `value` for `spec` and returns the value to store (an npub becomes hex). `context`: the
  * config file the value comes from (for parsers that read files it names).
  */
-export function checkValue(spec: KeySpec, value: unknown, context?: ParseContext): Checked {
+export function checkValue(spec: RowSpec, value: unknown, context?: ParseContext): Checked {
   if (value === null) {
     return spec.nullable ? { ok: true, value: null } : fail(`expected ${expected(spec)}, got null`);
   }
@@ -71,7 +71,7 @@ function checkUrl(value: string, protocols: readonly string[], what: string): Ch
   return protocols.includes(url.protocol) ? { ok: true, value } : fail(`expected ${what}, got ${describeValue(value)}`);
 }
 
-function expected(spec: KeySpec): string {
+function expected(spec: RowSpec): string {
   const base =
     spec.type === 'integer'
       ? 'an integer'

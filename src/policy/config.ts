@@ -1,9 +1,10 @@
 /**
- * Schema parsers for the `write:` keys that hold lists: pubkeys (hex or npub → hex) and rules
- * `{ kinds: [...], … }`. A problem inside a list names where it is (`[0].max_content_lenght`), which the
- * loader appends to the key.
+ * The `write:` section (src/policy/write.ts applies it): its keys, and the parsers of its lists —
+ * pubkeys (hex or npub → hex) and rules `{ kinds: [...], … }`. A problem inside a list names where it
+ * is (`[0].max_content_lenght`), which the loader appends to the key.
  */
 import { parseKindSelectors, type KindSelector } from '../config/kinds.js';
+import { integer, parsed, string, type Nested } from '../config/rows.js';
 import { checkPubkey, closest, describeValue, type Parser } from '../config/values.js';
 
 /** `write.min_pow_by_kind`: the first rule whose kinds match gives the minimum for that event. */
@@ -94,3 +95,119 @@ export const parseKindLimitRules: Parser<KindLimitRule[]> = ruleList<KindLimitRu
   { max_content_length: { min: 0 }, max_event_tags: { min: 0 } },
   '{ kinds: [1], max_content_length: 2000 }',
 );
+
+/** Who may write what; every rule is off by default. */
+export const WRITE_KEYS = {
+  'write.pubkeys.allow': parsed(parsePubkeyList, {
+    default: [],
+    reloadable: true,
+    description:
+      'Pubkeys (hex or npub) allowed to write; empty = everyone. Others get "blocked: only members of <info.name> can post here".',
+  }),
+  'write.pubkeys.deny': parsed(parsePubkeyList, {
+    default: [],
+    reloadable: true,
+    description: 'Pubkeys (hex or npub) never allowed to write ("blocked:").',
+  }),
+  'write.blocked_message': string({
+    default: '',
+    reloadable: true,
+    description: 'Appended to the allow-list refusal after " — ": how to join (a URL or a sentence); empty = nothing.',
+  }),
+  'write.kinds.allow': parsed(parseKindSelectors, {
+    default: ['*'],
+    reloadable: true,
+    description: 'Kinds accepted: single kinds, ranges [low, high], or "*" for all.',
+  }),
+  'write.kinds.deny': parsed(parseKindSelectors, {
+    default: [],
+    reloadable: true,
+    description: 'Kinds refused even when write.kinds.allow matches them.',
+  }),
+  'write.min_pow': integer({
+    min: 0,
+    max: 256,
+    default: 0,
+    reloadable: true,
+    description: 'NIP-13 proof of work: leading zero bits an event id must have; 0 = none (NIP-11 min_pow_difficulty).',
+  }),
+  'write.min_pow_by_kind': parsed(parsePowRules, {
+    default: [],
+    reloadable: true,
+    description: 'Rules { kinds: [...], min_pow: N }; the first whose kinds match replaces write.min_pow for that event.',
+  }),
+  'write.limits_by_kind': parsed(parseKindLimitRules, {
+    default: [],
+    reloadable: true,
+    description:
+      'Rules { kinds: [...], max_content_length?, max_event_tags? }; the first whose kinds match applies on top of the global limits.',
+  }),
+  'write.created_at_by_class.regular.max_future_seconds': integer({
+    nullable: true,
+    min: 0,
+    default: null,
+    reloadable: true,
+    description:
+      "Seconds a regular event's created_at may lie ahead of the relay's clock; null = limits.created_at.max_future_seconds. Only tighter than the global value.",
+  }),
+  'write.created_at_by_class.regular.max_past_seconds': integer({
+    nullable: true,
+    min: 0,
+    default: null,
+    reloadable: true,
+    description:
+      "Seconds a regular event's created_at may lie behind the relay's clock; null = limits.created_at.max_past_seconds. Only tighter than the global value.",
+  }),
+  'write.created_at_by_class.replaceable.max_future_seconds': integer({
+    nullable: true,
+    min: 0,
+    default: null,
+    reloadable: true,
+    description:
+      "Seconds a replaceable event's created_at may lie ahead of the relay's clock; null = limits.created_at.max_future_seconds. Only tighter than the global value.",
+  }),
+  'write.created_at_by_class.replaceable.max_past_seconds': integer({
+    nullable: true,
+    min: 0,
+    default: null,
+    reloadable: true,
+    description:
+      "Seconds a replaceable event's created_at may lie behind the relay's clock; null = limits.created_at.max_past_seconds. Only tighter than the global value.",
+  }),
+  'write.created_at_by_class.ephemeral.max_future_seconds': integer({
+    nullable: true,
+    min: 0,
+    default: null,
+    reloadable: true,
+    description:
+      "Seconds a ephemeral event's created_at may lie ahead of the relay's clock; null = limits.created_at.max_future_seconds. Only tighter than the global value.",
+  }),
+  'write.created_at_by_class.ephemeral.max_past_seconds': integer({
+    nullable: true,
+    min: 0,
+    default: null,
+    reloadable: true,
+    description:
+      "Seconds a ephemeral event's created_at may lie behind the relay's clock; null = limits.created_at.max_past_seconds. Only tighter than the global value.",
+  }),
+  'write.created_at_by_class.addressable.max_future_seconds': integer({
+    nullable: true,
+    min: 0,
+    default: null,
+    reloadable: true,
+    description:
+      "Seconds a addressable event's created_at may lie ahead of the relay's clock; null = limits.created_at.max_future_seconds. Only tighter than the global value.",
+  }),
+  'write.created_at_by_class.addressable.max_past_seconds': integer({
+    nullable: true,
+    min: 0,
+    default: null,
+    reloadable: true,
+    description:
+      "Seconds a addressable event's created_at may lie behind the relay's clock; null = limits.created_at.max_past_seconds. Only tighter than the global value.",
+  }),
+};
+
+export type WriteConfig = Nested<typeof WRITE_KEYS>['write'];
+/** A created_at window of one kind class; null = the global value (limits.created_at). */
+export type CreatedAtWindow = WriteConfig['created_at_by_class']['regular'];

@@ -10,10 +10,11 @@
  * into cells when the config loads (geocover.ts) and merged with the prefixes. Several places in one
  * process: each `hosts:` block (src/config/hosts.ts) may set its own scope.
  */
-import { kindSet, type KindSelector } from '../config/kinds.js';
-import type { Config } from '../config/types.js';
+import { kindSet, parseKindSelectors, type KindSelector } from '../config/kinds.js';
+import { integer, parsed, type Nested } from '../config/rows.js';
 import { describeValue, type Parser } from '../config/values.js';
 import { reject } from '../protocol/prefixes.js';
+import { parseGeoAreas } from './geoarea.js';
 import { coverAreas, GEOHASH_ALPHABET, TooManyCells } from './geocover.js';
 import { policy, type Policy } from './pipeline.js';
 
@@ -47,7 +48,36 @@ export const parseGeohashPrefixes: Parser<string[]> = (value): Result<string[]> 
   return { ok: true, value: out };
 };
 
-type Scope = Config['scopes']['geohash'];
+/** The `scopes:` section: a relay for a place. */
+export const SCOPES_KEYS = {
+  'scopes.geohash.prefixes': parsed(parseGeohashPrefixes, {
+    default: [],
+    reloadable: true,
+    description:
+      'Geohash cells the relay serves (e.g. [u4pru]); events with g tags need one value equal to or inside one of them ("blocked:"); [] = no scope.',
+  }),
+  'scopes.geohash.areas': parsed(parseGeoAreas, {
+    default: [],
+    reloadable: true,
+    description:
+      "GeoJSON areas (Polygon, MultiPolygon, Feature, FeatureCollection; [longitude, latitude]), each written inline or as the path of a .geojson / .json file (relative to this file's directory, read at every load and reload); turned into geohash cells at load and served like prefixes.",
+  }),
+  'scopes.geohash.area_precision': integer({
+    min: 1,
+    max: 12,
+    default: 6,
+    reloadable: true,
+    description:
+      'Length of the finest cells covering scopes.geohash.areas along their edges (6 ≈ 1.2 × 0.6 km); cells wholly inside stay coarser.',
+  }),
+  'scopes.geohash.require_for_kinds': parsed(parseKindSelectors, {
+    default: [],
+    reloadable: true,
+    description: 'Kinds refused without any g (geohash) tag, e.g. [20000] ("blocked: kind N needs a g (geohash) tag here").',
+  }),
+};
+
+type Scope = Nested<typeof SCOPES_KEYS>['scopes']['geohash'];
 
 /** The event's `g` values, lowercased (tags without a string value are ignored). */
 function geohashes(tags: readonly (readonly string[])[]): string[] {

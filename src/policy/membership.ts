@@ -8,13 +8,50 @@
  * policy sees it on the next event.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { kindSet } from '../config/kinds.js';
+import { kindSet, parseKindSelectors } from '../config/kinds.js';
+import { boolean, parsed, string, type Nested } from '../config/rows.js';
 import { checkPubkey } from '../config/values.js';
-import type { Config } from '../config/types.js';
 import { reject } from '../protocol/prefixes.js';
+import { parsePubkeyList } from './config.js';
 import { policy, type Policy } from './pipeline.js';
 
-type Members = Config['members'];
+/** The `members:` section. */
+export const MEMBERS_KEYS = {
+  'members.enabled': boolean({
+    default: false,
+    reloadable: true,
+    description:
+      'Only members may write, except members.open_kinds and members.dm_kinds p-tagging a member ("blocked: only members of <info.name> can post here").',
+  }),
+  'members.pubkeys': parsed(parsePubkeyList, {
+    default: [],
+    reloadable: true,
+    description: 'Member pubkeys (hex or npub).',
+  }),
+  'members.file': string({
+    default: '',
+    reloadable: true,
+    description: 'File with one member pubkey (hex or npub) per line, # comments; re-read when it changes; empty = none.',
+  }),
+  'members.open_kinds': parsed(parseKindSelectors, {
+    default: [10002, 10050],
+    reloadable: true,
+    description: 'Kinds anyone may write, member or not (default: relay lists).',
+  }),
+  'members.dm_kinds': parsed(parseKindSelectors, {
+    default: [4, 1059, 14],
+    reloadable: true,
+    description: 'Kinds non-members may write when the event p-tags a member (DMs and gift wraps).',
+  }),
+  'members.exempt_from_pow': boolean({
+    default: false,
+    reloadable: true,
+    description:
+      'Members (members.pubkeys and members.file, even with members.enabled false) skip write.min_pow / min_pow_by_kind; only others pay proof of work.',
+  }),
+};
+
+type Members = Nested<typeof MEMBERS_KEYS>['members'];
 
 /** Where the member set reports bad lines and reloads (a pino logger fits). */
 export interface MemberLog {

@@ -8,7 +8,9 @@
  * idle bucket refills to anyway.
  */
 import { formatDuration, parseDuration } from '../config/duration.js';
+import { integer, parsed } from '../config/rows.js';
 import type { Parser } from '../config/values.js';
+import { parseAddressList } from '../net/ip.js';
 
 export interface Rate {
   /** Tokens a full bucket holds: the most actions allowed in a burst. */
@@ -31,6 +33,73 @@ export const parseRate: Parser<Rate> = (value) => {
   if (count < 1)
     return { ok: false, reason: `"${value}": the count must be at least 1 (use null for no limit, or block the kind instead)` };
   return { ok: true, value: { count, seconds: period.value } };
+};
+
+/** The `rate_limits:` section (src/relay/rate-limits.ts holds the buckets); null = no limit. */
+export const RATE_LIMITS_KEYS = {
+  'rate_limits.events_per_ip': parsed(parseRate, {
+    nullable: true,
+    default: null,
+    reloadable: true,
+    description:
+      'EVENTs, AUTHs and NIP-86 POSTs from one IP (an IPv6 /64), counted before the signature check ("rate-limited: slow down: at most N events per P from one IP"); a rate "N/period" such as "20/10s" allows bursts of N; null = no limit.',
+  }),
+  'rate_limits.events_per_pubkey.regular': parsed(parseRate, {
+    nullable: true,
+    default: null,
+    reloadable: true,
+    description:
+      'Regular EVENTs by one author, counted after the signature check ("rate-limited: slow down: at most N regular events per P from one pubkey"); a rate "N/period" such as "20/10s" allows bursts of N; null = no limit.',
+  }),
+  'rate_limits.events_per_pubkey.replaceable': parsed(parseRate, {
+    nullable: true,
+    default: null,
+    reloadable: true,
+    description:
+      'Replaceable EVENTs by one author, counted after the signature check ("rate-limited: slow down: at most N replaceable events per P from one pubkey"); a rate "N/period" such as "20/10s" allows bursts of N; null = no limit.',
+  }),
+  'rate_limits.events_per_pubkey.ephemeral': parsed(parseRate, {
+    nullable: true,
+    default: null,
+    reloadable: true,
+    description:
+      'Ephemeral EVENTs by one author, counted after the signature check ("rate-limited: slow down: at most N ephemeral events per P from one pubkey"); a rate "N/period" such as "20/10s" allows bursts of N; null = no limit.',
+  }),
+  'rate_limits.events_per_pubkey.addressable': parsed(parseRate, {
+    nullable: true,
+    default: null,
+    reloadable: true,
+    description:
+      'Addressable EVENTs by one author, counted after the signature check ("rate-limited: slow down: at most N addressable events per P from one pubkey"); a rate "N/period" such as "20/10s" allows bursts of N; null = no limit.',
+  }),
+  'rate_limits.queries_per_connection': parsed(parseRate, {
+    nullable: true,
+    default: null,
+    reloadable: true,
+    description:
+      'REQ, COUNT and NEG-OPEN messages of one connection, together ("CLOSED rate-limited:"); a rate "N/period" such as "20/10s" allows bursts of N; null = no limit.',
+  }),
+  'rate_limits.connections_per_ip': parsed(parseRate, {
+    nullable: true,
+    default: { count: 60, seconds: 60 },
+    reloadable: true,
+    description:
+      'New connections from one IP (an IPv6 /64) ("HTTP 429 rate-limited:"); a rate "N/period" such as "20/10s" allows bursts of N; null = no limit. Behind a reverse proxy, list it in relay.trusted_proxies, or every client counts as the proxy.',
+  }),
+  'rate_limits.max_connections_per_ip': integer({
+    min: 1,
+    nullable: true,
+    default: 50,
+    reloadable: true,
+    description:
+      'Connections open at once from one IP (an IPv6 /64); more are refused with HTTP 429 "rate-limited:"; null = no limit. Behind a reverse proxy, list it in relay.trusted_proxies, or every client counts as the proxy.',
+  }),
+  'rate_limits.exempt_ips': parsed(parseAddressList, {
+    default: [],
+    reloadable: true,
+    description:
+      'IPs or CIDR blocks the per-IP limits leave alone (events, connections, negentropy.max_sessions_per_ip), e.g. the servers of a client service that posts for many users; per-pubkey limits still apply. A reverse proxy belongs in relay.trusted_proxies instead.',
+  }),
 };
 
 /** "20 events per 10 s" — for refusals a person can act on. */

@@ -13,6 +13,7 @@
  */
 import type { NostrEvent } from '../event/types.js';
 import type { CompiledFilter } from '../filter/compile.js';
+import { boolean, parsed } from '../config/rows.js';
 import { describeValue, type Parser } from '../config/values.js';
 
 /** A plain list of kinds (no ranges: the read rules name each kind in SQL). */
@@ -26,6 +27,20 @@ export const parseKindList: Parser<number[]> = (value) => {
     if (!kinds.includes(item)) kinds.push(item);
   }
   return { ok: true, value: kinds };
+};
+
+/** Who may read what. */
+export const READ_KEYS = {
+  'read.auth_required_kinds': parsed(parseKindList, {
+    default: [4, 1059, 1060],
+    reloadable: true,
+    description: 'Kinds readable only by a connection authenticated (NIP-42) as the author or a p-tagged recipient; [] = none.',
+  }),
+  'read.private': boolean({
+    default: false,
+    reloadable: true,
+    description: 'Reading at all (REQ, COUNT, NEG-OPEN) requires AUTH as a member (needs members.enabled and auth.enabled).',
+  }),
 };
 
 export interface ReadRules {

@@ -5,15 +5,13 @@
  */
 import { getPow } from 'nostr-tools/nip13';
 import { kindSet, type KindSelector } from '../config/kinds.js';
-import type { Config, CreatedAtWindow } from '../config/types.js';
+import type { Config } from '../config/types.js';
 import { kindClass, type KindClass } from '../event/kinds.js';
 import { reject } from '../protocol/prefixes.js';
-import type { KindLimitRule, PowRule } from './config.js';
+import type { CreatedAtWindow, KindLimitRule, PowRule, WriteConfig } from './config.js';
 import { geohashScope, restrictsByGeohash, scopeCells } from './geohash.js';
 import { MemberSet, membership } from './membership.js';
 import { policy, type Pipeline, type Policy } from './pipeline.js';
-
-type Write = Config['write'];
 
 export function denyPubkeys(pubkeys: readonly string[]): Policy {
   const denied = new Set(pubkeys);
@@ -99,12 +97,12 @@ export function minPow(global: number, byKind: readonly PowRule[], exempt?: Pick
   });
 }
 
-const restrictsKinds = (write: Write): boolean => !write.kinds.allow.includes('*') || write.kinds.deny.length > 0;
-const hasWindow = (write: Write): boolean =>
+const restrictsKinds = (write: WriteConfig): boolean => !write.kinds.allow.includes('*') || write.kinds.deny.length > 0;
+const hasWindow = (write: WriteConfig): boolean =>
   Object.values(write.created_at_by_class).some((w) => w.max_future_seconds !== null || w.max_past_seconds !== null);
 
 /** Whether any write rule refuses events for who sent them or what they are (NIP-11 restricted_writes). */
-export function restrictsWrites(write: Write): boolean {
+export function restrictsWrites(write: WriteConfig): boolean {
   return (
     write.pubkeys.allow.length > 0 ||
     write.pubkeys.deny.length > 0 ||

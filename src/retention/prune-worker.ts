@@ -8,12 +8,11 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { RetentionRule } from '../config/types.js';
 import { openWriterConnection } from '../store/open.js';
 import { RetentionStatements } from '../store/retention.js';
 import type { StoreLocation } from '../store/store.js';
 import { drivePass, type PassResult } from './pass.js';
-import { compileRetention } from './rules.js';
+import { compileRetention, type RetentionRule } from './rules.js';
 
 export interface PassRequest {
   type: 'pass';

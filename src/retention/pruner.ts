@@ -9,11 +9,10 @@
  */
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import type { RetentionRule } from '../config/types.js';
 import type { StoreLocation } from '../store/store.js';
 import { startWorker } from '../worker/start.js';
 import { DEFAULT_BATCH, deletedIn, drivePass, type PassResult, type PruneStore } from './pass.js';
-import type { Retention } from './rules.js';
+import type { Retention, RetentionRule } from './rules.js';
 import type { FromPruneWorker, PassRequest } from './prune-worker.js';
 
 export * from './pass.js';

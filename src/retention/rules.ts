@@ -5,11 +5,24 @@
 import { closest } from '../config/values.js';
 import { formatDuration, parseDuration } from '../config/duration.js';
 import { kindSet, parseKindSelectors, type KindSelector, type KindSet } from '../config/kinds.js';
-import type { RetentionRule } from '../config/types.js';
+import { parsed } from '../config/rows.js';
 
 const FIELDS = ['kinds', 'max_age', 'max_per_pubkey', 'max_total', 'keep'] as const;
 const EPHEMERAL_LOW = 20000;
 const EPHEMERAL_HIGH = 29999;
+
+/** One retention rule; durations in seconds. */
+export interface RetentionRule {
+  kinds: readonly KindSelector[];
+  /** Delete events of these kinds older than this. */
+  max_age?: number;
+  /** Keep the newest N events of these kinds per author. */
+  max_per_pubkey?: number;
+  /** Keep the newest N events of these kinds overall. */
+  max_total?: number;
+  /** Ephemeral kinds only: store them for this long after arrival (late joiners see the last minutes). */
+  keep?: number;
+}
 
 type Parsed = { ok: true; value: RetentionRule[] } | { ok: false; reason: string; at?: string };
 
@@ -62,6 +75,16 @@ export function parseRetention(value: unknown): Parsed {
   }
   return { ok: true, value: rules };
 }
+
+/** The `retention:` section: one key, the list of rules. */
+export const RETENTION_KEYS = {
+  retention: parsed(parseRetention, {
+    default: [],
+    reloadable: true,
+    description:
+      'Per-kind retention rules { kinds, max_age?, max_per_pubkey?, max_total?, keep? }; the first rule whose kinds match decides; [] = keep everything.',
+  }),
+};
 
 function isEphemeralSelector(selector: KindSelector): boolean {
   if (selector === '*') return false;

@@ -1,0 +1,165 @@
+/**
+ * The sections of how the process runs: where it listens, its server, database file, threads, logs,
+ * hot reload and metrics. Their readers (server/, relay/, store/, log.ts) sit above config/ or know
+ * nothing of it, so their rows live here; table.ts puts every section in file order.
+ */
+import { parseVerifyImplementation } from '../event/verify-native.js';
+import { parseAddressList } from '../net/ip.js';
+import { parseListenAddress } from '../net/listen.js';
+import { boolean, integer, oneOf, parsed, string } from './rows.js';
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The WebSocket listener and the public URL. */
+export const RELAY_KEYS = {
+  'relay.host': string({
+    format: 'host',
+    default: '127.0.0.1',
+    reloadable: false,
+    env: 'COMMONS_HOST',
+    description: 'Address the WebSocket server listens on; 0.0.0.0 listens on every interface.',
+  }),
+  'relay.port': integer({
+    min: 0,
+    max: 65535,
+    default: 7777,
+    reloadable: false,
+    env: 'COMMONS_PORT',
+    description: 'TCP port the WebSocket server listens on; 0 picks a free ephemeral port.',
+  }),
+  'relay.url': string({
+    format: 'ws-url',
+    default: '',
+    reloadable: true,
+    description:
+      'Public ws:// or wss:// URL clients use (shown on the page, used for NIP-42, NIP-98 and NIP-62); empty = ws://host:port. A reload applies it to the next AUTH, management request and kind 62, on open connections too.',
+  }),
+  'relay.trusted_proxies': parsed(parseAddressList, {
+    default: [],
+    reloadable: false,
+    description:
+      'Reverse proxies (IPs or CIDR blocks, v4 or v6) trusted to name the client in X-Forwarded-For: from a trusted peer the client is the right-most address that is not itself trusted; [] = the header is ignored and the TCP peer is the client.',
+  }),
+};
+
+/** Which WebSocket server runs (src/server/). */
+export const SERVER_KEYS = {
+  'server.implementation': oneOf(['auto', 'uws', 'ws'], {
+    default: 'auto',
+    reloadable: false,
+    env: 'COMMONS_SERVER',
+    description:
+      'WebSocket server: auto = native uWebSockets.js when a build of it loads on this Node and libc, else the portable ws server, with a warning naming the cause and the fix; uws = native or refuse to start; ws = always the portable server (slower, runs anywhere).',
+  }),
+};
+
+/** The SQLite database (src/store/). */
+export const STORAGE_KEYS = {
+  'storage.path': string({
+    format: 'path',
+    default: './data/relay.sqlite',
+    reloadable: false,
+    env: 'COMMONS_DB',
+    description: 'SQLite database file; a relative path is taken from the directory the relay is started in.',
+  }),
+  'storage.synchronous': oneOf(['full', 'normal'], {
+    default: 'full',
+    reloadable: false,
+    description:
+      'SQLite synchronous mode: full = an OK true survives power loss; normal = faster, the last commits may be lost on power loss (not on a process crash).',
+  }),
+  'storage.writer_thread': boolean({
+    default: true,
+    reloadable: false,
+    description:
+      'Write events on a thread with its own connection, so commits, fsyncs, checkpoints and waits for the pruner never hold the event loop; false = write on the main thread. An in-memory store always writes on the main thread.',
+  }),
+};
+
+/** Signature verification (src/event/verify-*.ts). */
+export const VERIFY_KEYS = {
+  'verify.workers': integer({
+    min: 0,
+    max: 64,
+    default: 2,
+    reloadable: false,
+    description:
+      'Worker threads that check signatures (WASM libsecp256k1); 0 = check on the main thread. 2 suits a 2-core server; use the CPU count on a larger one.',
+  }),
+  'verify.implementation': parsed(parseVerifyImplementation, {
+    default: 'auto',
+    reloadable: false,
+    description:
+      'Signature checker: auto = native libsecp256k1 (the addon npm install builds when libsecp256k1-dev is present, ~6x faster) if it loads, else WASM; native = require the addon (an error at start without it); wasm = always WASM.',
+  }),
+};
+
+/** Reader threads for long queries (src/store/readers.ts). */
+export const QUERY_KEYS = {
+  'query.readers': integer({
+    min: 0,
+    max: 64,
+    default: 1,
+    reloadable: false,
+    description:
+      'Reader threads, each with its own read-only connection, that run NIP-50 searches, COUNTs, NEG-OPEN sets and large-limit REQs off the event loop; 0 = every query on the main thread (always so for an in-memory store).',
+  }),
+  'query.reader_min_limit': integer({
+    min: 1,
+    default: 500,
+    reloadable: true,
+    description:
+      'A REQ goes to a reader thread when the limits of its filters add up to at least this many events (or when it searches); cheaper REQs are answered on the main thread.',
+  }),
+};
+
+/** The log (src/log.ts). */
+export const LOGGING_KEYS = {
+  'logging.level': oneOf(LOG_LEVELS, {
+    default: 'info',
+    reloadable: true,
+    description: 'Lowest level written to the log: trace, debug, info, warn, error, fatal or silent.',
+  }),
+  'logging.connections': oneOf(LOG_LEVELS, {
+    default: 'debug',
+    reloadable: true,
+    description: 'Level at which connection opens and closes are logged.',
+  }),
+  'logging.rejections': oneOf(LOG_LEVELS, {
+    default: 'info',
+    reloadable: true,
+    description: 'Level at which rejected events and requests are logged.',
+  }),
+  'logging.format': oneOf(['auto', 'json', 'pretty'], {
+    default: 'auto',
+    reloadable: false,
+    description: 'auto = readable lines on a terminal, JSON lines otherwise; json; pretty.',
+  }),
+};
+
+/** Hot reload of the config file by `serve` (SIGHUP always reloads). */
+export const RELOAD_KEYS = {
+  'reload.watch': boolean({
+    default: true,
+    reloadable: true,
+    description:
+      'serve reloads this file when it changes, or a GeoJSON file it names in scopes.geohash.areas (as on SIGHUP); false = only on SIGHUP.',
+  }),
+};
+
+/** GET /metrics on a listener of its own (src/server/metrics-http.ts). */
+export const METRICS_KEYS = {
+  'metrics.enabled': boolean({
+    default: false,
+    reloadable: false,
+    description:
+      'Serve GET /metrics in the Prometheus text format on metrics.listen, a listener of its own apart from the relay port (the relay port never serves it); false = nothing listens.',
+  }),
+  'metrics.listen': parsed(parseListenAddress, {
+    default: '127.0.0.1:9477',
+    reloadable: false,
+    description:
+      'host:port ([v6]:port for IPv6) the metrics listener binds when metrics.enabled; keep it on loopback or a private network that only the Prometheus server reaches (the endpoint has no authentication); port 0 picks a free port.',
+  }),
+};
