@@ -1,8 +1,8 @@
 /**
  * The sections of what clients meet: the NIP-11 document, the limits of messages, filters and events,
- * and the NIPs that can be switched off or tuned (42, 50, 77, 86). Their NIP modules either stay below
- * every config import (42, 77) or read the whole config (11), so their rows live here; table.ts puts
- * every section in file order.
+ * and the NIPs that can be switched off or tuned (42, 50, 77, 86). Their readers are NIP modules the
+ * store uses, which import nothing of the config (42, 77), or take the whole Config (nip11.ts, the
+ * engine), so their rows live here; table.ts puts every section in file order.
  */
 import { parsePubkeyList } from '../policy/config.js';
 import { boolean, integer, parsed, string } from './rows.js';
