@@ -76,7 +76,7 @@ async function relayIngest(metrics: RelayMetrics): Promise<number> {
   const config = { ...defaultConfig(), storage: { path: ':memory:', synchronous: 'normal' as const, writer_thread: false } };
   const store = EventStore.open(':memory:', { synchronous: 'normal' });
   const log = pino({ level: 'silent' });
-  const relay = new Relay(config, store, { verify: async () => true }, log, undefined, undefined, undefined, undefined, metrics);
+  const relay = new Relay(config, store, { verify: async () => true }, log, { metrics });
   let answers = 0;
   const client: Client = {
     id: 1,

@@ -1,3 +1,5 @@
+import { createServer, type AddressInfo } from 'node:net';
+import type { MessagePort } from 'node:worker_threads';
 import { hostKey } from './config/hosts.js';
 import { planReload, type ReloadPlan } from './config/reload.js';
 import type { Config } from './config/types.js';
@@ -9,11 +11,26 @@ import { NegentropyBudget } from './relay/negentropy-budget.js';
 import type { Relay } from './relay/relay.js';
 import { chooseServer, type ServerChoice } from './server/choose.js';
 import { startServer, type RunningServer, type Sites } from './server/server.js';
-import { openSite, type Site } from './site.js';
+import { openSite, type Site, type SiteDeps } from './site.js';
+import { Counters } from './relay/counters.js';
+import { WriterThread } from './store/writer-thread.js';
+import { startConnectionThreads, type ConnectionThreads } from './threads/coordinator.js';
 import { CountingMetrics } from './relay/metrics.js';
 import { startMetrics, type MetricsListener } from './server/metrics-http.js';
 import type { MetricsSite } from './server/metrics.js';
 import { VERSION } from './version.js';
+
+/** Set by src/threads/connection-thread.ts only: this relay is one connection thread of a coordinator's. */
+export interface ConnectionThreadRole {
+  /** Its row in the shared counters (the coordinator is 0). */
+  index: number;
+  /** The counters' cells of each site, in site order. */
+  counters: readonly SharedArrayBuffer[];
+  /** Its channel to the coordinator's writer thread. */
+  writer: MessagePort;
+  /** A NIP-86 change this thread made to site `site`, for the others. */
+  managementChanged(site: number): void;
+}
 
 export interface RelayOptions {
   logger?: Logger;
@@ -22,6 +39,7 @@ export interface RelayOptions {
   now?: () => number;
   /** Clock in milliseconds (rate limits, the page's memoised counters), for tests that move time. */
   nowMs?: () => number;
+  connectionThread?: ConnectionThreadRole;
 }
 
 export interface RunningRelay {
@@ -47,6 +65,10 @@ export interface RunningRelay {
   reload(next: Config): ReloadPlan;
   /** Counts a reload refused before reload() (an invalid file) for GET /metrics. */
   reloadRefused(): void;
+  /** Connection threads serving (server.threads; 1 = the main thread alone). */
+  readonly threads: number;
+  /** Another thread changed site `site`'s NIP-86 state: re-read it and close connections from IPs now blocked. */
+  managementChanged(site: number): void;
   /** Graceful stop: stop listening, answer events under way, close sockets with 1001, close every database. */
   stop(): Promise<void>;
 }
@@ -56,26 +78,35 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
   const log = options.logger ?? createLogger(config.logging);
   // First, so that a relay that cannot run the server asked for fails before it opens anything.
   const chosen = chooseServer(config.server.implementation);
-  log[chosen.degraded ? 'warn' : 'info'](chosen.description);
-  // One verifier pool for every site. A verifier passed in belongs to the caller; the one built from
-  // verify.workers is closed on stop.
-  const verifier = options.verifier ?? createVerifier(config.verify.workers, config.verify.implementation);
+  const role = options.connectionThread;
+  if (role === undefined) log[chosen.degraded ? 'warn' : 'info'](chosen.description);
+  const threads = role === undefined ? threadCount(config, chosen, options, log) : 1;
+  if (role !== undefined) WriterThread.joinWriter(role.writer);
+  // One verifier pool for every site (a connection thread verifies inline: the threads are the pool). A
+  // verifier passed in belongs to the caller; the one built from verify.workers is closed on stop.
+  const verifier = options.verifier ?? createVerifier(role === undefined ? config.verify.workers : 0, config.verify.implementation);
   const ownVerifier = options.verifier ? undefined : verifier;
   const now = options.now ?? unixNow;
   let localUrl = '';
   const sites: Site[] = [];
   // Process-wide: read from the default site's config, which a reload keeps current.
   const negentropyBudget = new NegentropyBudget(() => sites[0]!.config.negentropy.max_total_records);
-  const metricsOn = config.metrics.enabled ? { metrics: () => new CountingMetrics() } : {};
+  const metricsOn = config.metrics.enabled && role === undefined ? { metrics: () => new CountingMetrics() } : {};
   const deps = { verifier, log, now, nowMs: options.nowMs, negentropyBudget, localUrl: () => localUrl, server: chosen, ...metricsOn };
+  // server.threads: every thread counts in its own row of cells shared by all; only the main thread prunes.
+  const siteConfigs = [config, ...config.hosts.map((host) => host.config)];
+  const counterCells = role?.counters ?? (threads > 1 ? siteConfigs.map(() => Counters.cellsFor(threads) as SharedArrayBuffer) : undefined);
+  const relayParts = (site: number): SiteDeps['relay'] =>
+    counterCells === undefined ? undefined : { counters: new Counters(counterCells[site], role?.index ?? 0), prunes: role === undefined };
+  let connectionThreads: ConnectionThreads | undefined;
   const reloads = { applied: 0, refused: 0 };
 
   let server: RunningServer;
   let metrics: MetricsListener | undefined;
   try {
-    sites.push(openSite(config, [], deps));
-    for (const host of config.hosts) sites.push(openSite(host.config, host.names, deps));
-    if (config.metrics.enabled) {
+    sites.push(openSite(config, [], { ...deps, relay: relayParts(0) }));
+    for (const [i, host] of config.hosts.entries()) sites.push(openSite(host.config, host.names, { ...deps, relay: relayParts(i + 1) }));
+    if (config.metrics.enabled && role === undefined) {
       const verifyQueueDepth = (): number => (verifier as { inFlight?: number }).inFlight ?? 0;
       metrics = await startMetrics(
         config.metrics.listen,
@@ -84,7 +115,28 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
       );
       log.info({ url: `http://${config.metrics.listen.replace(/:\d+$/, '')}:${metrics.port}/metrics` }, 'metrics listening');
     }
-    server = await startServer(directory(sites), config, log, chosen);
+    // Several threads share one port (SO_REUSEPORT), which must be named: port 0 is replaced by a free one.
+    const listenConfig = threads > 1 && config.relay.port === 0 ? withPort(config, await freePort(config.relay.host)) : config;
+    server = await startServer(directory(sites), listenConfig, log, chosen);
+    if (threads > 1) {
+      const listener = server;
+      connectionThreads = await startConnectionThreads({
+        count: threads - 1,
+        config: withPort(config, server.port),
+        counters: counterCells!,
+        log,
+        onManagementChanged: (site, from) => {
+          sites[site]?.management.reread();
+          listener.closeBlocked();
+          connectionThreads?.managementChanged(site, from);
+        },
+      }).catch(async (error: unknown) => {
+        listener.stopListening();
+        listener.closeConnections(1001, 'relay shutting down');
+        throw error;
+      });
+      log.info({ threads }, 'connection threads listening');
+    }
   } catch (error) {
     await metrics?.close();
     for (const site of sites) site.relay.close();
@@ -92,10 +144,16 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
     throw error;
   }
   const running = server;
-  for (const site of sites) site.management.onIpBlocked = () => running.closeBlocked();
+  sites.forEach((site, index) => {
+    site.management.onIpBlocked = () => running.closeBlocked();
+    site.management.onPersisted = () => {
+      role?.managementChanged(index);
+      connectionThreads?.managementChanged(index, 0);
+    };
+  });
   const host = config.relay.host.includes(':') ? `[${config.relay.host}]` : config.relay.host;
   localUrl = `ws://${host}:${server.port}`;
-  for (const site of sites) {
+  for (const site of role === undefined ? sites : []) {
     log.info(
       { url: localUrl, db: site.config.storage.path, ...(site.names.length > 0 && { hosts: site.names }) },
       site.names.length > 0 ? 'virtual relay listening' : 'relay listening',
@@ -105,12 +163,14 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
   let stopping: Promise<void> | undefined;
   const stop = async (): Promise<void> => {
     server.stopListening();
+    // The other threads first: their last writes go through this thread's writer thread.
+    await connectionThreads?.stop();
     await Promise.all(sites.map((site) => site.relay.drain()));
     server.closeConnections(1001, 'relay shutting down');
     await metrics?.close();
     for (const site of sites) site.relay.close();
     await ownVerifier?.close?.();
-    log.info('relay stopped');
+    if (role === undefined) log.info('relay stopped');
   };
   const reload = (next: Config): ReloadPlan => {
     const sameHosts =
@@ -124,7 +184,10 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
     const refused = dryRun.some((plan) => plan.conflicts.length > 0);
     reloads[refused ? 'refused' : 'applied']++;
     const plans = refused ? dryRun : targets.map(([site, config, prefix]) => prefixed(site.reload(config), prefix));
-    if (!refused) log.level = sites[0]!.config.logging.level;
+    if (!refused) {
+      log.level = sites[0]!.config.logging.level;
+      connectionThreads?.reload(next);
+    }
     const all = <T>(pick: (plan: ReloadPlan) => readonly T[]): T[] => plans.flatMap(pick);
     return {
       config: sites[0]!.config,
@@ -143,8 +206,52 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
     metricsPort: metrics?.port,
     reload,
     reloadRefused: () => void reloads.refused++,
+    threads,
+    managementChanged: (site) => {
+      sites[site]?.management.reread();
+      running.closeBlocked();
+    },
     stop: () => (stopping ??= stop()),
   };
+}
+
+/**
+ * server.threads, or 1 with a warning naming why not: several threads need the native server (ws cannot
+ * share a port), the writer thread and a database file (every thread writes through it), and no test
+ * hooks (clocks and verifiers cannot cross to another thread).
+ */
+function threadCount(config: Config, chosen: ServerChoice, options: RelayOptions, log: Logger): number {
+  const asked = config.server.threads;
+  if (asked === 1) return 1;
+  const files = [config, ...config.hosts.map((host) => host.config)].every((site) => !['', ':memory:'].includes(site.storage.path));
+  const why = !chosen.native
+    ? `the ${chosen.name} server cannot share its port between threads`
+    : !config.storage.writer_thread
+      ? 'storage.writer_thread is off'
+      : !files
+        ? 'a site keeps its events in memory (storage.path)'
+        : options.now !== undefined || options.nowMs !== undefined || options.verifier !== undefined
+          ? 'a clock or verifier was passed in (tests)'
+          : undefined;
+  if (why === undefined) return asked;
+  log.warn(`server.threads is ${asked}, but the relay runs 1 thread: ${why}`);
+  return 1;
+}
+
+function withPort(config: Config, port: number): Config {
+  return { ...config, relay: { ...config.relay, port } };
+}
+
+/** A port free on `host` now (the first of several threads must listen on a named port). */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, host, () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
 }
 
 /** A host site's plan with its keys named as in the file (hosts[i].info.name). */

@@ -12,7 +12,7 @@ import { supportedNips } from './nips/registry.js';
 import { Management } from './relay/management.js';
 import { managementPost } from './relay/management-http.js';
 import type { NegentropyBudget } from './relay/negentropy-budget.js';
-import { Relay } from './relay/relay.js';
+import { Relay, type RelayOptions } from './relay/relay.js';
 import { renderPage } from './server/page.js';
 import type { ServerChoice } from './server/choose.js';
 import type { ServerSite } from './server/server.js';
@@ -47,6 +47,8 @@ export interface SiteDeps {
   server: ServerChoice;
   /** metrics.enabled: a new site's counts for GET /metrics; absent = metrics off. */
   metrics?: () => RelayMetrics;
+  /** server.threads: the site's row of shared counters, and whether its relay prunes (only the main thread's). */
+  relay?: Pick<RelayOptions, 'counters' | 'prunes'> | undefined;
 }
 
 export function openSite(config: Config, names: readonly string[], deps: SiteDeps): Site {
@@ -56,7 +58,14 @@ export function openSite(config: Config, names: readonly string[], deps: SiteDep
   const management = new Management(config, store.management, deps.verifier, deps.now);
   let relay: Relay;
   try {
-    relay = new Relay(config, store, deps.verifier, log, deps.now, management, deps.nowMs, deps.negentropyBudget, deps.metrics?.());
+    relay = new Relay(config, store, deps.verifier, log, {
+      now: deps.now,
+      management,
+      nowMs: deps.nowMs,
+      negentropyBudget: deps.negentropyBudget,
+      metrics: deps.metrics?.(),
+      ...deps.relay,
+    });
   } catch (error) {
     store.close();
     throw error;

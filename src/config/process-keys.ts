@@ -52,6 +52,15 @@ export const SERVER_KEYS = {
     description:
       'WebSocket server: auto = native uWebSockets.js when a build of it loads on this Node and libc, else the portable ws server, with a warning naming the cause and the fix; uws = native or refuse to start; ws = always the portable server (slower, runs anywhere).',
   }),
+  'server.threads': integer({
+    min: 1,
+    max: 64,
+    default: 1,
+    reloadable: false,
+    env: 'COMMONS_THREADS',
+    description:
+      'Connection threads: each accepts connections on the same port (SO_REUSEPORT) and serves them end to end; 1 = the main thread alone. More than 1 needs the native server, storage.writer_thread and a database file (else the relay runs 1, with a warning).',
+  }),
 };
 
 /** The SQLite database (src/store/). */

@@ -108,7 +108,7 @@ export function describeRate(rate: Rate, what: string): string {
   return `${rate.count} ${what} per ${period}`;
 }
 
-interface Bucket {
+export interface Bucket {
   tokens: number;
   /** When `tokens` was last brought up to date (ms). */
   at: number;
@@ -172,7 +172,7 @@ export class TokenBuckets {
   }
 }
 
-function refill(bucket: Bucket, rate: Rate, nowMs: number): number {
+export function refill(bucket: Bucket, rate: Rate, nowMs: number): number {
   const elapsed = Math.max(0, nowMs - bucket.at);
   // min: a bucket never holds more than its burst, also after the rate was lowered by a reload.
   return Math.min(rate.count, bucket.tokens + (elapsed * rate.count) / (rate.seconds * 1000));

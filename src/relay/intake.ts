@@ -97,7 +97,7 @@ export class EventIntake {
       const started = this.deps.metrics.clock();
       const outcome = decideKnown(event, this.ingestDepsFor(client));
       if (outcome !== undefined) {
-        this.deps.counters.eventsReceived++;
+        this.deps.counters.add('eventsReceived', 1);
         return this.answer(client, outcome, event, started);
       }
       this.knownEvents.forget(digest); // no longer stored: the full path decides (e.g. blocked: deleted)
@@ -106,7 +106,7 @@ export class EventIntake {
   }
 
   private ingest(client: Client, input: unknown, digest: string | undefined, validated: boolean): void {
-    this.deps.counters.eventsReceived++;
+    this.deps.counters.add('eventsReceived', 1);
     const started = this.deps.metrics.clock();
     if (this.deps.closing()) {
       const id = (input as { id?: unknown } | null)?.id;

@@ -46,6 +46,8 @@ export class Management implements ManagementOps {
    * kind list (restricted_writes) —: cached documents are rebuilt.
    */
   onInfoChanged: () => void = () => {};
+  /** Called after any change this relay made to the persisted state (server.threads: the other threads re-read it). */
+  onPersisted: () => void = () => {};
   private effective: Config | undefined;
 
   constructor(
@@ -55,15 +57,26 @@ export class Management implements ManagementOps {
     private readonly now: () => number,
   ) {
     this.admins = new Set(config.management.admins);
-    const load = (name: ManagedList): Entries => new Map(tables.list(name).map((row) => [row.key, row.reason]));
-    this.entries = {
-      banned_pubkeys: load('banned_pubkeys'),
-      allowed_pubkeys: load('allowed_pubkeys'),
-      banned_events: load('banned_events'),
-      blocked_ips: load('blocked_ips'),
-    };
-    this.kinds = new Set(tables.allowedKinds());
-    this.overrides = tables.infoOverrides();
+    this.entries = { banned_pubkeys: new Map(), allowed_pubkeys: new Map(), banned_events: new Map(), blocked_ips: new Map() };
+    this.kinds = new Set();
+    this.overrides = {};
+    this.reread();
+  }
+
+  /**
+   * Reads the persisted lists and overrides again (another connection thread changed them). The maps
+   * are refilled in place: the policies built from them see the change at once.
+   */
+  reread(): void {
+    for (const name of Object.keys(this.entries) as ManagedList[]) {
+      const entries = this.entries[name];
+      entries.clear();
+      for (const row of this.tables.list(name)) entries.set(row.key, row.reason);
+    }
+    this.kinds.clear();
+    for (const kind of this.tables.allowedKinds()) this.kinds.add(kind);
+    this.overrides = this.tables.infoOverrides();
+    this.changed();
   }
 
   /**
@@ -150,11 +163,13 @@ export class Management implements ManagementOps {
     this.tables.put(name, key, reason, this.now());
     this.entries[name].set(key, reason);
     if (SHOWN_LISTS.has(name)) this.changed();
+    this.onPersisted();
   }
 
   private remove(name: ManagedList, key: string): void {
     this.tables.remove(name, key);
     if (this.entries[name].delete(key) && SHOWN_LISTS.has(name)) this.changed();
+    this.onPersisted();
   }
 
   private listed(name: ManagedList): ListedEntry[] {
@@ -197,12 +212,14 @@ export class Management implements ManagementOps {
     this.tables.allowKind(kind);
     this.kinds.add(kind);
     this.changed();
+    this.onPersisted();
   }
 
   disallowKind(kind: number): void {
     this.tables.disallowKind(kind);
     this.kinds.delete(kind);
     this.changed();
+    this.onPersisted();
   }
 
   allowedKinds(): number[] {
@@ -226,6 +243,7 @@ export class Management implements ManagementOps {
     this.tables.setInfo(field, value);
     this.overrides = { ...this.overrides, [field]: value };
     this.changed();
+    this.onPersisted();
   }
 
   // HTTP ---------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import { unixNow } from '../event/clock.js';
+import type { NostrEvent } from '../event/types.js';
 import type { Verifier } from '../event/verify.js';
 import { compileFilters } from '../filter/compile.js';
 import * as nip40 from '../nips/nip40.js';
@@ -13,7 +14,7 @@ import { Pruner } from '../retention/pruner.js';
 import { planReload, type ReloadPlan } from '../config/reload.js';
 import type { EventToWrite } from '../store/types.js';
 import type { Client } from './client.js';
-import type { RelayCounters } from './counters.js';
+import { Counters, type RelayCounters } from './counters.js';
 import type { RelayStore } from './relay-store.js';
 import { frameDigest, isEventFrame } from './known-events.js';
 import { NegentropySessions } from './negentropy.js';
@@ -30,12 +31,35 @@ import type { Management } from './management.js';
 import { buildPolicyState, retiredMembers, type PolicyParts, type PolicyState } from './policy-state.js';
 import { NO_METRICS, type RelayMetrics } from './metrics.js';
 
+export interface RelayOptions {
+  /** Unix seconds. */
+  now?: () => number;
+  /** NIP-86 state (src/relay/management.ts): its bans and allow lists join the write policies. */
+  management?: Management;
+  /** The clock in milliseconds, for rate limits. */
+  nowMs?: () => number;
+  /** NIP-77 records and sessions per IP of the whole process; absent = this relay's own. */
+  negentropyBudget?: NegentropyBudget;
+  /** What GET /metrics reports of this relay; absent = metrics off. */
+  metrics?: RelayMetrics;
+  /** server.threads: this thread's row of counters shared by every connection thread; absent = its own. */
+  counters?: RelayCounters;
+  /** Runs the retention pruner (false in connection threads: the coordinator's relay prunes). */
+  prunes?: boolean;
+}
+
 /**
  * The protocol engine: NIP-01 messages in, frames out. It knows nothing of sockets; src/server
  * feeds it text and hands it `Client`s.
  */
 export class Relay {
-  readonly counters: RelayCounters = { connections: 0, subscriptions: 0, eventsReceived: 0, eventsStored: 0, startedAt: Date.now() };
+  /** Totals of every connection thread (server.threads); this thread adds its own. */
+  readonly counters: RelayCounters;
+  /** What GET /metrics reports of this relay (src/relay/metrics.ts); NO_METRICS = metrics off. */
+  readonly metrics: RelayMetrics;
+  private readonly now: () => number;
+  /** NIP-86 state (src/relay/management.ts): its bans and allow lists join the write policies. */
+  private readonly management: Management | undefined;
   private readonly writer: BatchWriter;
   /** storage.writer_thread with a database file: commits happen there, off the event loop. */
   private readonly writerThread: WriterThread | undefined;
@@ -65,16 +89,14 @@ export class Relay {
     readonly store: RelayStore,
     verifier: Verifier,
     private readonly log: Logger,
-    private readonly now: () => number = unixNow,
-    /** NIP-86 state (src/relay/management.ts): its bans and allow lists join the write policies. */
-    private readonly management?: Management,
-    /** The clock in milliseconds, for rate limits. */
-    nowMs: () => number = Date.now,
-    /** NIP-77 records and sessions per IP of the whole process; absent = this relay's own. */
-    negentropyBudget: NegentropyBudget = new NegentropyBudget(() => this.config.negentropy.max_total_records),
-    /** What GET /metrics reports of this relay (src/relay/metrics.ts); NO_METRICS = metrics off. */
-    readonly metrics: RelayMetrics = NO_METRICS,
+    options: RelayOptions = {},
   ) {
+    const now = (this.now = options.now ?? unixNow);
+    const nowMs = options.nowMs ?? Date.now;
+    const metrics = (this.metrics = options.metrics ?? NO_METRICS);
+    const management = (this.management = options.management);
+    this.counters = options.counters ?? new Counters();
+    const negentropyBudget = options.negentropyBudget ?? new NegentropyBudget(() => this.config.negentropy.max_total_records);
     this.rateLimits = new RateLimits(() => this.config.rate_limits, nowMs);
     const location = store.location;
     this.writerThread = config.storage.writer_thread && location !== undefined ? new WriterThread(location) : undefined;
@@ -85,7 +107,7 @@ export class Relay {
       items.forEach((item, i) => {
         if (written.outcomes[i]!.status === 'stored') events.push({ event: item.event, json: item.json });
       });
-      this.counters.eventsStored += events.length;
+      this.counters.add('eventsStored', events.length);
       if (events.length === 0) return;
       try {
         this.committed.publish({ v: 1, commitSeq: written.commitSeq, events });
@@ -99,6 +121,15 @@ export class Relay {
       liveSent: (frames) => metrics.liveSent(frames),
     });
     this.committed.subscribe((batch) => this.fanout.committed(batch));
+    // server.threads: the batches the other connection threads commit to this store.
+    this.writerThread?.onCommittedElsewhere((commitSeq, jsons) => {
+      try {
+        const events = jsons.map((json): CommittedEvent => ({ event: JSON.parse(json) as NostrEvent, json }));
+        this.committed.publish({ v: 1, commitSeq, events });
+      } catch (error) {
+        this.log.error({ err: error, commitSeq }, 'error while delivering events committed by another thread');
+      }
+    });
     this.parts = {
       verifier,
       isStored: (id) => store.has(id),
@@ -110,7 +141,7 @@ export class Relay {
     this.state = buildPolicyState(config, this.parts);
     this.pruner = new Pruner(store, () => this.state.retention, now, log, nip40.PRUNE_INTERVAL_MS);
     this.pruner.onPass = (report) => metrics.pruned(report);
-    this.pruner.start();
+    if (options.prunes !== false) this.pruner.start();
     const current = (): PolicyState => this.state;
     this.intake = new EventIntake({
       state: current,
@@ -204,7 +235,7 @@ export class Relay {
   }
 
   connect(client: Client): void {
-    this.counters.connections++;
+    this.counters.add('connections', 1);
     this.metrics.connectionOpened();
     const config = this.state.config;
     client.log[config.logging.connections]('connection opened');
@@ -224,7 +255,7 @@ export class Relay {
   }
 
   disconnect(client: Client): void {
-    this.counters.connections--;
+    this.counters.add('connections', -1);
     this.subscriptions.disconnect(client);
     this.negentropy.disconnect(client);
     this.rateLimits.connectionClosed(client.ip, client.id);

@@ -49,7 +49,7 @@ export class Subscriptions {
     const subscription: ClientSubscription = { client, subId, filters, framePrefix: eventFramePrefix(subId) };
     client.subscriptions.set(subId, subscription);
     this.deps.fanout.open(subscription);
-    this.deps.counters.subscriptions++;
+    this.deps.counters.add('subscriptions', 1);
     this.deps.metrics.subscriptionOpened();
     this.deps.queries.answerReq(subscription, started);
   }
@@ -76,7 +76,7 @@ export class Subscriptions {
   unsubscribe(subscription: ClientSubscription): void {
     this.deps.fanout.close(subscription);
     subscription.client.subscriptions.delete(subscription.subId);
-    this.deps.counters.subscriptions--;
+    this.deps.counters.add('subscriptions', -1);
   }
 
   /** Private mode and read rules (src/policy/read.ts): the filters this connection may run, or why not. */

@@ -1,20 +1,20 @@
 /**
  * GET /metrics: the relay's numbers in the Prometheus text format, read when Prometheus scrapes. The
- * relay keeps plain counts (src/relay/metrics.ts CountingMetrics, RelayCounters); prom-client names,
+ * relay keeps plain counts (src/relay/metrics.ts CountingMetrics, CounterValues); prom-client names,
  * formats and escapes them here, and adds Node's own process metrics (CPU, memory, event-loop lag, GC).
  * Loaded only when metrics.enabled, so a relay without metrics never loads prom-client.
  */
 import { statSync } from 'node:fs';
 import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
 import { EVENT_RESULTS, KIND_CLASSES, type Buckets, type CountingMetrics } from '../relay/metrics.js';
-import type { RelayCounters } from '../relay/counters.js';
+import type { CounterValues } from '../relay/counters.js';
 
 /** What the exporter reads of one site (virtual relay). */
 export interface MetricsSite {
   /** Its `site` label: the first host name, or `default` for the top-level config; undefined = no label (no hosts:). */
   readonly label: string | undefined;
   readonly metrics: CountingMetrics;
-  readonly counters: RelayCounters;
+  readonly counters: CounterValues;
   /** Its database file; ':memory:' has no file. */
   readonly databasePath: string;
 }

@@ -1,5 +1,5 @@
 import type { Config } from '../config/types.js';
-import type { RelayCounters } from '../relay/counters.js';
+import type { CounterValues } from '../relay/counters.js';
 import { VERSION } from '../version.js';
 
 const escapeHtml = (text: string): string =>
@@ -9,7 +9,7 @@ const escapeHtml = (text: string): string =>
 export function renderPage(
   config: Config,
   publicUrl: string,
-  counters: RelayCounters,
+  counters: CounterValues,
   storedEvents: number,
   serverName: string,
   nips: readonly number[],

@@ -1,4 +1,4 @@
-import type { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { startWorker } from '../worker/start.js';
 import type { StoreLocation } from './store.js';
 import type { CommittedWrite, EventToWrite, WriteOutcome } from './types.js';
@@ -9,7 +9,13 @@ export type WriterRequest =
   | { op: 'write'; seq: number; location: StoreLocation; items: WireItem[] }
   /** Closes the connection to this file once the writes sent before are done. */
   | { op: 'close'; seq: number; path: string }
+  /** A connection thread's channel (server.threads): its writes come on it, the others' commits go to it. */
+  | { op: 'attach'; channel: MessagePort }
   | { op: 'stop' };
+/** What another connection thread's batch stored in the file at `path` (sent to every other thread). */
+export type WriterAnnouncement = { op: 'committed'; path: string; commitSeq: number; jsons: string[] };
+/** Hears the batches other connection threads committed to one file. */
+export type CommittedElsewhere = (commitSeq: number, jsons: readonly string[]) => void;
 export type WriterReply = { seq: number; statuses: WriteOutcome['status'][]; commitSeq: number } | { seq: number; error: string };
 
 const OUTCOMES: Readonly<Record<WriteOutcome['status'], WriteOutcome>> = Object.freeze({
@@ -44,6 +50,24 @@ export class WriterThread {
     this.thread = SharedThread.acquire();
   }
 
+  /**
+   * server.threads, in the coordinator: a channel for one connection thread to the process's writer
+   * thread (started now if it was not). Pass it to that thread, which calls joinWriter() with it.
+   */
+  static openChannel(): MessagePort {
+    return SharedThread.acquireChannelEnd();
+  }
+
+  /** server.threads, in a connection thread: every WriterThread of this thread writes through `channel`. */
+  static joinWriter(channel: MessagePort): void {
+    SharedThread.join(channel);
+  }
+
+  /** Calls `listener` with each batch another connection thread commits to this file; returns how to stop. */
+  onCommittedElsewhere(listener: CommittedElsewhere): () => void {
+    return this.thread.listen(this.location.path, listener);
+  }
+
   async write(items: readonly EventToWrite[]): Promise<CommittedWrite> {
     if (this.closed) throw new Error('the writer thread is closed');
     const wire = items.map(({ json, expiresAt, vanish }): WireItem => [json, expiresAt ?? null, vanish === true]);
@@ -59,13 +83,32 @@ export class WriterThread {
   }
 }
 
-/** The process's writer thread, started on the first write, stopped when the last WriterThread closes. */
+/** What the writer thread is reached through: the worker itself, or a channel to it (a connection thread). */
+interface Endpoint {
+  postMessage(message: unknown, transfer?: readonly MessagePort[]): void;
+  ref(): void;
+  unref(): void;
+  on(event: 'message', listener: (message: WriterReply | WriterAnnouncement) => void): unknown;
+}
+
+/**
+ * The process's writer thread, started on the first write, stopped when the last WriterThread closes.
+ * In a connection thread (server.threads) it is a channel to the coordinator's writer thread instead,
+ * which this thread never starts, closes or stops.
+ */
 class SharedThread {
   private static current: SharedThread | undefined;
   private worker: Worker | undefined;
   private readonly waiting = new Map<number, Waiting>();
+  private readonly listeners = new Map<string, Set<CommittedElsewhere>>();
   private seq = 0;
   private users = 0;
+
+  private constructor(private readonly channel?: MessagePort) {
+    if (channel === undefined) return;
+    this.receiveFrom(channel);
+    channel.unref(); // like the worker: referenced only while a request is under way
+  }
 
   static acquire(): SharedThread {
     const thread = (SharedThread.current ??= new SharedThread());
@@ -73,19 +116,38 @@ class SharedThread {
     return thread;
   }
 
+  static join(channel: MessagePort): void {
+    SharedThread.current = new SharedThread(channel);
+  }
+
+  static acquireChannelEnd(): MessagePort {
+    const thread = (SharedThread.current ??= new SharedThread());
+    const { port1, port2 } = new MessageChannel();
+    thread.endpoint().postMessage({ op: 'attach', channel: port1 } satisfies WriterRequest, [port1]);
+    return port2;
+  }
+
+  listen(path: string, listener: CommittedElsewhere): () => void {
+    let set = this.listeners.get(path);
+    if (set === undefined) this.listeners.set(path, (set = new Set()));
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
   request(message: (seq: number) => WriterRequest): Promise<Written> {
-    const worker = (this.worker ??= this.spawn());
+    const endpoint = this.endpoint();
     const seq = ++this.seq;
     // Referenced only while a request is under way: an idle writer never keeps the process alive.
-    if (this.waiting.size === 0) worker.ref();
+    if (this.waiting.size === 0) endpoint.ref();
     return new Promise((resolve, reject) => {
       this.waiting.set(seq, { resolve, reject });
-      worker.postMessage(message(seq));
+      endpoint.postMessage(message(seq));
     });
   }
 
   async release(path: string): Promise<void> {
     this.users--;
+    if (this.channel !== undefined) return; // the coordinator's writer thread holds the file
     if (this.users > 0) {
       if (this.worker !== undefined) await this.request((seq) => ({ op: 'close', seq, path }));
       return;
@@ -99,17 +161,29 @@ class SharedThread {
     await exited;
   }
 
-  private spawn(): Worker {
-    const worker = startWorker('write-worker', import.meta.url, { name: 'store-writer' });
-    worker.unref();
-    worker.on('message', (reply: WriterReply) => {
+  private endpoint(): Endpoint {
+    return this.channel ?? (this.worker ??= this.spawn());
+  }
+
+  private receiveFrom(endpoint: Endpoint): void {
+    endpoint.on('message', (reply) => {
+      if ('op' in reply) {
+        for (const listener of this.listeners.get(reply.path) ?? []) listener(reply.commitSeq, reply.jsons);
+        return;
+      }
       const waiting = this.waiting.get(reply.seq);
       if (waiting === undefined) return;
       this.waiting.delete(reply.seq);
-      if (this.waiting.size === 0 && this.users > 0) worker.unref();
+      if (this.waiting.size === 0 && (this.users > 0 || this.channel !== undefined)) endpoint.unref();
       if ('error' in reply) waiting.reject(new Error(`store writer: ${reply.error}`));
       else waiting.resolve(reply);
     });
+  }
+
+  private spawn(): Worker {
+    const worker = startWorker('write-worker', import.meta.url, { name: 'store-writer' });
+    worker.unref();
+    this.receiveFrom(worker);
     const fail = (error: Error): void => {
       for (const waiting of this.waiting.values()) waiting.reject(error);
       this.waiting.clear();

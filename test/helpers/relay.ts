@@ -46,7 +46,11 @@ export async function startTestRelay(overrides?: DeepPartial<Config>, options: R
   const dir = mkdtempSync(join(tmpdir(), 'commons-test-'));
   const dbPath = join(dir, 'relay.sqlite');
   // COMMONS_SERVER=ws|uws runs the suite on one WebSocket server (as it does for `serve`); unset = auto.
-  const server = { implementation: (process.env.COMMONS_SERVER || 'auto') as Config['server']['implementation'] };
+  // COMMONS_THREADS=N runs it with N connection threads (server.threads).
+  const server = {
+    implementation: (process.env.COMMONS_SERVER || 'auto') as Config['server']['implementation'],
+    threads: Number(process.env.COMMONS_THREADS || 1),
+  };
   const base: DeepPartial<Config> = {
     relay: { host: '127.0.0.1', port: 0 },
     server,

@@ -1,0 +1,50 @@
+/**
+ * A connection thread (server.threads), started by the coordinator (coordinator.ts): a relay of its own
+ * on the coordinator's port (SO_REUSEPORT: the kernel spreads new connections over the threads), which
+ * writes through the coordinator's writer thread and hears the other threads' commits from it.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { startRelay, type RunningRelay } from '../app.js';
+import type { Config } from '../config/types.js';
+import { createLogger } from '../log.js';
+import type { ConnectionThreadData, FromConnectionThread, ToConnectionThread } from './messages.js';
+
+const port = parentPort;
+if (!port) throw new Error('connection-thread must run in a worker thread');
+const data = workerData as ConnectionThreadData;
+const tell = (message: FromConnectionThread): void => port.postMessage(message);
+
+let running: RunningRelay;
+try {
+  const logger = createLogger({ ...data.config.logging, level: data.logLevel as Config['logging']['level'] }).child({ thread: data.index });
+  running = await startRelay(data.config, {
+    logger,
+    connectionThread: {
+      index: data.index,
+      counters: data.counters,
+      writer: data.writer,
+      managementChanged: (site) => tell({ type: 'management-changed', site }),
+    },
+  });
+} catch (error) {
+  tell({ type: 'failed', message: (error as Error).message });
+  port.close();
+  process.exit(1);
+}
+tell({ type: 'listening' });
+
+port.on('message', (message: ToConnectionThread) => {
+  switch (message.type) {
+    case 'reload':
+      running.reload(message.config);
+      return;
+    case 'management-changed':
+      running.managementChanged(message.site);
+      return;
+    case 'stop':
+      void running.stop().finally(() => {
+        tell({ type: 'stopped' });
+        port.close();
+      });
+  }
+});

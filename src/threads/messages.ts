@@ -1,0 +1,31 @@
+import type { MessagePort } from 'node:worker_threads';
+import type { Config } from '../config/types.js';
+
+/** What the coordinator gives a connection thread when it starts it (workerData). */
+export interface ConnectionThreadData {
+  /** Its row in the shared counters (the coordinator's own thread is row 0). */
+  readonly index: number;
+  /** The config, relay.port set to the port the coordinator listens on. */
+  readonly config: Config;
+  /** The counters' cells of each site, in site order (Counters.cellsFor). */
+  readonly counters: readonly SharedArrayBuffer[];
+  /** Its channel to the process's writer thread (WriterThread.openChannel). */
+  readonly writer: MessagePort;
+  /** The coordinator's log level (a reload may have changed it since the config was read). */
+  readonly logLevel: string;
+}
+
+/** Coordinator → connection thread. */
+export type ToConnectionThread =
+  | { type: 'reload'; config: Config }
+  /** A site's NIP-86 state changed in another thread: re-read it, close connections from IPs now blocked. */
+  | { type: 'management-changed'; site: number }
+  /** Stop listening, answer what is under way, close every connection and database, then say 'stopped'. */
+  | { type: 'stop' };
+
+/** Connection thread → coordinator. */
+export type FromConnectionThread =
+  | { type: 'listening' }
+  | { type: 'failed'; message: string }
+  | { type: 'management-changed'; site: number }
+  | { type: 'stopped' };

@@ -1,0 +1,218 @@
+/**
+ * server.threads: 2 — two connection threads on one port. Each test opens connections until both
+ * threads serve some (the shared counters say which thread took each one), then checks that what must
+ * stay global does: live delivery and stored answers across threads, duplicates, the counters, NIP-86,
+ * hot reload and a graceful stop.
+ */
+import { getToken } from 'nostr-tools/nip98';
+import { finalizeEvent } from 'nostr-tools/pure';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { NostrEvent } from '../../src/event/types.js';
+import { EventStore } from '../../src/store/store.js';
+import { RawClient } from '../helpers/client.js';
+import { newKeys, now, signed } from '../helpers/events.js';
+import { startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { WAIT_LIMIT_MS, waitFor } from '../helpers/wait.js';
+
+const THREADS = 2;
+/** Bound on the connections opened to find one on each thread (all on one thread: 2^-63). */
+const MAX_TRIES = 64;
+
+let relay: TestRelay | undefined;
+const opened: RawClient[] = [];
+
+afterEach(async () => {
+  for (const client of opened.splice(0)) client.socket.terminate();
+  await relay?.cleanup();
+  relay = undefined;
+});
+
+/** The native server is needed to share a port; on the portable one the relay runs 1 thread (and says so). */
+async function start(overrides: Parameters<typeof startTestRelay>[0] = {}): Promise<TestRelay> {
+  relay = await startTestRelay({ ...overrides, server: { threads: THREADS } });
+  return relay;
+}
+
+interface Placed {
+  client: RawClient;
+  thread: number;
+}
+
+/** Opens one connection and tells which thread took it (the thread whose connection count went up). */
+async function openPlaced(target: TestRelay): Promise<Placed> {
+  const counters = target.relay.counters;
+  const before = counters.byThread('connections');
+  const client = await RawClient.connect(target.url);
+  client.socket.on('error', () => {});
+  opened.push(client);
+  let thread = -1;
+  await waitFor(() => {
+    const after = counters.byThread('connections');
+    thread = after.findIndex((count, i) => count > before[i]!);
+    return thread >= 0;
+  }, 'the new connection counted by a thread');
+  return { client, thread };
+}
+
+/** Connections until every thread has at least `each`; returns them by thread. */
+async function openOnEveryThread(target: TestRelay, each = 1): Promise<RawClient[][]> {
+  const byThread: RawClient[][] = Array.from({ length: target.threads }, () => []);
+  for (let tries = 0; byThread.some((clients) => clients.length < each); tries++) {
+    if (tries >= MAX_TRIES) throw new Error(`no connection on some thread after ${MAX_TRIES}: ${byThread.map((c) => c.length)}`);
+    const { client, thread } = await openPlaced(target);
+    byThread[thread]!.push(client);
+  }
+  return byThread;
+}
+
+const describeNative = (await import('../../src/server/choose.js')).loadNativeUws().module ? describe : describe.skip;
+
+describe('server.threads on the portable server', () => {
+  it('runs one thread and says why', async () => {
+    relay = await startTestRelay({ server: { threads: THREADS, implementation: 'ws' } });
+    expect(relay.threads).toBe(1);
+  });
+});
+
+describeNative('server.threads: 2', () => {
+  it('an event published on one thread reaches live subscribers on every thread once, and REQs on every thread', async () => {
+    const target = await start();
+    expect(target.threads).toBe(THREADS);
+    const byThread = await openOnEveryThread(target);
+    const subscribers = byThread.flat();
+    for (const client of subscribers) await client.req('live', { kinds: [1] });
+    const keys = newKeys();
+    for (const [thread, clients] of byThread.entries()) {
+      const event = signed(keys, { content: `from thread ${thread}` });
+      expect(await clients[0]!.publish(event)).toEqual(['OK', event.id, true, '']);
+      for (const client of subscribers)
+        await client.next((f) => f[0] === 'EVENT' && f[1] === 'live' && (f[2] as NostrEvent).id === event.id);
+    }
+    for (const client of subscribers) {
+      const live = client.frames.filter((f) => f[0] === 'EVENT' && f[1] === 'live');
+      expect(live).toHaveLength(THREADS); // each once
+      const stored = await client.req('stored', { authors: [keys.pubkey] });
+      expect(stored.events).toHaveLength(THREADS);
+    }
+  });
+
+  it('subscriptions opened on every thread while others publish get each event exactly once, stored or live', async () => {
+    const target = await start();
+    const byThread = await openOnEveryThread(target, 2);
+    const publishers = byThread.map((clients) => clients[0]!);
+    const readers = byThread.map((clients) => clients[1]!);
+    const keys = newKeys();
+    const events = Array.from({ length: 60 }, (_, i) => signed(keys, { content: `#${i}`, created_at: now() - 60 + i }));
+    const acknowledged = Promise.all(events.map((event, i) => publishers[i % publishers.length]!.publish(event)));
+    // REQs go out while the events are being written through the one writer thread.
+    for (const [i, reader] of readers.entries()) reader.send(['REQ', `s${i}`, { authors: [keys.pubkey] }]);
+    expect((await acknowledged).every((ok) => ok[2] === true)).toBe(true);
+    for (const [i, reader] of readers.entries()) {
+      await waitFor(
+        () =>
+          new Set(reader.frames.filter((f) => f[0] === 'EVENT' && f[1] === `s${i}`).map((f) => (f[2] as NostrEvent).id)).size ===
+          events.length,
+        `reader ${i} has every event`,
+      );
+      const ids = reader.frames.filter((f) => f[0] === 'EVENT' && f[1] === `s${i}`).map((f) => (f[2] as NostrEvent).id);
+      expect(ids).toHaveLength(events.length); // none twice
+    }
+  });
+
+  it('a duplicate is caught whichever thread first stored the event', async () => {
+    const target = await start();
+    const [first, second] = (await openOnEveryThread(target)).map((clients) => clients[0]!);
+    const event = signed(newKeys());
+    expect(await first!.publish(event)).toEqual(['OK', event.id, true, '']);
+    const again = await second!.publish(event);
+    expect(again[2]).toBe(true);
+    expect(String(again[3])).toMatch(/^duplicate:/);
+  });
+
+  it('the counters add up every thread: connections, subscriptions, events', async () => {
+    const target = await start();
+    const byThread = await openOnEveryThread(target);
+    const counters = target.relay.counters;
+    expect(counters.byThread('connections').every((count) => count >= 1)).toBe(true);
+    expect(counters.connections).toBe(byThread.flat().length);
+    for (const client of byThread.flat()) await client.req('s', { kinds: [1] });
+    expect(counters.subscriptions).toBe(byThread.flat().length);
+    for (const clients of byThread) await clients[0]!.publish(signed(newKeys()));
+    await waitFor(() => counters.eventsStored === THREADS, 'every thread counted its stored event');
+    const page = await (await fetch(target.url.replace(/^ws/, 'http'), { headers: { Accept: 'text/html' } })).text();
+    expect(page).toContain(`<dd id="connections">${byThread.flat().length}</dd>`);
+  });
+
+  it('NIP-86 bans and IP blocks made on one thread apply on every thread', async () => {
+    const admin = newKeys();
+    const target = await start({ management: { admins: [admin.pubkey] } });
+    const byThread = await openOnEveryThread(target);
+    const banned = newKeys();
+    const httpUrl = `${target.url.replace(/^ws/, 'http')}/`;
+    const call = async (method: string, params: unknown[]): Promise<number> => {
+      const body = { method, params };
+      const token = await getToken(httpUrl, 'POST', (t) => finalizeEvent(t, admin.secret), true, body);
+      const response = await fetch(httpUrl, {
+        method: 'POST',
+        body: JSON.stringify(body),
+        headers: { 'Content-Type': 'application/nostr+json+rpc', Authorization: token },
+        signal: AbortSignal.timeout(WAIT_LIMIT_MS),
+      });
+      return response.status;
+    };
+    expect(await call('banpubkey', [banned.pubkey, 'spam'])).toBe(200);
+    for (const clients of byThread) {
+      let answer = await clients[0]!.publish(signed(banned));
+      // The other threads re-read the list when the coordinator tells them: wait for that state.
+      for (let tries = 0; answer[2] === true && tries < 50; tries++) answer = await clients[0]!.publish(signed(banned));
+      expect(answer[2]).toBe(false);
+      expect(String(answer[3])).toMatch(/^blocked: this pubkey is banned/);
+    }
+    expect(await call('blockip', ['127.0.0.1', 'test'])).toBe(200);
+    for (const client of byThread.flat()) expect(await client.closed()).toBe(1008);
+  });
+
+  it('a hot reload applies on every thread', async () => {
+    const target = await start();
+    const byThread = await openOnEveryThread(target);
+    const config = target.relay.config;
+    const plan = target.reload({ ...config, write: { ...config.write, kinds: { ...config.write.kinds, allow: [7] } } });
+    expect(plan.conflicts).toEqual([]);
+    for (const clients of byThread) {
+      let answer = await clients[0]!.publish(signed(newKeys(), { kind: 1 }));
+      for (let tries = 0; answer[2] === true && tries < 50; tries++) answer = await clients[0]!.publish(signed(newKeys(), { kind: 1 }));
+      expect(answer[2]).toBe(false);
+      expect(String(answer[3])).toMatch(/^blocked: kind 1/);
+    }
+  });
+
+  it('stop drains every thread: every acknowledged event is in the database, and each connection gets 1001', async () => {
+    const target = await start();
+    const byThread = await openOnEveryThread(target);
+    const keys = newKeys();
+    const acknowledged: string[] = [];
+    const sends = byThread.flat().flatMap((client, c) =>
+      Array.from({ length: 40 }, (_, i) => {
+        const event = signed(keys, { content: `${c}/${i}` });
+        return client.publish(event).then(
+          (ok) => void (ok[2] === true && acknowledged.push(event.id)),
+          () => {},
+        );
+      }),
+    );
+    // Stop while the events are on their way: whatever got OK true must be stored.
+    await byThread[1]![0]!.next((f) => f[0] === 'OK');
+    const stopped = target.stop();
+    const codes = await Promise.all(byThread.flat().map((client) => client.closed()));
+    await stopped;
+    await Promise.all(sends);
+    expect(codes.every((code) => code === 1001)).toBe(true);
+    expect(acknowledged.length).toBeGreaterThan(0);
+    const store = EventStore.open(target.dbPath, { synchronous: 'full' });
+    try {
+      for (const id of acknowledged) expect(store.has(id), id).toBe(true);
+    } finally {
+      store.close();
+    }
+  });
+});
