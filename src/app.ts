@@ -13,6 +13,7 @@ import { chooseServer, type ServerChoice } from './server/choose.js';
 import { startServer, type RunningServer, type Sites } from './server/server.js';
 import { openSite, type Site, type SiteDeps } from './site.js';
 import { Counters } from './relay/counters.js';
+import { allocateSharedRateLimits, type SharedRateLimits } from './relay/rate-limits.js';
 import { WriterThread } from './store/writer-thread.js';
 import { startConnectionThreads, type ConnectionThreads } from './threads/coordinator.js';
 import { CountingMetrics } from './relay/metrics.js';
@@ -26,6 +27,8 @@ export interface ConnectionThreadRole {
   index: number;
   /** The counters' cells of each site, in site order. */
   counters: readonly SharedArrayBuffer[];
+  /** The rate limit tables of each site, in site order. */
+  rateLimits: readonly SharedRateLimits[];
   /** Its channel to the coordinator's writer thread. */
   writer: MessagePort;
   /** A NIP-86 change this thread made to site `site`, for the others. */
@@ -96,8 +99,11 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
   // server.threads: every thread counts in its own row of cells shared by all; only the main thread prunes.
   const siteConfigs = [config, ...config.hosts.map((host) => host.config)];
   const counterCells = role?.counters ?? (threads > 1 ? siteConfigs.map(() => Counters.cellsFor(threads) as SharedArrayBuffer) : undefined);
+  const rateTables = role?.rateLimits ?? (threads > 1 ? siteConfigs.map(() => allocateSharedRateLimits()) : undefined);
   const relayParts = (site: number): SiteDeps['relay'] =>
-    counterCells === undefined ? undefined : { counters: new Counters(counterCells[site], role?.index ?? 0), prunes: role === undefined };
+    counterCells === undefined
+      ? undefined
+      : { counters: new Counters(counterCells[site], role?.index ?? 0), prunes: role === undefined, sharedRateLimits: rateTables?.[site] };
   let connectionThreads: ConnectionThreads | undefined;
   const reloads = { applied: 0, refused: 0 };
 
@@ -124,6 +130,7 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
         count: threads - 1,
         config: withPort(config, server.port),
         counters: counterCells!,
+        rateLimits: rateTables!,
         log,
         onManagementChanged: (site, from) => {
           sites[site]?.management.reread();

@@ -11,6 +11,7 @@ import type { Config } from '../config/types.js';
 import { kindClass } from '../event/kinds.js';
 import type { NostrEvent } from '../event/types.js';
 import { describeRate, TokenBuckets, type Rate } from '../policy/rate-limit.js';
+import { SharedCounts, SharedTable, SharedTokenBuckets, type SharedTableBuffers } from '../policy/shared-buckets.js';
 import { reject, type Rejection } from '../protocol/prefixes.js';
 import { AddressSet, rateKeyOf } from '../net/ip.js';
 
@@ -24,27 +25,71 @@ export interface EventRateLimits {
   byAuthor(event: NostrEvent): Rejection | undefined;
 }
 
+/** The tables of the per-IP and per-pubkey limits, shared by every connection thread (server.threads). */
+export interface SharedRateLimits {
+  readonly ipEvents: SharedTableBuffers;
+  readonly authorEvents: SharedTableBuffers;
+  readonly ipConnections: SharedTableBuffers;
+  readonly openConnections: SharedTableBuffers;
+}
+
+export function allocateSharedRateLimits(): SharedRateLimits {
+  return {
+    ipEvents: SharedTable.allocate(),
+    authorEvents: SharedTable.allocate(),
+    ipConnections: SharedTable.allocate(),
+    openConnections: SharedTable.allocate(),
+  };
+}
+
+interface Buckets {
+  take(key: string, rate: Rate, nowMs: number): boolean;
+  forget(key: string): void;
+}
+
+/** Open connections per IP key; a key is kept only while a connection from that IP is open. */
+class OpenCounts {
+  private readonly counts = new Map<string, number>();
+  get(key: string): number {
+    return this.counts.get(key) ?? 0;
+  }
+  add(key: string, delta: number): void {
+    const left = this.get(key) + delta;
+    if (left > 0) this.counts.set(key, left);
+    else this.counts.delete(key);
+  }
+}
+
 export class RateLimits {
-  private readonly ipEvents = new TokenBuckets();
-  private readonly authorEvents = new TokenBuckets();
-  private readonly ipConnections = new TokenBuckets();
+  private readonly ipEvents: Buckets;
+  private readonly authorEvents: Buckets;
+  private readonly ipConnections: Buckets;
+  /** Per connection: a connection lives on one thread, so these stay the thread's own. */
   private readonly connectionQueries = new TokenBuckets();
-  /** Open connections per IP key; an entry lives only while a connection from that IP is open. */
-  private readonly open = new Map<string, number>();
+  private readonly open: { get(key: string): number; add(key: string, delta: number, nowMs: number): void };
   private exempt: { list: readonly string[]; set: AddressSet } | undefined;
 
   constructor(
     private readonly settings: () => RateLimitSettings,
     /** The clock in milliseconds. */
     private readonly nowMs: () => number = Date.now,
-  ) {}
+    /** server.threads: the per-IP and per-pubkey state every thread shares; absent = this relay's own. */
+    shared?: SharedRateLimits,
+  ) {
+    const buckets = (buffers: SharedTableBuffers | undefined): Buckets =>
+      buffers === undefined ? new TokenBuckets() : new SharedTokenBuckets(new SharedTable(buffers));
+    this.ipEvents = buckets(shared?.ipEvents);
+    this.authorEvents = buckets(shared?.authorEvents);
+    this.ipConnections = buckets(shared?.ipConnections);
+    this.open = shared === undefined ? new OpenCounts() : new SharedCounts(new SharedTable(shared.openConnections));
+  }
 
   /** For an upgrade request: refused when the IP has too many connections open or opened too many lately. */
   admitConnection(ip: string): Rejection | undefined {
     const { max_connections_per_ip: max, connections_per_ip: rate } = this.settings();
     if ((max === null && rate === null) || this.isExempt(ip)) return undefined;
     const key = rateKeyOf(ip);
-    if (max !== null && (this.open.get(key) ?? 0) >= max) {
+    if (max !== null && this.open.get(key) >= max) {
       return reject('rate-limited', `too many connections: at most ${max} open at once from one IP; close one first`);
     }
     if (rate !== null && !this.ipConnections.take(key, rate, this.nowMs())) {
@@ -57,15 +102,11 @@ export class RateLimits {
   }
 
   connectionOpened(ip: string): void {
-    const key = rateKeyOf(ip);
-    this.open.set(key, (this.open.get(key) ?? 0) + 1);
+    this.open.add(rateKeyOf(ip), 1, this.nowMs());
   }
 
   connectionClosed(ip: string, connectionId: number): void {
-    const key = rateKeyOf(ip);
-    const left = (this.open.get(key) ?? 1) - 1;
-    if (left > 0) this.open.set(key, left);
-    else this.open.delete(key);
+    this.open.add(rateKeyOf(ip), -1, this.nowMs());
     this.connectionQueries.forget(String(connectionId));
   }
 

@@ -21,7 +21,7 @@ import { NegentropySessions } from './negentropy.js';
 import { NegentropyBudget } from './negentropy-budget.js';
 import { Queries } from './queries.js';
 import { Subscriptions } from './subscriptions.js';
-import { RateLimits } from './rate-limits.js';
+import { RateLimits, type SharedRateLimits } from './rate-limits.js';
 import { BatchWriter, type CommitBatch } from './writer.js';
 import { Fanout } from '../fanout/fanout.js';
 import { LocalBus, type CommittedBus, type CommittedEvent } from '../fanout/committed.js';
@@ -44,6 +44,8 @@ export interface RelayOptions {
   metrics?: RelayMetrics;
   /** server.threads: this thread's row of counters shared by every connection thread; absent = its own. */
   counters?: RelayCounters;
+  /** server.threads: the per-IP and per-pubkey rate limit tables every connection thread shares; absent = its own. */
+  sharedRateLimits?: SharedRateLimits;
   /** Runs the retention pruner (false in connection threads: the coordinator's relay prunes). */
   prunes?: boolean;
 }
@@ -97,7 +99,7 @@ export class Relay {
     const management = (this.management = options.management);
     this.counters = options.counters ?? new Counters();
     const negentropyBudget = options.negentropyBudget ?? new NegentropyBudget(() => this.config.negentropy.max_total_records);
-    this.rateLimits = new RateLimits(() => this.config.rate_limits, nowMs);
+    this.rateLimits = new RateLimits(() => this.config.rate_limits, nowMs, options.sharedRateLimits);
     const location = store.location;
     this.writerThread = config.storage.writer_thread && location !== undefined ? new WriterThread(location) : undefined;
     const thread = this.writerThread;

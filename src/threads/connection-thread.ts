@@ -22,6 +22,7 @@ try {
     connectionThread: {
       index: data.index,
       counters: data.counters,
+      rateLimits: data.rateLimits,
       writer: data.writer,
       managementChanged: (site) => tell({ type: 'management-changed', site }),
     },

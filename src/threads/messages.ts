@@ -1,5 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { Config } from '../config/types.js';
+import type { SharedRateLimits } from '../relay/rate-limits.js';
 
 /** What the coordinator gives a connection thread when it starts it (workerData). */
 export interface ConnectionThreadData {
@@ -9,6 +10,8 @@ export interface ConnectionThreadData {
   readonly config: Config;
   /** The counters' cells of each site, in site order (Counters.cellsFor). */
   readonly counters: readonly SharedArrayBuffer[];
+  /** The rate limit tables of each site, in site order. */
+  readonly rateLimits: readonly SharedRateLimits[];
   /** Its channel to the process's writer thread (WriterThread.openChannel). */
   readonly writer: MessagePort;
   /** The coordinator's log level (a reload may have changed it since the config was read). */

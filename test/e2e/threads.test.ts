@@ -7,6 +7,7 @@
 import { getToken } from 'nostr-tools/nip98';
 import { finalizeEvent } from 'nostr-tools/pure';
 import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import type { NostrEvent } from '../../src/event/types.js';
 import { EventStore } from '../../src/store/store.js';
 import { RawClient } from '../helpers/client.js';
@@ -170,6 +171,37 @@ describeNative('server.threads: 2', () => {
     }
     expect(await call('blockip', ['127.0.0.1', 'test'])).toBe(200);
     for (const client of byThread.flat()) expect(await client.closed()).toBe(1008);
+  });
+
+  it('max_connections_per_ip counts the connections of every thread', async () => {
+    const target = await start({ rate_limits: { max_connections_per_ip: 3, connections_per_ip: null } });
+    const counters = target.relay.counters;
+    for (let i = 0; i < 3; i++) await openPlaced(target);
+    // Whatever thread the kernel hands each next connection to, it knows the 3 open on the others.
+    const spread = counters.byThread('connections');
+    for (let i = 0; i < 8; i++) {
+      const refused = await new Promise<number>((resolve, reject) => {
+        const socket = new WebSocket(target.url);
+        socket.once('unexpected-response', (request, response) => {
+          resolve(response.statusCode ?? 0);
+          request.destroy();
+        });
+        socket.once('open', () => reject(new Error(`connection ${i + 4} admitted (open per thread: ${spread})`)));
+        socket.once('error', () => {});
+      });
+      expect(refused).toBe(429);
+    }
+    expect(counters.connections).toBe(3);
+  });
+
+  it('events_per_ip is one budget for an IP whichever thread its events arrive on', async () => {
+    const target = await start({ rate_limits: { events_per_ip: { count: 4, seconds: 3600 } } });
+    const byThread = await openOnEveryThread(target, 2);
+    const answers: boolean[] = [];
+    for (let round = 0; round < 4; round++) {
+      for (const clients of byThread) answers.push((await clients[round % 2]!.publish(signed(newKeys())))[2] as boolean);
+    }
+    expect(answers.filter(Boolean)).toHaveLength(4);
   });
 
   it('a hot reload applies on every thread', async () => {
