@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { backupCommand } from './cli/backup.js';
 import { checkConfig } from './cli/check-config.js';
 import { exportCommand } from './cli/export.js';
 import { explainCommand } from './cli/explain.js';
@@ -21,6 +22,7 @@ await yargs(hideBin(process.argv))
   .command(syncCommand)
   .command(explainCommand)
   .command(pruneCommand)
+  .command(backupCommand)
   .strict()
   .help()
   .alias('help', 'h')

@@ -5,6 +5,7 @@
  * This module holds what is particular to hosts: names, process-wide keys, and the checks across hosts.
  */
 import { resolve } from 'node:path';
+import { backupFileName } from '../store/backup-files.js';
 import { describeValue, type Checked } from './values.js';
 import type { ConfigKey } from './schema.js';
 import type { Config, VirtualHost } from './types.js';
@@ -95,5 +96,34 @@ export function crossHostProblems(top: Config, hosts: readonly IndexedHost[]): {
       });
     }
   });
+  problems.push(...sharedBackupNames(top, hosts));
+  return problems;
+}
+
+/**
+ * Two sites backing up into one directory must give their backups different names: rotation would
+ * otherwise count (and remove) one site's backups as the other's. Names come from the database's file
+ * name, so data/a/relay.sqlite and data/b/relay.sqlite clash in one backup.dir.
+ */
+function sharedBackupNames(top: Config, hosts: readonly IndexedHost[]): { key: string; reason: string }[] {
+  const problems: { key: string; reason: string }[] = [];
+  const sites: [string, Config][] = [
+    ['the top level', top],
+    ...hosts.map(({ host, index }): [string, Config] => [`hosts[${index}]`, host.config]),
+  ];
+  const owners = new Map<string, string>();
+  for (const [site, config] of sites) {
+    if (config.backup.every === null) continue;
+    const pattern = backupFileName(config.storage.path, 0).replace(/-\d{8}T\d{6}Z/, '-<time>');
+    const where = `${resolve(config.backup.dir)}/${pattern}`;
+    const first = owners.get(where);
+    if (first === undefined) owners.set(where, site);
+    else {
+      problems.push({
+        key: `${site}.backup.dir`,
+        reason: `${first} backs up into ${JSON.stringify(config.backup.dir)} under the same names (${pattern}): set another backup.dir in this block, or give the databases different file names`,
+      });
+    }
+  }
   return problems;
 }

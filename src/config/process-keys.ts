@@ -1,11 +1,12 @@
 /**
  * The sections of how the process runs: where it listens, its server, database file, threads, logs,
- * hot reload and metrics. Their readers (server/, relay/, store/, log.ts) sit above config/ or know
+ * hot reload, metrics and backups. Their readers (server/, relay/, store/, log.ts) sit above config/ or know
  * nothing of it, so their rows live here; table.ts puts every section in file order.
  */
 import { parseVerifyImplementation } from '../event/verify-native.js';
 import { parseAddressList } from '../net/ip.js';
 import { parseListenAddress } from '../net/listen.js';
+import { parseDurationAtLeast } from './duration.js';
 import { boolean, integer, oneOf, parsed, string } from './rows.js';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -170,5 +171,30 @@ export const METRICS_KEYS = {
     reloadable: false,
     description:
       'host:port ([v6]:port for IPv6) the metrics listener binds when metrics.enabled; keep it on loopback or a private network that only the Prometheus server reaches (the endpoint has no authentication); port 0 picks a free port.',
+  }),
+};
+
+/** Periodic backups by the relay itself (src/relay/backups.ts); `commons backup FILE` takes one by hand. */
+export const BACKUP_KEYS = {
+  'backup.every': parsed(parseDurationAtLeast(60), {
+    nullable: true,
+    default: null,
+    reloadable: true,
+    description:
+      'How often the relay backs up its database (SQLite backup API, online, checked: integrity_check and event count), a duration such as "6h" or "1d", at least 1m; the next backup is due this long after the newest one in backup.dir (at once when there is none); null = no periodic backups.',
+  }),
+  'backup.keep': integer({
+    min: 1,
+    max: 10000,
+    default: 7,
+    reloadable: true,
+    description: 'Backups of the database kept in backup.dir; after each new backup the older ones are removed.',
+  }),
+  'backup.dir': string({
+    format: 'path',
+    default: './data/backups',
+    reloadable: true,
+    description:
+      'Directory the backups are written to (created if missing), as <database name>-<UTC time>.sqlite, e.g. relay-20270131T120000Z.sqlite; a relative path is taken from the directory the relay is started in.',
   }),
 };

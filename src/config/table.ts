@@ -5,7 +5,17 @@
  * order of config/relay.yaml.
  */
 import { INFO_KEYS, LIMITS_KEYS, AUTH_KEYS, SEARCH_KEYS, NEGENTROPY_KEYS, MANAGEMENT_KEYS } from './nip-keys.js';
-import { RELAY_KEYS, SERVER_KEYS, STORAGE_KEYS, VERIFY_KEYS, QUERY_KEYS, LOGGING_KEYS, RELOAD_KEYS, METRICS_KEYS } from './process-keys.js';
+import {
+  RELAY_KEYS,
+  SERVER_KEYS,
+  STORAGE_KEYS,
+  VERIFY_KEYS,
+  QUERY_KEYS,
+  LOGGING_KEYS,
+  RELOAD_KEYS,
+  METRICS_KEYS,
+  BACKUP_KEYS,
+} from './process-keys.js';
 import { WRITE_KEYS } from '../policy/config.js';
 import { RATE_LIMITS_KEYS } from '../policy/rate-limit.js';
 import { READ_KEYS } from '../policy/read.js';
@@ -33,6 +43,7 @@ export const TABLE = {
   ...LOGGING_KEYS,
   ...RELOAD_KEYS,
   ...METRICS_KEYS,
+  ...BACKUP_KEYS,
   ...RETENTION_KEYS,
 };
 

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import { unixNow } from '../event/clock.js';
@@ -30,6 +31,7 @@ import { WriterThread } from '../store/writer-thread.js';
 import type { Management } from './management.js';
 import { buildPolicyState, retiredMembers, type PolicyParts, type PolicyState } from './policy-state.js';
 import { NO_METRICS, type RelayMetrics } from './metrics.js';
+import { BackupSchedule } from './backups.js';
 
 export interface RelayOptions {
   /** Unix seconds. */
@@ -46,7 +48,7 @@ export interface RelayOptions {
   counters?: RelayCounters;
   /** server.threads: the per-IP and per-pubkey rate limit tables every connection thread shares; absent = its own. */
   sharedRateLimits?: SharedRateLimits;
-  /** Runs the retention pruner (false in connection threads: the coordinator's relay prunes). */
+  /** Runs the retention pruner and the periodic backups (false in connection threads: the main thread's relay does). */
   prunes?: boolean;
 }
 
@@ -73,6 +75,8 @@ export class Relay {
   private readonly negentropy: NegentropySessions;
   /** Retention and NIP-40: a pass every PRUNE_INTERVAL_MS, in small batches (src/retention/pruner.ts). */
   readonly pruner: Pruner;
+  /** backup.every: a checked copy of the database now and then (src/relay/backups.ts). */
+  readonly backups: BackupSchedule;
   /** rate_limits: read from this.config on every check; the server asks it about new connections. */
   readonly rateLimits: RateLimits;
   /** Stored answers of REQ, COUNT and NEG-OPEN: inline, or on reader threads for the long ones. */
@@ -143,7 +147,11 @@ export class Relay {
     this.state = buildPolicyState(config, this.parts);
     this.pruner = new Pruner(store, () => this.state.retention, now, log, nip40.PRUNE_INTERVAL_MS);
     this.pruner.onPass = (report) => metrics.pruned(report);
-    if (options.prunes !== false) this.pruner.start();
+    this.backups = new BackupSchedule(location?.path, () => this.state.config.backup, log, nowMs);
+    if (options.prunes !== false) {
+      this.pruner.start();
+      this.backups.start();
+    }
     const current = (): PolicyState => this.state;
     this.intake = new EventIntake({
       state: current,
@@ -233,6 +241,7 @@ export class Relay {
       throw error;
     }
     retiredMembers(previous, this.state)?.stop();
+    if (!isDeepStrictEqual(previous.config.backup, plan.config.backup)) this.backups.reschedule();
     return plan;
   }
 
@@ -278,6 +287,7 @@ export class Relay {
   async drain(): Promise<void> {
     this.closing = true;
     await this.pruner.stop();
+    await this.backups.stop();
     this.members?.stop();
     await this.intake.drain();
     await this.writer.drain();
@@ -288,6 +298,7 @@ export class Relay {
   /** After drain(): closes the store. */
   close(): void {
     void this.pruner.stop();
+    void this.backups.stop();
     this.members?.stop();
     this.queries.close();
     void this.writerThread?.close();

@@ -154,6 +154,31 @@ hosts:
     expect(problemsOf('hosts:\n  - names: [a.example]\n').map((p) => p.key)).toEqual(['hosts[0].storage.path']);
   });
 
+  it('sites backing up into one directory need databases of different names (rotation tells backups apart by name)', () => {
+    const text = `
+storage: { path: /tmp/top/relay.sqlite }
+backup: { every: 1d, dir: /tmp/backups }
+hosts:
+  - names: [a.example]
+    storage: { path: /tmp/a/relay.sqlite }
+  - names: [b.example]
+    storage: { path: /tmp/b/relay.sqlite }
+    backup: { dir: /tmp/backups-b }
+  - names: [c.example]
+    storage: { path: /tmp/c.sqlite }
+`;
+    expect(problemsOf(text)).toEqual([
+      {
+        file: 'relay.yaml',
+        key: 'hosts[0].backup.dir',
+        reason:
+          'the top level backs up into "/tmp/backups" under the same names (relay-<time>.sqlite): set another backup.dir in this block, or give the databases different file names',
+      },
+    ]);
+    // Sites that take no periodic backups cannot clash.
+    expect(() => parseConfig(text.replace('every: 1d, ', ''), 'relay.yaml')).not.toThrow();
+  });
+
   it('names: required, host names without port, each served once (case-insensitively)', () => {
     expect(
       problemsOf(`${TOP}

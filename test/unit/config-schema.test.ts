@@ -79,6 +79,7 @@ describe('Config, inferred from the table', () => {
       | 'logging'
       | 'reload'
       | 'metrics'
+      | 'backup'
       | 'retention'
       | 'hosts'
     >();
@@ -101,6 +102,7 @@ describe('Config, inferred from the table', () => {
     expectTypeOf<Config['logging']['level']>().toEqualTypeOf<LogLevel>();
     expectTypeOf<LogLevel>().toEqualTypeOf<'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'>();
     expectTypeOf<Config['metrics']['listen']>().toEqualTypeOf<string>();
+    expectTypeOf<Config['backup']>().toEqualTypeOf<{ every: number | null; keep: number; dir: string }>();
     expectTypeOf<Config['retention']>().toEqualTypeOf<readonly RetentionRule[]>();
     expect(SCHEMA.length).toBeGreaterThan(0);
   });

@@ -293,3 +293,26 @@ describe('the result', () => {
     expect(defaultConfig()).not.toBe(defaultConfig());
   });
 });
+
+describe('backup:', () => {
+  it('reads every as a duration in seconds; null (the default) is off', () => {
+    expect(defaultConfig().backup).toEqual({ every: null, keep: 7, dir: './data/backups' });
+    expect(parseConfig('backup:\n  every: 6h\n  keep: 3\n  dir: /var/backups/commons\n', 'a.yaml').backup).toEqual({
+      every: 21600,
+      keep: 3,
+      dir: '/var/backups/commons',
+    });
+    expect(parseConfig('backup:\n  every:\n', 'a.yaml').backup.every).toBeNull();
+  });
+
+  it('refuses bad values with file, key and reason', () => {
+    expect(problemsOf('backup:\n  every: 30s\n  keep: 0\n  dir: ""\n')).toEqual([
+      { file: 'relay.yaml', key: 'backup.every', reason: '"30s" is shorter than the shortest allowed, 1m' },
+      { file: 'relay.yaml', key: 'backup.keep', reason: 'must be from 1 to 10000, got 0' },
+      { file: 'relay.yaml', key: 'backup.dir', reason: expect.stringMatching(/empty/) },
+    ]);
+    expect(problemsOf('backup:\n  every: daily\n')).toEqual([
+      { file: 'relay.yaml', key: 'backup.every', reason: expect.stringMatching(/^"daily" is not a duration/) },
+    ]);
+  });
+});
