@@ -7,7 +7,7 @@ import { unixNow } from './event/clock.js';
 import type { Verifier } from './event/verify.js';
 import { createVerifier } from './event/verify-pool.js';
 import { createLogger, type Logger } from './log.js';
-import { NegentropyBudget } from './relay/negentropy-budget.js';
+import { allocateSharedNegentropyBudget, NegentropyBudget, type SharedNegentropyBudget } from './relay/negentropy-budget.js';
 import type { Relay } from './relay/relay.js';
 import { chooseServer, type ServerChoice } from './server/choose.js';
 import { startServer, type RunningServer, type Sites } from './server/server.js';
@@ -29,6 +29,8 @@ export interface ConnectionThreadRole {
   counters: readonly SharedArrayBuffer[];
   /** The rate limit tables of each site, in site order. */
   rateLimits: readonly SharedRateLimits[];
+  /** The process's NIP-77 budget. */
+  negentropy: SharedNegentropyBudget;
   /** Its channel to the coordinator's writer thread. */
   writer: MessagePort;
   /** A NIP-86 change this thread made to site `site`, for the others. */
@@ -93,7 +95,8 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
   let localUrl = '';
   const sites: Site[] = [];
   // Process-wide: read from the default site's config, which a reload keeps current.
-  const negentropyBudget = new NegentropyBudget(() => sites[0]!.config.negentropy.max_total_records);
+  const negentropyCells = role?.negentropy ?? (threads > 1 ? allocateSharedNegentropyBudget() : undefined);
+  const negentropyBudget = new NegentropyBudget(() => sites[0]!.config.negentropy.max_total_records, negentropyCells);
   const metricsOn = config.metrics.enabled && role === undefined ? { metrics: () => new CountingMetrics() } : {};
   const deps = { verifier, log, now, nowMs: options.nowMs, negentropyBudget, localUrl: () => localUrl, server: chosen, ...metricsOn };
   // server.threads: every thread counts in its own row of cells shared by all; only the main thread prunes.
@@ -131,6 +134,7 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
         config: withPort(config, server.port),
         counters: counterCells!,
         rateLimits: rateTables!,
+        negentropy: negentropyCells!,
         log,
         onManagementChanged: (site, from) => {
           sites[site]?.management.reread();

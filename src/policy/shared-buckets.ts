@@ -154,8 +154,29 @@ export class SharedTokenBuckets {
   }
 }
 
-/** Open connections per key over a shared table; a key's slot is kept while it counts any. */
-export class SharedCounts {
+/** Counts per key (open connections, NIP-77 sessions); a key is kept only while it counts any. */
+export interface Counts {
+  get(key: string): number;
+  add(key: string, delta: number, nowMs: number): void;
+}
+
+/** Counts of one thread. */
+export class LocalCounts implements Counts {
+  private readonly counts = new Map<string, number>();
+
+  get(key: string): number {
+    return this.counts.get(key) ?? 0;
+  }
+
+  add(key: string, delta: number): void {
+    const left = this.get(key) + delta;
+    if (left > 0) this.counts.set(key, left);
+    else this.counts.delete(key);
+  }
+}
+
+/** Counts over a shared table, for every thread. */
+export class SharedCounts implements Counts {
   constructor(readonly table: SharedTable = new SharedTable()) {}
 
   get(key: string): number {

@@ -1,20 +1,40 @@
 import { rateKeyOf } from '../net/ip.js';
+import { LocalCounts, SharedCounts, SharedTable, type Counts, type SharedTableBuffers } from '../policy/shared-buckets.js';
 import { SharedBudget } from '../worker/shared-budget.js';
+
+/** The budget's cells, shared by every connection thread (server.threads). */
+export interface SharedNegentropyBudget {
+  readonly records: SharedArrayBuffer;
+  readonly sessions: SharedArrayBuffer;
+  readonly perIp: SharedTableBuffers;
+}
+
+export function allocateSharedNegentropyBudget(): SharedNegentropyBudget {
+  return { records: new SharedArrayBuffer(8), sessions: new SharedArrayBuffer(4), perIp: SharedTable.allocate(1 << 12) };
+}
 
 /**
  * What the NIP-77 sessions of the whole process hold together: the records of their sets (a set shared
  * by several sessions counts once) and the sessions opened from each IP (an IPv6 /64). One per process,
- * shared by every site (src/app.ts), so neither an IP nor the sum of the sets grows with the number of
+ * shared by every site (src/app.ts) and every connection thread, so neither an IP nor the sum of the sets grows with the number of
  * virtual hosts. The records are charged while a set is read, on whichever thread reads it, so a set
  * that does not fit stops being read at the limit.
  */
 export class NegentropyBudget {
-  private readonly shared = new SharedBudget();
-  private open = 0;
-  private readonly perIp = new Map<string, number>();
+  private readonly shared: SharedBudget;
+  private readonly open: Int32Array;
+  private readonly perIp: Counts;
 
-  /** `maxRecords`: negentropy.max_total_records, read on every check (reloadable). */
-  constructor(private readonly maxRecords: () => number) {}
+  constructor(
+    /** negentropy.max_total_records, read on every check (reloadable). */
+    private readonly maxRecords: () => number,
+    /** server.threads: the cells every thread shares; absent = this thread's own. */
+    cells?: SharedNegentropyBudget,
+  ) {
+    this.shared = new SharedBudget(cells?.records);
+    this.open = new Int32Array(cells?.sessions ?? new SharedArrayBuffer(4));
+    this.perIp = cells === undefined ? new LocalCounts() : new SharedCounts(new SharedTable(cells.perIp));
+  }
 
   /** The records' budget, with the current limit, to charge while reading a set. */
   get forReading(): SharedBudget {
@@ -29,7 +49,7 @@ export class NegentropyBudget {
 
   /** Sessions open or waiting for their set, over every connection. */
   get sessions(): number {
-    return this.open;
+    return Atomics.load(this.open, 0);
   }
 
   get limit(): number {
@@ -47,20 +67,16 @@ export class NegentropyBudget {
   }
 
   sessionsFrom(ip: string): number {
-    return this.perIp.get(rateKeyOf(ip)) ?? 0;
+    return this.perIp.get(rateKeyOf(ip));
   }
 
   sessionOpened(ip: string): void {
-    const key = rateKeyOf(ip);
-    this.perIp.set(key, (this.perIp.get(key) ?? 0) + 1);
-    this.open++;
+    this.perIp.add(rateKeyOf(ip), 1, Date.now());
+    Atomics.add(this.open, 0, 1);
   }
 
   sessionClosed(ip: string): void {
-    const key = rateKeyOf(ip);
-    const left = (this.perIp.get(key) ?? 1) - 1;
-    if (left > 0) this.perIp.set(key, left);
-    else this.perIp.delete(key);
-    this.open--;
+    this.perIp.add(rateKeyOf(ip), -1, Date.now());
+    Atomics.sub(this.open, 0, 1);
   }
 }

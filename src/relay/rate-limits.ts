@@ -11,7 +11,14 @@ import type { Config } from '../config/types.js';
 import { kindClass } from '../event/kinds.js';
 import type { NostrEvent } from '../event/types.js';
 import { describeRate, TokenBuckets, type Rate } from '../policy/rate-limit.js';
-import { SharedCounts, SharedTable, SharedTokenBuckets, type SharedTableBuffers } from '../policy/shared-buckets.js';
+import {
+  LocalCounts,
+  SharedCounts,
+  SharedTable,
+  SharedTokenBuckets,
+  type Counts,
+  type SharedTableBuffers,
+} from '../policy/shared-buckets.js';
 import { reject, type Rejection } from '../protocol/prefixes.js';
 import { AddressSet, rateKeyOf } from '../net/ip.js';
 
@@ -47,26 +54,14 @@ interface Buckets {
   forget(key: string): void;
 }
 
-/** Open connections per IP key; a key is kept only while a connection from that IP is open. */
-class OpenCounts {
-  private readonly counts = new Map<string, number>();
-  get(key: string): number {
-    return this.counts.get(key) ?? 0;
-  }
-  add(key: string, delta: number): void {
-    const left = this.get(key) + delta;
-    if (left > 0) this.counts.set(key, left);
-    else this.counts.delete(key);
-  }
-}
-
 export class RateLimits {
   private readonly ipEvents: Buckets;
   private readonly authorEvents: Buckets;
   private readonly ipConnections: Buckets;
   /** Per connection: a connection lives on one thread, so these stay the thread's own. */
   private readonly connectionQueries = new TokenBuckets();
-  private readonly open: { get(key: string): number; add(key: string, delta: number, nowMs: number): void };
+  /** Open connections per IP key. */
+  private readonly open: Counts;
   private exempt: { list: readonly string[]; set: AddressSet } | undefined;
 
   constructor(
@@ -81,7 +76,7 @@ export class RateLimits {
     this.ipEvents = buckets(shared?.ipEvents);
     this.authorEvents = buckets(shared?.authorEvents);
     this.ipConnections = buckets(shared?.ipConnections);
-    this.open = shared === undefined ? new OpenCounts() : new SharedCounts(new SharedTable(shared.openConnections));
+    this.open = shared === undefined ? new LocalCounts() : new SharedCounts(new SharedTable(shared.openConnections));
   }
 
   /** For an upgrade request: refused when the IP has too many connections open or opened too many lately. */

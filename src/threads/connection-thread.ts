@@ -23,6 +23,7 @@ try {
       index: data.index,
       counters: data.counters,
       rateLimits: data.rateLimits,
+      negentropy: data.negentropy,
       writer: data.writer,
       managementChanged: (site) => tell({ type: 'management-changed', site }),
     },

@@ -1,6 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
+import type { SharedNegentropyBudget } from '../relay/negentropy-budget.js';
 import type { SharedRateLimits } from '../relay/rate-limits.js';
 import { WriterThread } from '../store/writer-thread.js';
 import { startWorker } from '../worker/start.js';
@@ -27,6 +28,7 @@ export interface ThreadStart {
   config: Config;
   counters: readonly SharedArrayBuffer[];
   rateLimits: readonly SharedRateLimits[];
+  negentropy: SharedNegentropyBudget;
   log: Logger;
   /** A thread's NIP-86 change, for the main thread to apply (it then calls managementChanged). */
   onManagementChanged(site: number, from: number): void;
@@ -40,8 +42,8 @@ export async function startConnectionThreads(start: ThreadStart): Promise<Connec
 
   const launch = (index: number): Promise<Worker> => {
     const writer = WriterThread.openChannel();
-    const { config, counters, rateLimits } = start;
-    const workerData: ConnectionThreadData = { index, config, counters, rateLimits, writer, logLevel: start.log.level };
+    const { config, counters, rateLimits, negentropy } = start;
+    const workerData: ConnectionThreadData = { index, config, counters, rateLimits, negentropy, writer, logLevel: start.log.level };
     const worker = startWorker('connection-thread', import.meta.url, { name: `connections-${index}`, workerData, transferList: [writer] });
     workers.push(worker);
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));

@@ -1,5 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { Config } from '../config/types.js';
+import type { SharedNegentropyBudget } from '../relay/negentropy-budget.js';
 import type { SharedRateLimits } from '../relay/rate-limits.js';
 
 /** What the coordinator gives a connection thread when it starts it (workerData). */
@@ -12,6 +13,8 @@ export interface ConnectionThreadData {
   readonly counters: readonly SharedArrayBuffer[];
   /** The rate limit tables of each site, in site order. */
   readonly rateLimits: readonly SharedRateLimits[];
+  /** The process's NIP-77 budget. */
+  readonly negentropy: SharedNegentropyBudget;
   /** Its channel to the process's writer thread (WriterThread.openChannel). */
   readonly writer: MessagePort;
   /** The coordinator's log level (a reload may have changed it since the config was read). */

@@ -204,6 +204,16 @@ describeNative('server.threads: 2', () => {
     expect(answers.filter(Boolean)).toHaveLength(4);
   });
 
+  it('NIP-77 sessions per IP are counted over every thread', async () => {
+    const target = await start({ negentropy: { max_sessions_per_ip: 1 } });
+    const [first, second] = (await openOnEveryThread(target)).map((clients) => clients[0]!);
+    first!.send(['NEG-OPEN', 'n1', {}, '6100000200']);
+    await first!.next((f) => f[0] === 'NEG-MSG' && f[1] === 'n1');
+    second!.send(['NEG-OPEN', 'n2', {}, '6100000200']);
+    const refused = await second!.next((f) => (f[0] === 'NEG-ERR' || f[0] === 'NEG-MSG') && f[1] === 'n2');
+    expect(refused).toEqual(['NEG-ERR', 'n2', 'rate-limited: at most 1 open negentropy sessions per IP; close one first']);
+  });
+
   it('a hot reload applies on every thread', async () => {
     const target = await start();
     const byThread = await openOnEveryThread(target);
