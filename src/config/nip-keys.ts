@@ -4,6 +4,7 @@
  * store uses, which import nothing of the config (42, 77), or take the whole Config (nip11.ts, the
  * engine), so their rows live here; table.ts puts every section in file order.
  */
+import { parseFeeList } from '../nips/nip11-fees.js';
 import { parsePubkeyList } from '../policy/config.js';
 import { boolean, integer, parsed, string } from './rows.js';
 
@@ -42,11 +43,39 @@ export const INFO_KEYS = {
     reloadable: true,
     description: 'http(s) URL of a banner image for the relay; empty = none.',
   }),
+  'info.self': string({
+    format: 'pubkey',
+    default: '',
+    reloadable: true,
+    description: "The relay's own public key (NIP-11 self), apart from the operator's: hex or an npub (stored as hex); empty = none.",
+  }),
   'info.terms_of_service': string({
     format: 'http-url',
     default: '',
     reloadable: true,
     description: 'http(s) URL of the terms of service; empty = none.',
+  }),
+  'info.payments_url': string({
+    format: 'http-url',
+    default: '',
+    reloadable: true,
+    description: 'http(s) URL where people pay the fees below (NIP-11 payments_url); empty = none.',
+  }),
+  'info.fees.admission': parsed(parseFeeList, {
+    default: [],
+    reloadable: true,
+    description:
+      'One-off fees to join, published as NIP-11 fees.admission and shown on the page, e.g. [{ amount: 1000000, unit: msats }]; the relay does not collect them. [] = none.',
+  }),
+  'info.fees.subscription': parsed(parseFeeList, {
+    default: [],
+    reloadable: true,
+    description: 'Recurring fees, each with its period: [{ amount: 5000000, unit: msats, period: 30d }]. [] = none.',
+  }),
+  'info.fees.publication': parsed(parseFeeList, {
+    default: [],
+    reloadable: true,
+    description: 'Fees per event of some kinds: [{ kinds: [4], amount: 100, unit: msats }]. [] = none.',
   }),
 };
 

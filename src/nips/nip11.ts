@@ -2,11 +2,14 @@ import type { Config } from '../config/types.js';
 import { defaultLimit } from '../filter/compile.js';
 import { restrictsWrites } from '../policy/write.js';
 import { restrictsByGeohash } from '../policy/geohash.js';
-import { retentionInformation } from '../retention/rules.js';
 import { supportedNips } from './registry.js';
 import { SOFTWARE_URL, VERSION } from '../version.js';
+import type { Fee } from './nip11-fees.js';
 
-/** NIP-11 relay information document: operator fields from config, limits from the enforced values. */
+/**
+ * NIP-11 relay information document: operator fields from config, limits from the enforced values. Only
+ * fields of the current text: retention and posting rules are told in plain words on the page instead.
+ */
 export function relayInformation(config: Config): Record<string, unknown> {
   const { info, limits } = config;
   const optional = (value: string): string | undefined => (value === '' ? undefined : value);
@@ -14,6 +17,7 @@ export function relayInformation(config: Config): Record<string, unknown> {
     name: info.name,
     description: info.description,
     pubkey: optional(info.pubkey),
+    self: optional(info.self),
     contact: optional(info.contact),
     icon: optional(info.icon),
     banner: optional(info.banner),
@@ -21,8 +25,8 @@ export function relayInformation(config: Config): Record<string, unknown> {
     supported_nips: supportedNips(config),
     software: SOFTWARE_URL,
     version: VERSION,
-    // NIP-11 retention: the config's rules (first match wins), time in seconds, count = max_total.
-    retention: config.retention.length > 0 ? retentionInformation(config.retention) : undefined,
+    payments_url: optional(info.payments_url),
+    fees: feesOf(info.fees),
     limitation: {
       max_message_length: limits.max_message_bytes,
       max_subscriptions: limits.max_subscriptions,
@@ -42,4 +46,10 @@ export function relayInformation(config: Config): Record<string, unknown> {
       restricted_writes: restrictsWrites(config.write) || config.members.enabled || restrictsByGeohash(config.scopes.geohash),
     },
   };
+}
+
+/** NIP-11 `fees`: the lists that are not empty; undefined when all are. */
+function feesOf(fees: Config['info']['fees']): Record<string, readonly Fee[]> | undefined {
+  const listed = Object.entries(fees).filter(([, list]) => list.length > 0);
+  return listed.length === 0 ? undefined : Object.fromEntries(listed);
 }

@@ -134,17 +134,3 @@ export function describeRule(rule: RetentionRule): string {
   if (rule.max_total !== undefined) parts.push(`max_total ${rule.max_total}`);
   return parts.join(' ');
 }
-
-/**
- * NIP-11 `retention`: `kinds` (left out for "*", which NIP-11 writes as no kinds), `time` in seconds
- * (max_age, or keep for ephemeral kinds), `count` (max_total). max_per_pubkey has no NIP-11 field:
- * it is shown as `count_per_pubkey`, an extension clients may ignore.
- */
-export function retentionInformation(rules: readonly RetentionRule[]): Record<string, unknown>[] {
-  return rules.map((rule) => ({
-    kinds: rule.kinds.includes('*') ? undefined : rule.kinds.map((s) => (typeof s === 'number' ? s : [s[0], s[1]])),
-    time: rule.max_age ?? rule.keep,
-    count: rule.max_total,
-    count_per_pubkey: rule.max_per_pubkey,
-  }));
-}

@@ -316,3 +316,29 @@ describe('backup:', () => {
     ]);
   });
 });
+
+describe('info: the operator fields of NIP-11', () => {
+  it('self is a pubkey (npub accepted); payments_url an http(s) URL; fees lists with durations', () => {
+    const self = 'npub10elfcs4fr0l0r8af98jlmgdh9c8tcxjvz9qkw038js35mp4dma8qzvjptg';
+    const config = parseConfig(
+      `info:\n  self: ${self}\n  payments_url: https://example.org/pay\n  fees:\n    subscription: [{ amount: 5000, unit: sats, period: 30d }]\n    publication: [{ kinds: [4], amount: 100, unit: msats }]\n`,
+      'a.yaml',
+    );
+    expect(config.info.self).toMatch(/^[0-9a-f]{64}$/);
+    expect(config.info.fees).toEqual({
+      admission: [],
+      subscription: [{ amount: 5000, unit: 'sats', period: 2592000 }],
+      publication: [{ kinds: [4], amount: 100, unit: 'msats' }],
+    });
+    expect(problemsOf('info:\n  payments_url: ftp://example.org\n')[0]!.key).toBe('info.payments_url');
+    expect(problemsOf('info:\n  fees: { admission: [{ amount: -1, unit: sats }] }\n')).toEqual([
+      { file: 'relay.yaml', key: 'info.fees.admission[0].amount', reason: 'expected a whole number ≥ 0, got the number -1' },
+    ]);
+    expect(problemsOf('info:\n  fees: { subscription: [{ amount: 1, unit: sats, perod: 30d }] }\n')).toEqual([
+      { file: 'relay.yaml', key: 'info.fees.subscription[0].perod', reason: 'unknown field (did you mean "period"?)' },
+    ]);
+    expect(problemsOf('info:\n  fees: { publication: [{ amount: 1, unit: sats, kinds: [1, 70000] }] }\n')[0]!.key).toBe(
+      'info.fees.publication[0].kinds',
+    );
+  });
+});

@@ -1,7 +1,7 @@
 /** Retention rules: parsing with path-qualified problems, first-match lookup, NIP-11 form. */
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../../src/config/load.js';
-import { compileRetention, parseRetention, retentionInformation } from '../../src/retention/rules.js';
+import { compileRetention, parseRetention } from '../../src/retention/rules.js';
 
 function problems(yaml: string): string[] {
   try {
@@ -78,25 +78,5 @@ describe('compileRetention', () => {
       { kinds: [20000], keep: 60 },
     ]);
     expect(shadowed.keepFor(20000)).toBeUndefined();
-  });
-
-  it('NIP-11 form: kinds (none for "*"), time in seconds, count', () => {
-    expect(
-      JSON.parse(
-        JSON.stringify(
-          retentionInformation([
-            { kinds: [[20000, 29999]], keep: 300 },
-            { kinds: [0, 1, [5, 7]], max_age: 3600 },
-            { kinds: [[30000, 39999]], max_total: 1000 },
-            { kinds: ['*'], max_age: 3600, max_total: 10000, max_per_pubkey: 50 },
-          ]),
-        ),
-      ),
-    ).toEqual([
-      { kinds: [[20000, 29999]], time: 300 },
-      { kinds: [0, 1, [5, 7]], time: 3600 },
-      { kinds: [[30000, 39999]], count: 1000 },
-      { time: 3600, count: 10000, count_per_pubkey: 50 },
-    ]);
   });
 });
