@@ -150,7 +150,7 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
     }
   } catch (error) {
     await metrics?.close();
-    for (const site of sites) site.relay.close();
+    for (const site of sites) site.close();
     await ownVerifier?.close?.();
     throw error;
   }
@@ -179,7 +179,7 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
     await Promise.all(sites.map((site) => site.relay.drain()));
     server.closeConnections(1001, 'relay shutting down');
     await metrics?.close();
-    for (const site of sites) site.relay.close();
+    for (const site of sites) site.close();
     await ownVerifier?.close?.();
     if (role === undefined) log.info('relay stopped');
   };

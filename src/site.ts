@@ -13,7 +13,10 @@ import { Management } from './relay/management.js';
 import { managementPost } from './relay/management-http.js';
 import type { NegentropyBudget } from './relay/negentropy-budget.js';
 import { Relay, type RelayOptions } from './relay/relay.js';
-import { renderPage } from './server/page.js';
+import { pageAssets } from './site-page/assets.js';
+import { LiveStats } from './site-page/live.js';
+import { renderPage } from './site-page/render.js';
+import { compileFilter } from './filter/compile.js';
 import type { ServerChoice } from './server/choose.js';
 import type { ServerSite } from './server/server.js';
 import { EventStore } from './store/store.js';
@@ -31,13 +34,15 @@ export interface Site {
   readonly served: ServerSite;
   /** Hot reload of this site (Relay.reconfigure), then its NIP-11 document is rebuilt. */
   reload(next: Config): ReloadPlan;
+  /** Closes the engine and the store, and stops the page's live numbers. */
+  close(): void;
 }
 
 export interface SiteDeps {
   verifier: Verifier;
   log: Logger;
   now: () => number;
-  /** The clock in milliseconds, for rate limits and the page's memoised counter; absent = Date.now. */
+  /** The clock in milliseconds, for rate limits and the page's live numbers; absent = Date.now. */
   nowMs?: () => number;
   /** NIP-77 records and sessions per IP, one budget for every site. */
   negentropyBudget: NegentropyBudget;
@@ -76,7 +81,16 @@ export function openSite(config: Config, names: readonly string[], deps: SiteDep
   management.onInfoChanged = () => {
     information = informationOf();
   };
-  const storedEvents = cachedFor(5000, () => store.stats().events, deps.nowMs ?? Date.now);
+  const nowMs = deps.nowMs ?? Date.now;
+  const live = new LiveStats({
+    counters: relay.counters,
+    countStored: () => store.stats().events,
+    countSince: (since) => {
+      const filter = compileFilter({ since }, config.limits);
+      return 'prefix' in filter ? 0 : store.count([filter], deps.now());
+    },
+    nowMs,
+  });
   return {
     names,
     get config() {
@@ -86,6 +100,10 @@ export function openSite(config: Config, names: readonly string[], deps: SiteDep
       const plan = relay.reconfigure(next);
       if (plan.conflicts.length === 0 && plan.applied.length > 0) information = informationOf();
       return plan;
+    },
+    close: () => {
+      live.close();
+      relay.close();
     },
     store,
     relay,
@@ -98,26 +116,16 @@ export function openSite(config: Config, names: readonly string[], deps: SiteDep
         page: (host) => {
           const shown = management.effectiveConfig();
           const url = relay.config.relay.url || `ws://${host || deps.localUrl()}`;
-          return renderPage(shown, url, relay.counters, storedEvents(), deps.server.name, supportedNips(shown));
+          const input = { config: shown, url, nips: supportedNips(shown), serverName: deps.server.name };
+          return renderPage({ ...input, live: live.snapshot(), assets: pageAssets() });
         },
+        stats: () => live.toJson(),
+        asset: (path) => pageAssets().byPath(path),
       },
       management: {
         handlePost: managementPost(management, relay.rateLimits, () => relay.config, log),
         isIpBlocked: (ip) => management.isIpBlocked(ip),
       },
     },
-  };
-}
-
-/** Memoises `compute` for `ms` milliseconds of `nowMs` (the page's counters must not cost a scan per request). */
-function cachedFor<T>(ms: number, compute: () => T, nowMs: () => number): () => T {
-  let value: T;
-  let computedAt = -Infinity;
-  return () => {
-    if (nowMs() - computedAt > ms) {
-      value = compute();
-      computedAt = nowMs();
-    }
-    return value;
   };
 }

@@ -7,20 +7,65 @@ export const CORS_HEADERS: ReadonlyArray<readonly [string, string]> = [
   ['Access-Control-Allow-Methods', 'GET, POST, OPTIONS'],
 ];
 
+/** A static file of the page (its script, style sheet, favicon, chart library). */
+export interface StaticFile {
+  readonly contentType: string;
+  readonly body: string;
+}
+
 export interface HttpPages {
   /** NIP-11 document, serialised. */
   information(): string;
   /** The human-readable page; `host` is the request's Host header. */
   page(host: string): string;
+  /** The page's live numbers, JSON (GET /stats.json). */
+  stats(): string;
+  /** The static file served at `path` (under /assets/), if any. */
+  asset(path: string): StaticFile | undefined;
 }
 
-/** GET on the relay URL: NIP-11 for `Accept: application/nostr+json`, else the page. Other paths: 404. */
+export const STATS_PATH = '/stats.json';
+const ASSETS = '/assets/';
+
+/**
+ * The page runs only its own script and style sheets, talks only to the relay, and may show the
+ * operator's icon and banner from anywhere.
+ */
+const PAGE_POLICY =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: http: data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+const PAGE_HEADERS: ReadonlyArray<readonly [string, string]> = [
+  ['Content-Type', 'text/html; charset=utf-8'],
+  ['Cache-Control', 'no-cache'],
+  ['Content-Security-Policy', PAGE_POLICY],
+  ['X-Content-Type-Options', 'nosniff'],
+];
+
+/**
+ * GET on the relay URL: NIP-11 for `Accept: application/nostr+json`, else the page. GET /stats.json: the
+ * page's live numbers; GET /assets/…: its static files, named by their content, so cached for a year.
+ * Other paths: 404.
+ */
 export function answerGet(head: RequestHead, pages: HttpPages): HttpAnswer {
+  const path = head.url.split('?')[0]!;
+  if (path === STATS_PATH) {
+    return {
+      status: 200,
+      headers: [...CORS_HEADERS, ['Content-Type', 'application/json'], ['Cache-Control', 'no-store']],
+      body: pages.stats(),
+    };
+  }
+  if (path.startsWith(ASSETS)) {
+    const file = pages.asset(path);
+    if (file === undefined) return notFound();
+    const caching = ['Cache-Control', 'public, max-age=31536000, immutable'] as const;
+    return { status: 200, headers: [['Content-Type', file.contentType], caching, ['X-Content-Type-Options', 'nosniff']], body: file.body };
+  }
   if (head.url !== '/') return notFound();
   if (head.header('accept').includes('application/nostr+json')) {
     return { status: 200, headers: [...CORS_HEADERS, ['Content-Type', 'application/nostr+json']], body: pages.information() };
   }
-  return { status: 200, headers: [['Content-Type', 'text/html; charset=utf-8']], body: pages.page(head.header('host')) };
+  return { status: 200, headers: PAGE_HEADERS, body: pages.page(head.header('host')) };
 }
 
 /** CORS preflight for browser clients fetching NIP-11. */
