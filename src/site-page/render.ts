@@ -37,14 +37,12 @@ function withLinks(text: string): string {
     .join('');
 }
 
-/** "12 minutes", "3 hours 5 minutes", "2 days 4 hours" (static/page.js says it the same way). */
+/** "12 min", "3 h 5 min", "2 d 4 h" (static/page.js says it the same way). */
 export function uptimeInWords(seconds: number): string {
   const minutes = Math.floor(seconds / 60);
-  const unit = (count: number, word: string): string => `${count} ${word}${count === 1 ? '' : 's'}`;
-  if (minutes < 60) return unit(minutes, 'minute');
   const hours = Math.floor(minutes / 60);
-  if (hours < 48) return `${unit(hours, 'hour')} ${unit(minutes % 60, 'minute')}`;
-  return `${unit(Math.floor(hours / 24), 'day')} ${unit(hours % 24, 'hour')}`;
+  if (hours === 0) return `${minutes} min`;
+  return hours < 48 ? `${hours} h ${minutes % 60} min` : `${Math.floor(hours / 24)} d ${hours % 24} h`;
 }
 
 const list = (items: readonly string[]): string => `<ul>${items.map((item) => `<li>${withLinks(item)}</li>`).join('')}</ul>`;

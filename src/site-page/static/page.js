@@ -3,17 +3,17 @@
 
 const POLL_MS = 5000;
 const CHART_HEIGHT = 220;
+/** Minutes the chart spans at least. */
+const SHOWN_AT_LEAST = 60;
 
 const byId = (id) => document.getElementById(id);
 
 /** The same words as uptimeInWords in src/site-page/render.ts. */
 function uptimeInWords(seconds) {
-  const unit = (count, word) => `${count} ${word}${count === 1 ? '' : 's'}`;
   const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return unit(minutes, 'minute');
   const hours = Math.floor(minutes / 60);
-  if (hours < 48) return `${unit(hours, 'hour')} ${unit(minutes % 60, 'minute')}`;
-  return `${unit(Math.floor(hours / 24), 'day')} ${unit(hours % 24, 'hour')}`;
+  if (hours === 0) return `${minutes} min`;
+  return hours < 48 ? `${hours} h ${minutes % 60} min` : `${Math.floor(hours / 24)} d ${hours % 24} h`;
 }
 
 function setUpCopy() {
@@ -42,15 +42,12 @@ function chartOptions(width) {
   const events = { ...axis, scale: 'events', stroke: cssColour('--chart-events') };
   const connections = { ...axis, scale: 'connections', side: 1, stroke: cssColour('--chart-connections'), grid: { show: false } };
   const fromZero = (_u, _min, max) => [0, Math.max(1, Math.ceil(max * 1.1))];
+  // Dots while there are few minutes (a lone minute draws no line), a plain line once there are many.
+  const points = { show: (u, series) => u.data[series].filter((value) => value !== null).length < 180, size: 6 };
   return {
     width,
     height: CHART_HEIGHT,
-    // At least the last hour, so that a relay just started shows a time axis, not a single instant.
-    scales: {
-      x: { time: true, range: (_u, min, max) => [Math.min(min, max - 3600), max] },
-      events: { range: fromZero },
-      connections: { range: fromZero },
-    },
+    scales: { x: { time: true }, events: { range: fromZero }, connections: { range: fromZero } },
     series: [
       { label: 'Time' },
       {
@@ -59,16 +56,21 @@ function chartOptions(width) {
         stroke: cssColour('--chart-events'),
         fill: cssColour('--chart-events-fill'),
         width: 2,
+        points,
       },
-      { label: 'Connections', scale: 'connections', stroke: cssColour('--chart-connections'), width: 2 },
+      { label: 'Connections', scale: 'connections', stroke: cssColour('--chart-connections'), width: 2, points },
     ],
-    axes: [axis, events, connections],
+    // Time labels at least 80 px apart: "10:45am" needs about 60.
+    axes: [{ ...axis, space: 80 }, events, connections],
   };
 }
 
+/** uPlot's columns; a relay up for less than an hour gets empty minutes before its start, so the axis shows an hour. */
 function chartData(history) {
-  const times = history.events.map((_, i) => history.start + i * history.step);
-  return [times, history.events, history.connections];
+  const missing = Math.max(0, SHOWN_AT_LEAST - history.events.length);
+  const times = Array.from({ length: missing + history.events.length }, (_, i) => history.start + (i - missing) * history.step);
+  const padded = (values) => [...Array(missing).fill(null), ...values];
+  return [times, padded(history.events), padded(history.connections)];
 }
 
 let chart;
@@ -91,7 +93,7 @@ function show(stats) {
   else drawChart();
   // What the chart shows, for readers of the DOM (and the page's browser test).
   const container = byId('chart');
-  container.dataset.minutes = String(data[0].length);
+  container.dataset.minutes = String(stats.history.events.length);
   container.dataset.events = String(stats.history.events.reduce((sum, n) => sum + n, 0));
 }
 
