@@ -6,7 +6,7 @@
 import { npubEncode } from 'nostr-tools/nip19';
 import type { Config } from '../config/types.js';
 import type { Fee } from '../nips/nip11-fees.js';
-import { VERSION } from '../version.js';
+import { SOFTWARE_URL, VERSION } from '../version.js';
 import { areaSvg, extentInWords } from './area-svg.js';
 import type { PageAssets } from './assets.js';
 import { kindsInWords } from './kind-names.js';
@@ -98,7 +98,7 @@ ${operatorSection(config)}
 <p class="nips">${input.nips.map(nipLink).join(', ')}</p>
 </section>
 </main>
-<footer><p id="server">Runs on <a href="https://github.com/commons-relay/commons">commons</a> ${escapeHtml(VERSION)}, ${escapeHtml(input.serverName)}, Node ${escapeHtml(process.versions.node)}.</p></footer>
+<footer><p>Runs on <span id="server">commons ${escapeHtml(VERSION)}, ${escapeHtml(input.serverName)}, Node ${escapeHtml(process.versions.node)}</span> (<a href="${SOFTWARE_URL}">the software</a>).</p></footer>
 </body>
 </html>
 `;

@@ -72,12 +72,12 @@ describe('retention', () => {
     client.socket.terminate();
   });
 
-  it('NIP-11 lists the rules', async () => {
-    const response = await fetch(relay.url.replace('ws://', 'http://'), { headers: { accept: 'application/nostr+json' } });
-    const info = (await response.json()) as { retention: unknown };
-    expect(info.retention).toEqual([
-      { kinds: [20000], time: 300 },
-      { kinds: [1], time: 3600 },
-    ]);
+  it('the page tells the rules in words; NIP-11 (whose retention field was removed) does not carry them', async () => {
+    const http = relay.url.replace('ws://', 'http://');
+    const info = (await (await fetch(http, { headers: { accept: 'application/nostr+json' } })).json()) as Record<string, unknown>;
+    expect(info).not.toHaveProperty('retention');
+    const page = await (await fetch(http, { headers: { accept: 'text/html' } })).text();
+    expect(page).toContain('<li>BitChat geo-chat (20000): kept 5 minutes after arrival, so people who join late see them.</li>');
+    expect(page).toContain('<li>Notes (1): deleted 1 hour after they were written.</li>');
   });
 });

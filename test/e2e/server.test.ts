@@ -81,7 +81,7 @@ describe('server.implementation', () => {
     const line = serverLine(relay);
     expect(line.level).toBe(30);
     expect(line.msg).toMatch(/^server: ws \d+\.\d+\.\d+ \(portable, chosen by server\.implementation, node \d+/);
-    await expectWorking(relay, /<dd id="server">commons [\d.]+, ws \d+\.\d+\.\d+, Node /);
+    await expectWorking(relay, /<span id="server">commons [\d.]+, ws \d+\.\d+\.\d+, Node /);
   });
 
   it('auto: native uWebSockets.js when a build loads, else ws with one warning that names the cause and the fix', async () => {
@@ -90,13 +90,13 @@ describe('server.implementation', () => {
     if (native) {
       expect(line.level).toBe(30);
       expect(line.msg).toMatch(/^server: uWebSockets\.js 20\.\d+\.\d+ \(native, node \d+\.\d+\.\d+, /);
-      await expectWorking(relay, /<dd id="server">commons [\d.]+, uWebSockets\.js 20\.\d+\.\d+, Node /);
+      await expectWorking(relay, /<span id="server">commons [\d.]+, uWebSockets\.js 20\.\d+\.\d+, Node /);
     } else {
       expect(line.level).toBe(40);
       expect(line.msg).toMatch(
         /^server: ws \d+\.\d+\.\d+ \(portable, node .*\), slower than uWebSockets\.js: no native uWebSockets\.js build loads here \(.+\)\. Fix: run Node 20, /,
       );
-      await expectWorking(relay, /<dd id="server">commons [\d.]+, ws \d+\.\d+\.\d+, Node /);
+      await expectWorking(relay, /<span id="server">commons [\d.]+, ws \d+\.\d+\.\d+, Node /);
     }
   });
 
