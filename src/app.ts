@@ -31,6 +31,8 @@ export interface ConnectionThreadRole {
   rateLimits: readonly SharedRateLimits[];
   /** The process's NIP-77 budget. */
   negentropy: SharedNegentropyBudget;
+  /** metrics.enabled: the metrics' cells of each site, in site order. */
+  metrics: readonly SharedArrayBuffer[] | undefined;
   /** Its channel to the coordinator's writer thread. */
   writer: MessagePort;
   /** A NIP-86 change this thread made to site `site`, for the others. */
@@ -103,10 +105,19 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
   const siteConfigs = [config, ...config.hosts.map((host) => host.config)];
   const counterCells = role?.counters ?? (threads > 1 ? siteConfigs.map(() => Counters.cellsFor(threads) as SharedArrayBuffer) : undefined);
   const rateTables = role?.rateLimits ?? (threads > 1 ? siteConfigs.map(() => allocateSharedRateLimits()) : undefined);
+  const metricCells =
+    role?.metrics ??
+    (config.metrics.enabled && threads > 1 ? siteConfigs.map(() => CountingMetrics.cellsFor(threads) as SharedArrayBuffer) : undefined);
+  const row = role?.index ?? 0;
   const relayParts = (site: number): SiteDeps['relay'] =>
     counterCells === undefined
       ? undefined
-      : { counters: new Counters(counterCells[site], role?.index ?? 0), prunes: role === undefined, sharedRateLimits: rateTables?.[site] };
+      : {
+          counters: new Counters(counterCells[site], row),
+          prunes: role === undefined,
+          sharedRateLimits: rateTables?.[site],
+          ...(metricCells && { metrics: new CountingMetrics(metricCells[site], row) }),
+        };
   let connectionThreads: ConnectionThreads | undefined;
   const reloads = { applied: 0, refused: 0 };
 
@@ -135,6 +146,7 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
         counters: counterCells!,
         rateLimits: rateTables!,
         negentropy: negentropyCells!,
+        metrics: metricCells,
         log,
         onManagementChanged: (site, from) => {
           sites[site]?.management.reread();

@@ -53,7 +53,7 @@ export interface SiteDeps {
   /** metrics.enabled: a new site's counts for GET /metrics; absent = metrics off. */
   metrics?: () => RelayMetrics;
   /** server.threads: the site's row of shared counters, and whether its relay prunes (only the main thread's). */
-  relay?: Pick<RelayOptions, 'counters' | 'prunes' | 'sharedRateLimits'> | undefined;
+  relay?: Pick<RelayOptions, 'counters' | 'prunes' | 'sharedRateLimits' | 'metrics'> | undefined;
 }
 
 export function openSite(config: Config, names: readonly string[], deps: SiteDeps): Site {

@@ -60,76 +60,160 @@ const UNKNOWN_CLASS = KIND_CLASSES.length - 1;
 export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
 export const BATCH_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] as const;
 
-/** One histogram's observations: counts per bucket (not cumulative; the last one is +Inf), sum and count. */
+/**
+ * A histogram's counts in cells: per bucket bound (and +Inf), then the sum and the count. Each thread
+ * observes into its own row; reads sum the rows (server.threads).
+ */
 export class Buckets {
-  readonly counts: Float64Array;
-  sum = 0;
-  count = 0;
+  constructor(
+    readonly bounds: readonly number[],
+    private readonly cells: MetricCells,
+    /** Where its cells start in a row. */
+    private readonly at: number,
+  ) {}
 
-  constructor(readonly bounds: readonly number[]) {
-    this.counts = new Float64Array(bounds.length + 1);
+  /** Cells one histogram takes in a row. */
+  static width(bounds: readonly number[]): number {
+    return bounds.length + 3;
   }
 
   observe(value: number): void {
     const bounds = this.bounds;
     let i = 0;
     while (i < bounds.length && value > bounds[i]!) i++;
-    this.counts[i]!++;
-    this.sum += value;
-    this.count++;
+    this.cells.add(this.at + i, 1);
+    this.cells.add(this.at + bounds.length + 1, value);
+    this.cells.add(this.at + bounds.length + 2, 1);
+  }
+
+  /** Observations per bucket (not cumulative), +Inf last, over every thread. */
+  get counts(): Float64Array {
+    return Float64Array.from({ length: this.bounds.length + 1 }, (_, i) => this.cells.total(this.at + i));
+  }
+
+  get sum(): number {
+    return this.cells.total(this.at + this.bounds.length + 1);
+  }
+
+  get count(): number {
+    return this.cells.total(this.at + this.bounds.length + 2);
   }
 }
 
-/** Why the pruner deleted an event under a rule. */
+/** Numbers in a Float64Array of rows: this thread adds to its row, reads sum every row. */
+class MetricCells {
+  private readonly cells: Float64Array;
+  private readonly rows: number;
+  private readonly base: number;
+
+  constructor(
+    buffer: SharedArrayBuffer | ArrayBuffer,
+    row: number,
+    private readonly width: number,
+  ) {
+    this.cells = new Float64Array(buffer);
+    this.rows = this.cells.length / width;
+    this.base = row * width;
+  }
+
+  add(cell: number, delta: number): void {
+    this.cells[this.base + cell]! += delta;
+  }
+
+  total(cell: number): number {
+    let sum = 0;
+    for (let row = 0; row < this.rows; row++) sum += this.cells[row * this.width + cell]!;
+    return sum;
+  }
+}
+
 export type PruneCause = 'max_age' | 'max_per_pubkey' | 'max_total';
 
-/** Metrics on: the numbers of one site, read by the exporter. */
+/** The plain counters' cells in a row, then the events by result and kind class, then the histograms. */
+const CELL = { connectionsOpened: 0, subscriptionsOpened: 1, storedSent: 2, liveEventsSent: 3, slowConsumers: 4, prunedExpired: 5 };
+const EVENTS_AT = 6;
+const OK_AT = EVENTS_AT + EVENT_RESULTS.length * KIND_CLASSES.length;
+const EOSE_AT = OK_AT + Buckets.width(LATENCY_BUCKETS);
+const BATCH_AT = EOSE_AT + Buckets.width(LATENCY_BUCKETS);
+const COMMIT_AT = BATCH_AT + Buckets.width(BATCH_BUCKETS);
+const ROW_WIDTH = COMMIT_AT + Buckets.width(LATENCY_BUCKETS);
+
+/**
+ * The relay's numbers for GET /metrics. With server.threads every connection thread counts into its own
+ * row of cells in a SharedArrayBuffer (CountingMetrics.cellsFor), and the exporter, on the main thread,
+ * reads the sums. Pruning runs on the main thread only, so its counts by rule stay there.
+ */
 export class CountingMetrics implements RelayMetrics {
-  connectionsOpened = 0;
-  subscriptionsOpened = 0;
-  /** EVENT answers, at [result * KIND_CLASSES.length + kind class] (EVENT_RESULTS order). */
-  readonly events = new Float64Array(EVENT_RESULTS.length * KIND_CLASSES.length);
-  readonly okSeconds = new Buckets(LATENCY_BUCKETS);
-  readonly eoseSeconds = new Buckets(LATENCY_BUCKETS);
-  storedSent = 0;
-  liveEventsSent = 0;
-  slowConsumers = 0;
-  readonly batchEvents = new Buckets(BATCH_BUCKETS);
-  readonly commitSeconds = new Buckets(LATENCY_BUCKETS);
-  prunedExpired = 0;
-  /** Per rule index, deletions by cause. */
+  private readonly cells: MetricCells;
+  readonly okSeconds: Buckets;
+  readonly eoseSeconds: Buckets;
+  readonly batchEvents: Buckets;
+  readonly commitSeconds: Buckets;
   readonly prunedByRule: Record<PruneCause, number>[] = [];
+
+  constructor(buffer: SharedArrayBuffer | ArrayBuffer = CountingMetrics.cellsFor(1, false), row = 0) {
+    this.cells = new MetricCells(buffer, row, ROW_WIDTH);
+    this.okSeconds = new Buckets(LATENCY_BUCKETS, this.cells, OK_AT);
+    this.eoseSeconds = new Buckets(LATENCY_BUCKETS, this.cells, EOSE_AT);
+    this.batchEvents = new Buckets(BATCH_BUCKETS, this.cells, BATCH_AT);
+    this.commitSeconds = new Buckets(LATENCY_BUCKETS, this.cells, COMMIT_AT);
+  }
+
+  /** Cells for `threads` rows (shared between threads unless `shared` is false). */
+  static cellsFor(threads: number, shared = true): SharedArrayBuffer | ArrayBuffer {
+    const bytes = threads * ROW_WIDTH * Float64Array.BYTES_PER_ELEMENT;
+    return shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
+  }
+
+  get connectionsOpened(): number {
+    return this.cells.total(CELL.connectionsOpened);
+  }
+  get subscriptionsOpened(): number {
+    return this.cells.total(CELL.subscriptionsOpened);
+  }
+  get storedSent(): number {
+    return this.cells.total(CELL.storedSent);
+  }
+  get liveEventsSent(): number {
+    return this.cells.total(CELL.liveEventsSent);
+  }
+  get slowConsumers(): number {
+    return this.cells.total(CELL.slowConsumers);
+  }
+  get prunedExpired(): number {
+    return this.cells.total(CELL.prunedExpired);
+  }
 
   clock(): number {
     return performance.now();
   }
 
   connectionOpened(): void {
-    this.connectionsOpened++;
+    this.cells.add(CELL.connectionsOpened, 1);
   }
 
   subscriptionOpened(): void {
-    this.subscriptionsOpened++;
+    this.cells.add(CELL.subscriptionsOpened, 1);
   }
 
   eventAnswered(result: EventResult, input: unknown, startedMs: number): void {
     const kind = (input as { kind?: unknown } | null)?.kind;
     const kindIndex = typeof kind === 'number' && Number.isInteger(kind) && kind >= 0 ? CLASS_INDEX[kindClass(kind)] : UNKNOWN_CLASS;
-    this.events[RESULT_INDEX[result] * KIND_CLASSES.length + kindIndex]!++;
+    this.cells.add(EVENTS_AT + RESULT_INDEX[result] * KIND_CLASSES.length + kindIndex, 1);
     this.okSeconds.observe((performance.now() - startedMs) / 1000);
   }
 
   reqAnswered(startedMs: number, events: number): void {
     this.eoseSeconds.observe((performance.now() - startedMs) / 1000);
-    this.storedSent += events;
+    this.cells.add(CELL.storedSent, events);
   }
 
   liveSent(events: number): void {
-    this.liveEventsSent += events;
+    this.cells.add(CELL.liveEventsSent, events);
   }
 
   slowConsumerClosed(): void {
-    this.slowConsumers++;
+    this.cells.add(CELL.slowConsumers, 1);
   }
 
   batchCommitted(events: number, ms: number): void {
@@ -138,7 +222,7 @@ export class CountingMetrics implements RelayMetrics {
   }
 
   pruned(report: PruneReport): void {
-    this.prunedExpired += report.expired;
+    this.cells.add(CELL.prunedExpired, report.expired);
     report.rules.forEach((counts, i) => {
       const total = (this.prunedByRule[i] ??= { max_age: 0, max_per_pubkey: 0, max_total: 0 });
       total.max_age += counts.max_age;
@@ -149,6 +233,6 @@ export class CountingMetrics implements RelayMetrics {
 
   /** EVENTs answered with `result` whose kind is of this class. */
   eventsWith(result: EventResult, kind: KindClass | 'unknown'): number {
-    return this.events[RESULT_INDEX[result] * KIND_CLASSES.length + CLASS_INDEX[kind]]!;
+    return this.cells.total(EVENTS_AT + RESULT_INDEX[result] * KIND_CLASSES.length + CLASS_INDEX[kind]);
   }
 }

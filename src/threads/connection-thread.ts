@@ -24,6 +24,7 @@ try {
       counters: data.counters,
       rateLimits: data.rateLimits,
       negentropy: data.negentropy,
+      metrics: data.metrics,
       writer: data.writer,
       managementChanged: (site) => tell({ type: 'management-changed', site }),
     },

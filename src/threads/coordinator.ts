@@ -29,6 +29,7 @@ export interface ThreadStart {
   counters: readonly SharedArrayBuffer[];
   rateLimits: readonly SharedRateLimits[];
   negentropy: SharedNegentropyBudget;
+  metrics: readonly SharedArrayBuffer[] | undefined;
   log: Logger;
   /** A thread's NIP-86 change, for the main thread to apply (it then calls managementChanged). */
   onManagementChanged(site: number, from: number): void;
@@ -42,8 +43,17 @@ export async function startConnectionThreads(start: ThreadStart): Promise<Connec
 
   const launch = (index: number): Promise<Worker> => {
     const writer = WriterThread.openChannel();
-    const { config, counters, rateLimits, negentropy } = start;
-    const workerData: ConnectionThreadData = { index, config, counters, rateLimits, negentropy, writer, logLevel: start.log.level };
+    const { config, counters, rateLimits, negentropy, metrics } = start;
+    const workerData: ConnectionThreadData = {
+      index,
+      config,
+      counters,
+      rateLimits,
+      negentropy,
+      metrics,
+      writer,
+      logLevel: start.log.level,
+    };
     const worker = startWorker('connection-thread', import.meta.url, { name: `connections-${index}`, workerData, transferList: [writer] });
     workers.push(worker);
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));

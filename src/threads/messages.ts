@@ -15,6 +15,8 @@ export interface ConnectionThreadData {
   readonly rateLimits: readonly SharedRateLimits[];
   /** The process's NIP-77 budget. */
   readonly negentropy: SharedNegentropyBudget;
+  /** metrics.enabled: the metrics' cells of each site, in site order. */
+  readonly metrics: readonly SharedArrayBuffer[] | undefined;
   /** Its channel to the process's writer thread (WriterThread.openChannel). */
   readonly writer: MessagePort;
   /** The coordinator's log level (a reload may have changed it since the config was read). */

@@ -12,6 +12,7 @@ import type { NostrEvent } from '../../src/event/types.js';
 import { EventStore } from '../../src/store/store.js';
 import { RawClient } from '../helpers/client.js';
 import { newKeys, now, signed } from '../helpers/events.js';
+import { scrape } from '../helpers/metrics.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
 import { WAIT_LIMIT_MS, waitFor } from '../helpers/wait.js';
 
@@ -212,6 +213,21 @@ describeNative('server.threads: 2', () => {
     second!.send(['NEG-OPEN', 'n2', {}, '6100000200']);
     const refused = await second!.next((f) => (f[0] === 'NEG-ERR' || f[0] === 'NEG-MSG') && f[1] === 'n2');
     expect(refused).toEqual(['NEG-ERR', 'n2', 'rate-limited: at most 1 open negentropy sessions per IP; close one first']);
+  });
+
+  it('GET /metrics sums every thread', async () => {
+    const target = await start({ metrics: { enabled: true, listen: '127.0.0.1:0' } });
+    const byThread = await openOnEveryThread(target);
+    for (const clients of byThread) {
+      await clients[0]!.publish(signed(newKeys()));
+      await clients[0]!.req('s', { kinds: [1] });
+    }
+    const metrics = await scrape(target.metricsPort!);
+    expect(metrics.value('commons_connections')).toBe(byThread.flat().length);
+    expect(metrics.sum('commons_events_accepted_total')).toBe(THREADS);
+    expect(metrics.value('commons_subscriptions_opened_total')).toBe(THREADS);
+    expect(metrics.value('commons_req_eose_seconds_count')).toBe(THREADS);
+    expect(metrics.value('commons_event_ok_seconds_count')).toBe(THREADS);
   });
 
   it('a hot reload applies on every thread', async () => {
