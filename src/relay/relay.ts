@@ -127,14 +127,18 @@ export class Relay {
       liveSent: (frames) => metrics.liveSent(frames),
     });
     this.committed.subscribe((batch) => this.fanout.committed(batch));
-    // server.threads: the batches the other connection threads commit to this store.
-    this.writerThread?.onCommittedElsewhere((commitSeq, jsons) => {
-      try {
-        const events = jsons.map((json): CommittedEvent => ({ event: JSON.parse(json) as NostrEvent, json }));
-        this.committed.publish({ v: 1, commitSeq, events });
-      } catch (error) {
-        this.log.error({ err: error, commitSeq }, 'error while delivering events committed by another thread');
-      }
+    // server.threads: the batches the other connection threads commit to this store, and the ephemeral
+    // events they accept, in the order the writer thread relayed them.
+    this.writerThread?.onElsewhere({
+      committed: (commitSeq, jsons) => {
+        try {
+          const events = jsons.map((json): CommittedEvent => ({ event: JSON.parse(json) as NostrEvent, json }));
+          this.committed.publish({ v: 1, commitSeq, events });
+        } catch (error) {
+          this.log.error({ err: error, commitSeq }, 'error while delivering events committed by another thread');
+        }
+      },
+      ephemeral: (json) => this.fanout.ephemeral({ event: JSON.parse(json) as NostrEvent, json }),
     });
     this.parts = {
       verifier,
@@ -161,7 +165,10 @@ export class Relay {
       rateLimits: this.rateLimits,
       verifier,
       now,
-      deliverEphemeral: (item) => this.fanout.ephemeral(item),
+      deliverEphemeral: (item) => {
+        this.fanout.ephemeral(item);
+        this.writerThread?.shareEphemeral(item.json);
+      },
       sendChallenge: (client) => this.sendChallenge(client),
       logRejection: (client, message, id) => this.logRejection(client, message, id),
     });

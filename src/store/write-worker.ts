@@ -59,6 +59,11 @@ function announce(
 }
 
 function answer(from: MessagePort | typeof port, request: WriterRequest): void {
+  if (request.op === 'ephemeral') {
+    const message: WriterAnnouncement = { op: 'ephemeral', path: request.path, json: request.json };
+    for (const endpoint of [port, ...channels]) if (endpoint !== from) endpoint!.postMessage(message);
+    return;
+  }
   if (request.op === 'attach') {
     channels.add(request.channel);
     request.channel.on('message', (next: WriterRequest) => answer(request.channel, next));

@@ -11,11 +11,21 @@ export type WriterRequest =
   | { op: 'close'; seq: number; path: string }
   /** A connection thread's channel (server.threads): its writes come on it, the others' commits go to it. */
   | { op: 'attach'; channel: MessagePort }
+  /** An ephemeral event one connection thread accepted, for every other thread (never written). */
+  | { op: 'ephemeral'; path: string; json: string }
   | { op: 'stop' };
-/** What another connection thread's batch stored in the file at `path` (sent to every other thread). */
-export type WriterAnnouncement = { op: 'committed'; path: string; commitSeq: number; jsons: string[] };
-/** Hears the batches other connection threads committed to one file. */
-export type CommittedElsewhere = (commitSeq: number, jsons: readonly string[]) => void;
+/**
+ * What another connection thread's batch stored in the file at `path`, or an ephemeral event it accepted
+ * for that file's site (sent to every other thread, in the order the writer thread handled them).
+ */
+export type WriterAnnouncement =
+  | { op: 'committed'; path: string; commitSeq: number; jsons: string[] }
+  | { op: 'ephemeral'; path: string; json: string };
+/** Hears what the other connection threads committed to one file, and the ephemeral events they accepted. */
+export interface ElsewhereListener {
+  committed(commitSeq: number, jsons: readonly string[]): void;
+  ephemeral(json: string): void;
+}
 export type WriterReply = { seq: number; statuses: WriteOutcome['status'][]; commitSeq: number } | { seq: number; error: string };
 
 const OUTCOMES: Readonly<Record<WriteOutcome['status'], WriteOutcome>> = Object.freeze({
@@ -63,9 +73,14 @@ export class WriterThread {
     SharedThread.join(channel);
   }
 
-  /** Calls `listener` with each batch another connection thread commits to this file; returns how to stop. */
-  onCommittedElsewhere(listener: CommittedElsewhere): () => void {
+  /** Tells `listener` each batch another connection thread commits to this file, and each ephemeral event it accepts. */
+  onElsewhere(listener: ElsewhereListener): () => void {
     return this.thread.listen(this.location.path, listener);
+  }
+
+  /** server.threads: hands an ephemeral event this thread accepted to every other thread (nothing alone). */
+  shareEphemeral(json: string): void {
+    this.thread.shareEphemeral(this.location.path, json);
   }
 
   async write(items: readonly EventToWrite[]): Promise<CommittedWrite> {
@@ -100,7 +115,9 @@ class SharedThread {
   private static current: SharedThread | undefined;
   private worker: Worker | undefined;
   private readonly waiting = new Map<number, Waiting>();
-  private readonly listeners = new Map<string, Set<CommittedElsewhere>>();
+  private readonly listeners = new Map<string, Set<ElsewhereListener>>();
+  /** In the coordinator: channels handed out (no channel, no other thread to tell). */
+  private channels = 0;
   private seq = 0;
   private users = 0;
 
@@ -122,12 +139,18 @@ class SharedThread {
 
   static acquireChannelEnd(): MessagePort {
     const thread = (SharedThread.current ??= new SharedThread());
+    thread.channels++;
     const { port1, port2 } = new MessageChannel();
     thread.endpoint().postMessage({ op: 'attach', channel: port1 } satisfies WriterRequest, [port1]);
     return port2;
   }
 
-  listen(path: string, listener: CommittedElsewhere): () => void {
+  shareEphemeral(path: string, json: string): void {
+    if (this.channel === undefined && this.channels === 0) return;
+    this.endpoint().postMessage({ op: 'ephemeral', path, json } satisfies WriterRequest);
+  }
+
+  listen(path: string, listener: ElsewhereListener): () => void {
     let set = this.listeners.get(path);
     if (set === undefined) this.listeners.set(path, (set = new Set()));
     set.add(listener);
@@ -168,7 +191,10 @@ class SharedThread {
   private receiveFrom(endpoint: Endpoint): void {
     endpoint.on('message', (reply) => {
       if ('op' in reply) {
-        for (const listener of this.listeners.get(reply.path) ?? []) listener(reply.commitSeq, reply.jsons);
+        for (const listener of this.listeners.get(reply.path) ?? []) {
+          if (reply.op === 'committed') listener.committed(reply.commitSeq, reply.jsons);
+          else listener.ephemeral(reply.json);
+        }
         return;
       }
       const waiting = this.waiting.get(reply.seq);

@@ -5,8 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { startRelay, type RunningRelay } from '../app.js';
-import type { Config } from '../config/types.js';
-import { createLogger } from '../log.js';
+import { pino } from 'pino';
 import type { ConnectionThreadData, FromConnectionThread, ToConnectionThread } from './messages.js';
 
 const port = parentPort;
@@ -16,7 +15,9 @@ const tell = (message: FromConnectionThread): void => port.postMessage(message);
 
 let running: RunningRelay;
 try {
-  const logger = createLogger({ ...data.config.logging, level: data.logLevel as Config['logging']['level'] }).child({ thread: data.index });
+  // Its log lines go to the coordinator, which writes them with its own logger (one stream, one format).
+  const toCoordinator = { write: (line: string) => tell({ type: 'log', line }) };
+  const logger = pino({ level: data.logLevel, base: undefined }, toCoordinator).child({ thread: data.index });
   running = await startRelay(data.config, {
     logger,
     connectionThread: {

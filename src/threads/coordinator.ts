@@ -35,6 +35,13 @@ export interface ThreadStart {
   onManagementChanged(site: number, from: number): void;
 }
 
+/** Writes a connection thread's log line with the coordinator's logger (its level, format and destination). */
+function relog(log: Logger, line: string): void {
+  const { level, time: _time, msg, ...fields } = JSON.parse(line) as { level: number; time?: number; msg?: string };
+  const name = log.levels.labels[level] as 'info' | undefined;
+  if (name !== undefined && name in log) log[name](fields, msg);
+}
+
 /** Starts the connection threads and waits until each listens; if one fails, stops the others and throws. */
 export async function startConnectionThreads(start: ThreadStart): Promise<ConnectionThreads> {
   const workers: Worker[] = [];
@@ -67,6 +74,8 @@ export async function startConnectionThreads(start: ThreadStart): Promise<Connec
             return reject(new Error(`connection thread ${index}: ${message.message}`));
           case 'management-changed':
             return start.onManagementChanged(message.site, index);
+          case 'log':
+            return relog(start.log, message.line);
         }
       });
       worker.once('error', (error) => {

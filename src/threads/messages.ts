@@ -36,4 +36,6 @@ export type FromConnectionThread =
   | { type: 'listening' }
   | { type: 'failed'; message: string }
   | { type: 'management-changed'; site: number }
+  /** One line of its log, as JSON. */
+  | { type: 'log'; line: string }
   | { type: 'stopped' };

@@ -112,8 +112,11 @@ describe('members', () => {
     expect((await client.publish(before))[2]).toBe(false);
     const from = logged.length;
     writeFileSync(memberFile, `${later.pubkey}  # joined today\n`);
-    // The relay checks the file every 2 s (a stat) and logs each load.
-    await waitFor(() => logged.slice(from).some((entry) => entry.msg === 'members.file loaded'), 'the member file re-read');
+    // The relay checks the file every 2 s (a stat) and logs each load: once per connection thread.
+    await waitFor(
+      () => logged.slice(from).filter((entry) => entry.msg === 'members.file loaded').length >= relay.threads,
+      'the member file re-read by every thread',
+    );
     const after = signed(later, { kind: 1, content: 'after' });
     expect(await client.publish(after)).toEqual(['OK', after.id, true, '']);
     // fileMember was removed from the file; the inline member stays.

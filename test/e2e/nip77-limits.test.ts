@@ -59,6 +59,9 @@ describe.each([
     fillStore(join(dir, file), events);
     return startTestRelay({
       storage: { path: join(dir, file) },
+      // One connection thread: equal NEG-OPENs share one set within a thread, and these tests count the
+      // records of the sets (the budget itself is process-wide: test/e2e/threads.test.ts).
+      server: { threads: 1 },
       query: { readers },
       negentropy: { max_sessions: 4, ...negentropy },
       ...extra,
