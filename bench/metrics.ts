@@ -106,7 +106,7 @@ async function scrapeMs(): Promise<number> {
   const site = {
     label: undefined,
     metrics,
-    counters: { connections: 8, subscriptions: 20, eventsReceived: 1000, eventsStored: 600, startedAt: 0 },
+    counters: { connections: 8, subscriptions: 20, eventsReceived: 1000, eventsStored: 600, startedAt: 0, byThread: () => [8] },
     databasePath: ':memory:',
   };
   const registry = metricsRegistry([site], {

@@ -7,14 +7,14 @@
 import { statSync } from 'node:fs';
 import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
 import { EVENT_RESULTS, KIND_CLASSES, type Buckets, type CountingMetrics } from '../relay/metrics.js';
-import type { CounterValues } from '../relay/counters.js';
+import type { CounterValues, RelayCounters } from '../relay/counters.js';
 
 /** What the exporter reads of one site (virtual relay). */
 export interface MetricsSite {
   /** Its `site` label: the first host name, or `default` for the top-level config; undefined = no label (no hosts:). */
   readonly label: string | undefined;
   readonly metrics: CountingMetrics;
-  readonly counters: CounterValues;
+  readonly counters: CounterValues & Pick<RelayCounters, 'byThread'>;
   /** Its database file; ':memory:' has no file. */
   readonly databasePath: string;
 }
@@ -84,6 +84,14 @@ export function metricsRegistry(sites: readonly MetricsSite[], process: MetricsP
     siteLabels,
     perSite((site, emit) => emit({}, site.counters.connections)),
   );
+  gauge(
+    'commons_thread_connections',
+    'WebSocket connections open now, by connection thread (server.threads; 0 = the main thread).',
+    [...siteLabels, 'thread'],
+    perSite((site, emit) => {
+      for (const [thread, value] of site.counters.byThread('connections').entries()) emit({ thread: String(thread) }, value);
+    }),
+  );
   counter(
     'commons_connections_opened_total',
     'WebSocket connections opened.',
@@ -95,6 +103,14 @@ export function metricsRegistry(sites: readonly MetricsSite[], process: MetricsP
     'REQ subscriptions open now.',
     siteLabels,
     perSite((site, emit) => emit({}, site.counters.subscriptions)),
+  );
+  gauge(
+    'commons_thread_subscriptions',
+    'REQ subscriptions open now, by connection thread (server.threads; 0 = the main thread).',
+    [...siteLabels, 'thread'],
+    perSite((site, emit) => {
+      for (const [thread, value] of site.counters.byThread('subscriptions').entries()) emit({ thread: String(thread) }, value);
+    }),
   );
   counter(
     'commons_subscriptions_opened_total',

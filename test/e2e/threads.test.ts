@@ -224,6 +224,10 @@ describeNative('server.threads: 2', () => {
     }
     const metrics = await scrape(target.metricsPort!);
     expect(metrics.value('commons_connections')).toBe(byThread.flat().length);
+    for (const [thread, clients] of byThread.entries()) {
+      expect(metrics.value('commons_thread_connections', { thread: String(thread) })).toBe(clients.length);
+      expect(metrics.value('commons_thread_subscriptions', { thread: String(thread) })).toBe(1);
+    }
     expect(metrics.sum('commons_events_accepted_total')).toBe(THREADS);
     expect(metrics.value('commons_subscriptions_opened_total')).toBe(THREADS);
     expect(metrics.value('commons_req_eose_seconds_count')).toBe(THREADS);
