@@ -1,7 +1,10 @@
 /**
  * The store's side of the REQ mix of bench/load.ts, in process: per shape, the time of
  * `compileFilters` + `EventStore.query` on a database built by bench/query-db.ts (no sockets, no
- * frames). Values are drawn from the database itself, the same way for every run.
+ * frames). Values are drawn from the database itself, the same way for every run. Limits as the relay's
+ * defaults (max_limit 500, a filter without limit gets 500). `cpu µs/q` and `µs/row` are this process's
+ * CPU time (user + system) over the shape's queries: unlike wall time, not inflated by other processes
+ * on a shared machine.
  *
  *   npx tsx bench/query-shapes.ts [path=bench/.cache/query-v<schema>-1000000.sqlite] [per-shape=200]
  */
@@ -13,7 +16,7 @@ import { queryDbPath } from './query-db.js';
 
 const path = process.argv[2] ?? queryDbPath(1_000_000);
 const perShape = Number(process.argv[3] ?? 200);
-const LIMITS = { max_filter_values: 2000, max_limit: 500, default_limit: 100 };
+const LIMITS = { max_filter_values: 2000, max_limit: 500, default_limit: null };
 
 const raw = new Database(path, { readonly: true });
 const column = (sql: string): string[] => raw.prepare(sql).pluck().all() as string[];
@@ -49,30 +52,39 @@ const SHAPES: Record<string, () => object> = {
 const store = EventStore.open(path, { synchronous: 'normal' });
 const now = Math.floor(Date.now() / 1000);
 const percentile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-console.log('shape          queries  p50 ms  p99 ms  max ms  mean ms  rows/q');
+console.log('shape          queries  p50 ms  p99 ms  max ms  mean ms  rows/q  cpu µs/q  µs/row');
 let total = 0;
 let count = 0;
+let totalCpu = 0;
+const cpuMicros = (): number => {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+};
 for (const [shape, make] of Object.entries(SHAPES)) {
   const inputs = Array.from({ length: perShape }, make);
   store.query(compileFilters([inputs[0]!], LIMITS) as CompiledFilter[], now); // warm the statement
   const times: number[] = [];
   let rows = 0;
+  const cpuStarted = cpuMicros();
   for (const input of inputs) {
     const started = performance.now();
     const filters = compileFilters([input], LIMITS) as CompiledFilter[];
     rows += store.query(filters, now).length;
     times.push(performance.now() - started);
   }
+  const cpu = cpuMicros() - cpuStarted;
+  totalCpu += cpu;
   times.sort((a, b) => a - b);
   const sum = times.reduce((a, b) => a + b, 0);
   total += sum;
   count += times.length;
   console.log(
     `${shape.padEnd(14)} ${String(perShape).padStart(7)} ${percentile(times, 0.5).toFixed(2).padStart(7)} ${percentile(times, 0.99).toFixed(2).padStart(7)} ` +
-      `${times.at(-1)!.toFixed(2).padStart(7)} ${(sum / times.length).toFixed(2).padStart(8)} ${(rows / perShape).toFixed(1).padStart(7)}`,
+      `${times.at(-1)!.toFixed(2).padStart(7)} ${(sum / times.length).toFixed(2).padStart(8)} ${(rows / perShape).toFixed(1).padStart(7)} ` +
+      `${(cpu / perShape).toFixed(0).padStart(9)} ${(rows > 0 ? cpu / rows : 0).toFixed(2).padStart(7)}`,
   );
 }
 console.log(
-  `all shapes: mean ${(total / count).toFixed(2)} ms per query → at most ${Math.round((1000 * count) / total)} queries/s on one core`,
+  `all shapes: mean ${(total / count).toFixed(2)} ms per query (${(totalCpu / count).toFixed(0)} µs CPU) → at most ${Math.round((1000 * count) / total)} queries/s on one core`,
 );
 store.close();
