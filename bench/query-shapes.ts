@@ -1,8 +1,9 @@
 /**
  * The store's side of the REQ mix of bench/load.ts, in process: per shape, the time of
  * `compileFilters` + `EventStore.query` on a database built by bench/query-db.ts (no sockets, no
- * frames). Values are drawn from the database itself, the same way for every run. Limits as the relay's
- * defaults (max_limit 500, a filter without limit gets 500). `cpu µs/q` and `µs/row` are this process's
+ * frames). Values are drawn from the database itself, the same way for every run. Limits and read rules
+ * as the relay's defaults (max_limit 500, a filter without limit gets 500; a filter without kinds leaves
+ * out read.auth_required_kinds, as for a connection that has not authenticated). `cpu µs/q` and `µs/row` are this process's
  * CPU time (user + system) over the shape's queries: unlike wall time, not inflated by other processes
  * on a shared machine.
  *
@@ -10,6 +11,7 @@
  */
 import Database from '../src/store/sqlite.js';
 import { compileFilters, type CompiledFilter } from '../src/filter/compile.js';
+import { readRules, restrictFilters } from '../src/policy/read.js';
 import { EventStore } from '../src/store/index.js';
 import { Rng } from './dataset.js';
 import { queryDbPath } from './query-db.js';
@@ -17,6 +19,10 @@ import { queryDbPath } from './query-db.js';
 const path = process.argv[2] ?? queryDbPath(1_000_000);
 const perShape = Number(process.argv[3] ?? 200);
 const LIMITS = { max_filter_values: 2000, max_limit: 500, default_limit: null };
+const READ_RULES = readRules([4, 1059, 1060]);
+const NOBODY = new Set<string>();
+const compile = (input: object): CompiledFilter[] =>
+  restrictFilters(compileFilters([input], LIMITS) as CompiledFilter[], READ_RULES, NOBODY) as CompiledFilter[];
 
 const raw = new Database(path, { readonly: true });
 const column = (sql: string): string[] => raw.prepare(sql).pluck().all() as string[];
@@ -62,13 +68,13 @@ const cpuMicros = (): number => {
 };
 for (const [shape, make] of Object.entries(SHAPES)) {
   const inputs = Array.from({ length: perShape }, make);
-  store.query(compileFilters([inputs[0]!], LIMITS) as CompiledFilter[], now); // warm the statement
+  store.query(compile(inputs[0]!), now); // warm the statement
   const times: number[] = [];
   let rows = 0;
   const cpuStarted = cpuMicros();
   for (const input of inputs) {
     const started = performance.now();
-    const filters = compileFilters([input], LIMITS) as CompiledFilter[];
+    const filters = compile(input);
     rows += store.query(filters, now).length;
     times.push(performance.now() - started);
   }
