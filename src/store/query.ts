@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { CompiledFilter } from '../filter/compile.js';
-import { buildQuery, type Mode, type Param } from './sql.js';
+import { buildQuery, LIMIT, type Mode, type Param } from './sql.js';
 
 const MAX_CACHED_STATEMENTS = 256;
 
@@ -110,7 +110,7 @@ export class QueryRunner {
     if (emptyRange(filter)) return [][Symbol.iterator]();
     const { sql, params } = buildQuery(filter, 'seqs', now);
     if (!sql.startsWith('SELECT e.seq FROM ')) throw new Error('unexpected seqs statement');
-    const keysSql = `SELECT e.created_at, hex(e.id) FROM ${sql.slice('SELECT e.seq FROM '.length)} ORDER BY e.created_at, e.id LIMIT ?`;
+    const keysSql = `SELECT e.created_at, hex(e.id) FROM ${sql.slice('SELECT e.seq FROM '.length)} ORDER BY e.created_at, e.id ${LIMIT}`;
     return this.cached(keysSql)
       .raw(true)
       .iterate(...params, max) as IterableIterator<[number, string]>;

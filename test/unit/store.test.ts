@@ -381,6 +381,19 @@ describe('the JSON is read after the sort', () => {
   });
 });
 
+it('no statement binds a bare LIMIT ? (SQLite would prepare it again on every run)', () => {
+  const shapes: Record<string, unknown>[] = [
+    {},
+    { ids: [hex(32), hex(32)] },
+    { authors: [PK, PK2], kinds: [1, 6] },
+    { kinds: [0], authors: [PK] },
+    { '#t': ['a', 'b'] },
+    { '#e': [hex(32)], kinds: [1] },
+    { since: 10, until: 20 },
+  ];
+  for (const input of shapes) expect(store.explain(f(input)).sql).not.toMatch(/LIMIT \?/);
+});
+
 /** Enough of NIP-01 matching for the filters above (the differential tests use nostr-tools as the oracle). */
 function matchesFilter(filter: CompiledFilter, event: NostrEvent): boolean {
   if (filter.ids && !filter.ids.has(event.id)) return false;
