@@ -128,9 +128,11 @@ export class Relay {
     });
     this.committed.subscribe((batch) => this.fanout.committed(batch));
     // server.threads: the batches the other connection threads commit to this store, and the ephemeral
-    // events they accept, in the order the writer thread relayed them.
+    // events they accept, in the order the writer thread relayed them. Without a subscription here there
+    // is nothing to parse: a subscription opened later reads these events from the store.
     this.writerThread?.onElsewhere({
       committed: (commitSeq, jsons) => {
+        if (this.fanout.size === 0) return;
         try {
           const events = jsons.map((json): CommittedEvent => ({ event: JSON.parse(json) as NostrEvent, json }));
           this.committed.publish({ v: 1, commitSeq, events });
@@ -138,7 +140,9 @@ export class Relay {
           this.log.error({ err: error, commitSeq }, 'error while delivering events committed by another thread');
         }
       },
-      ephemeral: (json) => this.fanout.ephemeral({ event: JSON.parse(json) as NostrEvent, json }),
+      ephemeral: (json) => {
+        if (this.fanout.size > 0) this.fanout.ephemeral({ event: JSON.parse(json) as NostrEvent, json });
+      },
     });
     this.parts = {
       verifier,
