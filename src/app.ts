@@ -7,15 +7,15 @@ import { unixNow } from './event/clock.js';
 import type { Verifier } from './event/verify.js';
 import { createVerifier } from './event/verify-pool.js';
 import { createLogger, type Logger } from './log.js';
-import { allocateSharedNegentropyBudget, NegentropyBudget, type SharedNegentropyBudget } from './relay/negentropy-budget.js';
+import { NegentropyBudget } from './relay/negentropy-budget.js';
 import type { Relay } from './relay/relay.js';
 import { chooseServer, type ServerChoice } from './server/choose.js';
 import { startServer, type RunningServer, type Sites } from './server/server.js';
 import { openSite, type Site, type SiteDeps } from './site.js';
 import { Counters } from './relay/counters.js';
-import { allocateSharedRateLimits, type SharedRateLimits } from './relay/rate-limits.js';
 import { WriterThread } from './store/writer-thread.js';
 import { startConnectionThreads, type ConnectionThreads } from './threads/coordinator.js';
+import { allocateThreadSharedState, type ThreadSharedState } from './threads/shared-state.js';
 import { CountingMetrics } from './relay/metrics.js';
 import { startMetrics, type MetricsListener } from './server/metrics-http.js';
 import type { MetricsSite } from './server/metrics.js';
@@ -23,16 +23,9 @@ import { VERSION } from './version.js';
 
 /** Set by src/threads/connection-thread.ts only: this relay is one connection thread of a coordinator's. */
 export interface ConnectionThreadRole {
-  /** Its row in the shared counters (the coordinator is 0). */
+  /** Its row in the shared cells (the coordinator is 0). */
   index: number;
-  /** The counters' cells of each site, in site order. */
-  counters: readonly SharedArrayBuffer[];
-  /** The rate limit tables of each site, in site order. */
-  rateLimits: readonly SharedRateLimits[];
-  /** The process's NIP-77 budget. */
-  negentropy: SharedNegentropyBudget;
-  /** metrics.enabled: the metrics' cells of each site, in site order. */
-  metrics: readonly SharedArrayBuffer[] | undefined;
+  shared: ThreadSharedState;
   /** Its channel to the coordinator's writer thread. */
   writer: MessagePort;
   /** A NIP-86 change this thread made to site `site`, for the others. */
@@ -96,28 +89,21 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
   const now = options.now ?? unixNow;
   let localUrl = '';
   const sites: Site[] = [];
+  // server.threads: every thread counts into its own row of cells shared by all; only the main thread prunes.
+  const siteCount = 1 + config.hosts.length;
+  const shared = role?.shared ?? (threads > 1 ? allocateThreadSharedState(threads, siteCount, config.metrics.enabled) : undefined);
   // Process-wide: read from the default site's config, which a reload keeps current.
-  const negentropyCells = role?.negentropy ?? (threads > 1 ? allocateSharedNegentropyBudget() : undefined);
-  const negentropyBudget = new NegentropyBudget(() => sites[0]!.config.negentropy.max_total_records, negentropyCells);
+  const negentropyBudget = new NegentropyBudget(() => sites[0]!.config.negentropy.max_total_records, shared?.negentropy);
   const metricsOn = config.metrics.enabled && role === undefined ? { metrics: () => new CountingMetrics() } : {};
   const deps = { verifier, log, now, nowMs: options.nowMs, negentropyBudget, localUrl: () => localUrl, server: chosen, ...metricsOn };
-  // server.threads: every thread counts in its own row of cells shared by all; only the main thread prunes.
-  const siteConfigs = [config, ...config.hosts.map((host) => host.config)];
-  const counterCells = role?.counters ?? (threads > 1 ? siteConfigs.map(() => Counters.cellsFor(threads) as SharedArrayBuffer) : undefined);
-  const rateTables = role?.rateLimits ?? (threads > 1 ? siteConfigs.map(() => allocateSharedRateLimits()) : undefined);
-  const metricCells =
-    role?.metrics ??
-    (config.metrics.enabled && threads > 1 ? siteConfigs.map(() => CountingMetrics.cellsFor(threads) as SharedArrayBuffer) : undefined);
   const row = role?.index ?? 0;
   const relayParts = (site: number): SiteDeps['relay'] =>
-    counterCells === undefined
-      ? undefined
-      : {
-          counters: new Counters(counterCells[site], row),
-          prunes: role === undefined,
-          sharedRateLimits: rateTables?.[site],
-          ...(metricCells && { metrics: new CountingMetrics(metricCells[site], row) }),
-        };
+    shared && {
+      counters: new Counters(shared.counters[site], row),
+      prunes: role === undefined,
+      sharedRateLimits: shared.rateLimits[site],
+      ...(shared.metrics && { metrics: new CountingMetrics(shared.metrics[site], row) }),
+    };
   let connectionThreads: ConnectionThreads | undefined;
   const reloads = { applied: 0, refused: 0 };
 
@@ -143,10 +129,7 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
       connectionThreads = await startConnectionThreads({
         count: threads - 1,
         config: withPort(config, server.port),
-        counters: counterCells!,
-        rateLimits: rateTables!,
-        negentropy: negentropyCells!,
-        metrics: metricCells,
+        shared: shared!,
         log,
         onManagementChanged: (site, from) => {
           sites[site]?.management.reread();

@@ -22,10 +22,7 @@ try {
     logger,
     connectionThread: {
       index: data.index,
-      counters: data.counters,
-      rateLimits: data.rateLimits,
-      negentropy: data.negentropy,
-      metrics: data.metrics,
+      shared: data.shared,
       writer: data.writer,
       managementChanged: (site) => tell({ type: 'management-changed', site }),
     },

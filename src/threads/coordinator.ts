@@ -1,11 +1,10 @@
 import type { Worker } from 'node:worker_threads';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
-import type { SharedNegentropyBudget } from '../relay/negentropy-budget.js';
-import type { SharedRateLimits } from '../relay/rate-limits.js';
 import { WriterThread } from '../store/writer-thread.js';
 import { startWorker } from '../worker/start.js';
 import type { ConnectionThreadData, FromConnectionThread, ToConnectionThread } from './messages.js';
+import type { ThreadSharedState } from './shared-state.js';
 
 /** How long a connection thread may take to drain and stop before it is terminated. */
 const STOP_TIMEOUT_MS = 30_000;
@@ -26,10 +25,7 @@ export interface ThreadStart {
   count: number;
   /** The config, relay.port set to the port the main thread listens on. */
   config: Config;
-  counters: readonly SharedArrayBuffer[];
-  rateLimits: readonly SharedRateLimits[];
-  negentropy: SharedNegentropyBudget;
-  metrics: readonly SharedArrayBuffer[] | undefined;
+  shared: ThreadSharedState;
   log: Logger;
   /** A thread's NIP-86 change, for the main thread to apply (it then calls managementChanged). */
   onManagementChanged(site: number, from: number): void;
@@ -50,17 +46,7 @@ export async function startConnectionThreads(start: ThreadStart): Promise<Connec
 
   const launch = (index: number): Promise<Worker> => {
     const writer = WriterThread.openChannel();
-    const { config, counters, rateLimits, negentropy, metrics } = start;
-    const workerData: ConnectionThreadData = {
-      index,
-      config,
-      counters,
-      rateLimits,
-      negentropy,
-      metrics,
-      writer,
-      logLevel: start.log.level,
-    };
+    const workerData: ConnectionThreadData = { index, config: start.config, shared: start.shared, writer, logLevel: start.log.level };
     const worker = startWorker('connection-thread', import.meta.url, { name: `connections-${index}`, workerData, transferList: [writer] });
     workers.push(worker);
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));

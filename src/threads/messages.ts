@@ -1,7 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { Config } from '../config/types.js';
-import type { SharedNegentropyBudget } from '../relay/negentropy-budget.js';
-import type { SharedRateLimits } from '../relay/rate-limits.js';
+import type { ThreadSharedState } from './shared-state.js';
 
 /** What the coordinator gives a connection thread when it starts it (workerData). */
 export interface ConnectionThreadData {
@@ -9,14 +8,8 @@ export interface ConnectionThreadData {
   readonly index: number;
   /** The config, relay.port set to the port the coordinator listens on. */
   readonly config: Config;
-  /** The counters' cells of each site, in site order (Counters.cellsFor). */
-  readonly counters: readonly SharedArrayBuffer[];
-  /** The rate limit tables of each site, in site order. */
-  readonly rateLimits: readonly SharedRateLimits[];
-  /** The process's NIP-77 budget. */
-  readonly negentropy: SharedNegentropyBudget;
-  /** metrics.enabled: the metrics' cells of each site, in site order. */
-  readonly metrics: readonly SharedArrayBuffer[] | undefined;
+  /** The cells every thread shares. */
+  readonly shared: ThreadSharedState;
   /** Its channel to the process's writer thread (WriterThread.openChannel). */
   readonly writer: MessagePort;
   /** The coordinator's log level (a reload may have changed it since the config was read). */
