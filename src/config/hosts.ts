@@ -18,7 +18,7 @@ export function isProcessWide(key: ConfigKey): boolean {
     key === 'relay.trusted_proxies' ||
     key === 'verify.workers' ||
     key === 'verify.implementation' ||
-    key === 'server.implementation' ||
+    key.startsWith('server.') ||
     key === 'negentropy.max_total_records' ||
     key.startsWith('logging.') ||
     key.startsWith('metrics.')

@@ -115,6 +115,7 @@ hosts:
     storage: { path: /tmp/a.sqlite }
     relay: { host: 0.0.0.0, port: 80, url: wss://a.example }
     verify: { workers: 2 }
+    server: { threads: 2 }
     negentropy: { max_total_records: 10, max_sessions_per_ip: 2 }
     logging: { level: debug }
 `);
@@ -122,6 +123,7 @@ hosts:
       'hosts[0].relay.host',
       'hosts[0].relay.port',
       'hosts[0].verify.workers',
+      'hosts[0].server.threads',
       'hosts[0].negentropy.max_total_records',
       'hosts[0].logging.level',
     ]);
