@@ -7,7 +7,7 @@
 import { statSync } from 'node:fs';
 import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
 import { EVENT_RESULTS, KIND_CLASSES, type Buckets, type CountingMetrics } from '../relay/metrics.js';
-import type { CounterValues, RelayCounters } from '../relay/counters.js';
+import type { CounterField, CounterValues, RelayCounters } from '../relay/counters.js';
 
 /** What the exporter reads of one site (virtual relay). */
 export interface MetricsSite {
@@ -78,20 +78,24 @@ export function metricsRegistry(sites: readonly MetricsSite[], process: MetricsP
     );
   };
 
+  /** A counter of the page's, by connection thread (server.threads). */
+  const byThread = (name: string, what: string, field: CounterField): void =>
+    gauge(
+      name,
+      `${what}, by connection thread (server.threads; 0 = the main thread).`,
+      [...siteLabels, 'thread'],
+      perSite((site, emit) => {
+        for (const [thread, value] of site.counters.byThread(field).entries()) emit({ thread: String(thread) }, value);
+      }),
+    );
+
   gauge(
     'commons_connections',
     'WebSocket connections open now.',
     siteLabels,
     perSite((site, emit) => emit({}, site.counters.connections)),
   );
-  gauge(
-    'commons_thread_connections',
-    'WebSocket connections open now, by connection thread (server.threads; 0 = the main thread).',
-    [...siteLabels, 'thread'],
-    perSite((site, emit) => {
-      for (const [thread, value] of site.counters.byThread('connections').entries()) emit({ thread: String(thread) }, value);
-    }),
-  );
+  byThread('commons_thread_connections', 'WebSocket connections open now', 'connections');
   counter(
     'commons_connections_opened_total',
     'WebSocket connections opened.',
@@ -104,14 +108,7 @@ export function metricsRegistry(sites: readonly MetricsSite[], process: MetricsP
     siteLabels,
     perSite((site, emit) => emit({}, site.counters.subscriptions)),
   );
-  gauge(
-    'commons_thread_subscriptions',
-    'REQ subscriptions open now, by connection thread (server.threads; 0 = the main thread).',
-    [...siteLabels, 'thread'],
-    perSite((site, emit) => {
-      for (const [thread, value] of site.counters.byThread('subscriptions').entries()) emit({ thread: String(thread) }, value);
-    }),
-  );
+  byThread('commons_thread_subscriptions', 'REQ subscriptions open now', 'subscriptions');
   counter(
     'commons_subscriptions_opened_total',
     'REQ subscriptions opened.',
