@@ -9,16 +9,15 @@
  * --procs child processes so the client uses both cores. Loopback only; every loop bounded. See
  * bench/README.md (Fan-out).
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { fork, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { matchFilter, type Filter } from 'nostr-tools/filter';
 import WebSocket from 'ws';
 import { loadDataset, type BenchEvent } from './dataset.js';
 import { openSubscribers, subscriberFilters } from './subscribers.js';
-import { assertLoopback, benchConfigArgs, cpuSeconds, freePort, percentile, rssKb, waitForRelay } from './relay-process.js';
+import { assertLoopback, cpuSeconds, integerOption, percentile, rssKb, startBenchRelay } from './relay-process.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -41,11 +40,7 @@ const { values: args } = parseArgs({
   },
 });
 
-const int = (name: keyof typeof args, min: number, max: number): number => {
-  const n = Number(args[name]);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer in ${min}..${max}`);
-  return n;
-};
+const int = (name: keyof typeof args, min: number, max: number): number => integerOption(args[name], name, min, max);
 const nowMs = ((): (() => number) => {
   // CLOCK_MONOTONIC is shared by every process on the machine, so send and receive times compare.
   const offset = Number(process.hrtime.bigint()) / 1e6 - performance.now();
@@ -239,29 +234,14 @@ async function parent(): Promise<void> {
   let dbDir: string | undefined;
   let url = args.url;
   if (url === undefined) {
-    dbDir = mkdtempSync(join(args['db-dir']!, 'commons-fanout-'));
-    const port = await freePort();
-    const extra = benchConfigArgs(dbDir, args.config);
-    relay = spawn(
-      'node',
-      [
-        ...args['node-args']!.split(' ').filter(Boolean),
-        args.relay!,
-        'serve',
-        ...extra,
-        '--host',
-        '127.0.0.1',
-        '--port',
-        String(port),
-        '--db',
-        join(dbDir, 'relay.sqlite'),
-        '--log-level',
-        'warn',
-      ],
-      { stdio: ['ignore', 'ignore', 'inherit'] },
-    );
-    url = `ws://127.0.0.1:${port}`;
-    await waitForRelay(url);
+    const started = await startBenchRelay({
+      relay: args.relay!,
+      nodeArgs: args['node-args']!,
+      parentDir: args['db-dir']!,
+      prefix: 'commons-fanout-',
+      config: args.config,
+    });
+    ({ process: relay, url, dir: dbDir } = started);
   }
   assertLoopback(url);
   const cleanup = (): void => {

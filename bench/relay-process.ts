@@ -1,5 +1,6 @@
 /** Shared by bench/fanout.ts and bench/memory.ts: a relay process on this machine, read through /proc. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import WebSocket from 'ws';
@@ -77,4 +78,42 @@ function ticks(statFile: string): number {
 export function percentile(sorted: ArrayLike<number>, q: number): number | null {
   if (sorted.length === 0) return null;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+/** `--name`'s value as an integer in min..max, or an error naming the option. */
+export function integerOption(value: unknown, name: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer in ${min}..${max}`);
+  return n;
+}
+
+export interface BenchRelay {
+  readonly process: ChildProcess;
+  readonly url: string;
+  /** Its fresh folder: the database and the bench config (remove it when done). */
+  readonly dir: string;
+}
+
+/**
+ * `node [nodeArgs] <relay> serve` on a free loopback port with a fresh database in a new folder under
+ * `parentDir` (`prefix` names it), warnings only on stderr; resolves once it answers.
+ */
+export async function startBenchRelay(options: {
+  relay: string;
+  nodeArgs: string;
+  parentDir: string;
+  prefix: string;
+  config: string | undefined;
+}): Promise<BenchRelay> {
+  const dir = mkdtempSync(join(options.parentDir, options.prefix));
+  const port = await freePort();
+  const args = [...options.nodeArgs.split(' ').filter(Boolean), options.relay, 'serve', ...benchConfigArgs(dir, options.config)];
+  const relay = spawn(
+    'node',
+    [...args, '--host', '127.0.0.1', '--port', String(port), '--db', join(dir, 'relay.sqlite'), '--log-level', 'warn'],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  const url = `ws://127.0.0.1:${port}`;
+  await waitForRelay(url);
+  return { process: relay, url, dir };
 }

@@ -13,16 +13,15 @@
  * 500,000 events at 500/s take ~17 minutes. Loopback only; every loop is bounded by its count, and a
  * watchdog ends the run at twice its planned time plus 5 minutes. See bench/README.md (Soak).
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Filter } from 'nostr-tools/filter';
 import WebSocket from 'ws';
 import { computeId } from '../src/event/validate.js';
 import { deriveAuthors, generateUnsignedEvents, sign, type BenchEvent } from './dataset.js';
-import { assertLoopback, benchConfigArgs, cpuSeconds, freePort, waitForRelay } from './relay-process.js';
+import { assertLoopback, cpuSeconds, integerOption, startBenchRelay } from './relay-process.js';
 import { openSubscribers, subscriberFilters } from './subscribers.js';
 
 const { values: args } = parseArgs({
@@ -46,11 +45,7 @@ const { values: args } = parseArgs({
   },
 });
 
-const int = (name: keyof typeof args, min: number, max: number): number => {
-  const n = Number(args[name]);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer in ${min}..${max}`);
-  return n;
-};
+const int = (name: keyof typeof args, min: number, max: number): number => integerOption(args[name], name, min, max);
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -142,30 +137,15 @@ async function parent(): Promise<void> {
   let url = args.url;
   let pid = args.pid === undefined ? undefined : int('pid', 1, 2 ** 22);
   if (url === undefined) {
-    dbDir = mkdtempSync(join(args['db-dir']!, 'commons-soak-'));
-    const port = await freePort();
-    const nodeArgs = args['node-args']!.split(' ').filter(Boolean);
-    relay = spawn(
-      'node',
-      [
-        ...nodeArgs,
-        args.relay!,
-        'serve',
-        ...benchConfigArgs(dbDir, args.config),
-        '--host',
-        '127.0.0.1',
-        '--port',
-        String(port),
-        '--db',
-        join(dbDir, 'relay.sqlite'),
-        '--log-level',
-        'warn',
-      ],
-      { stdio: ['ignore', 'ignore', 'inherit'] },
-    );
+    const started = await startBenchRelay({
+      relay: args.relay!,
+      nodeArgs: args['node-args']!,
+      parentDir: args['db-dir']!,
+      prefix: 'commons-soak-',
+      config: args.config,
+    });
+    ({ process: relay, url, dir: dbDir } = started);
     pid = relay.pid;
-    url = `ws://127.0.0.1:${port}`;
-    await waitForRelay(url);
   }
   assertLoopback(url);
   if (pid === undefined) throw new Error('--pid is needed with --url: the relay process whose memory is read');

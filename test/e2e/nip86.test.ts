@@ -13,6 +13,7 @@ import { startRelay } from '../../src/app.js';
 import { RawClient } from '../helpers/client.js';
 import { newKeys, now, signed, type Keys } from '../helpers/events.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { IMPLEMENTED_METHODS } from '../helpers/nip86.js';
 import { WAIT_LIMIT_MS } from '../helpers/wait.js';
 
 const admin = newKeys();
@@ -156,27 +157,7 @@ describe('authorization (NIP-98) → 401', () => {
 
 describe('methods', () => {
   it('supportedmethods lists exactly the implemented methods; unknown methods are errors', async () => {
-    expect(((await ok('supportedmethods')) as string[]).sort()).toEqual(
-      [
-        'supportedmethods',
-        'banpubkey',
-        'listbannedpubkeys',
-        'allowpubkey',
-        'listallowedpubkeys',
-        'banevent',
-        'allowevent',
-        'listbannedevents',
-        'allowkind',
-        'disallowkind',
-        'listallowedkinds',
-        'blockip',
-        'unblockip',
-        'listblockedips',
-        'changerelayname',
-        'changerelaydescription',
-        'changerelayicon',
-      ].sort(),
-    );
+    expect(((await ok('supportedmethods')) as string[]).sort()).toEqual([...IMPLEMENTED_METHODS].sort());
     const unknown = await call('listeventsneedingmoderation');
     expect(unknown.status).toBe(200);
     expect(unknown.body).toEqual({ result: null, error: expect.stringMatching(/unsupported method/) });

@@ -9,6 +9,7 @@ import { runPolicies } from '../../src/policy/pipeline.js';
 import { writePolicies } from '../../src/policy/write.js';
 import { Management } from '../../src/relay/management.js';
 import { EventStore } from '../../src/store/store.js';
+import { IMPLEMENTED_METHODS } from '../helpers/nip86.js';
 
 /** Records every call; list methods answer canned values. */
 function recorder(): { ops: ManagementOps; calls: unknown[][] } {
@@ -41,25 +42,7 @@ const run = (ops: ManagementOps, method: string, params: unknown[] = []) => hand
 describe('NIP-86 method table', () => {
   it('supportedmethods lists every NIP-86 method but listeventsneedingmoderation, and each one answers', () => {
     const { ops } = recorder();
-    const methods = [
-      'supportedmethods',
-      'banpubkey',
-      'listbannedpubkeys',
-      'allowpubkey',
-      'listallowedpubkeys',
-      'banevent',
-      'allowevent',
-      'listbannedevents',
-      'allowkind',
-      'disallowkind',
-      'listallowedkinds',
-      'blockip',
-      'unblockip',
-      'listblockedips',
-      'changerelayname',
-      'changerelaydescription',
-      'changerelayicon',
-    ];
+    const methods = IMPLEMENTED_METHODS;
     expect(run(ops, 'supportedmethods')).toEqual({ result: methods, error: null });
     for (const method of methods) expect(run(ops, method).error ?? '', method).not.toMatch(/^unsupported method/);
     expect(run(ops, 'listeventsneedingmoderation').error).toBe('unsupported method: listeventsneedingmoderation');

@@ -1,0 +1,20 @@
+/** The NIP-86 methods the relay implements: every one of the NIP's but listeventsneedingmoderation. */
+export const IMPLEMENTED_METHODS: readonly string[] = [
+  'supportedmethods',
+  'banpubkey',
+  'listbannedpubkeys',
+  'allowpubkey',
+  'listallowedpubkeys',
+  'banevent',
+  'allowevent',
+  'listbannedevents',
+  'allowkind',
+  'disallowkind',
+  'listallowedkinds',
+  'blockip',
+  'unblockip',
+  'listblockedips',
+  'changerelayname',
+  'changerelaydescription',
+  'changerelayicon',
+];
