@@ -13,7 +13,7 @@
  *   config                                     composes those sections: table, schema, load, reload, hosts
  *   relay, fanout, log.ts                      the engine and live delivery
  *   server                                     sockets and HTTP; no NIP module
- *   app.ts, site.ts, site-page, sync, threads  composition (site-page: the home page a site serves)
+ *   app.ts, site.ts, site-page, sync, threads, cluster   composition (site-page: the home page a site serves)
  *   cli, main.ts                               nothing else imports cli/
  *
  * Type-only imports count like any other (tsPreCompilationDeps), for layers and for cycles. The one
@@ -32,7 +32,7 @@ const DOMAIN = '^src/(policy|nips|retention)/';
 const CONFIG = '^src/config/';
 const ENGINE = '^src/(relay|fanout)/|^src/log\\.ts$';
 const SERVER = '^src/server/';
-const APP = '^src/(app|site)\\.ts$|^src/(sync|threads|site-page)/';
+const APP = '^src/(app|site)\\.ts$|^src/(sync|threads|site-page|cluster)/';
 const CLI = '^src/cli/|^src/main\\.ts$';
 
 const any = (...patterns) => patterns.join('|');

@@ -20,6 +20,8 @@ import { CountingMetrics } from './relay/metrics.js';
 import { startMetrics, type MetricsListener } from './server/metrics-http.js';
 import type { MetricsSite } from './server/metrics.js';
 import { VERSION } from './version.js';
+import { startClusterLink, type ClusterLink } from './cluster/link.js';
+import { siteKey } from './cluster/messages.js';
 
 /** Set by src/threads/connection-thread.ts only: this relay is one connection thread of a coordinator's. */
 export interface ConnectionThreadRole {
@@ -105,6 +107,7 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
       ...(shared.metrics && { metrics: new CountingMetrics(shared.metrics[site], row) }),
     };
   let connectionThreads: ConnectionThreads | undefined;
+  let cluster: ClusterLink | undefined;
   const reloads = { applied: 0, refused: 0 };
 
   let server: RunningServer;
@@ -143,7 +146,12 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
       });
       log.info({ threads }, 'connection threads listening');
     }
+    if (config.cluster.enabled && role === undefined) {
+      const clustered = sites.map((site) => ({ location: site.store.location!, key: siteKey(site.names) }));
+      cluster = await startClusterLink(config.cluster, clustered, log);
+    }
   } catch (error) {
+    await connectionThreads?.stop();
     await metrics?.close();
     for (const site of sites) site.close();
     await ownVerifier?.close?.();
@@ -174,6 +182,8 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
     await Promise.all(sites.map((site) => site.relay.drain()));
     server.closeConnections(1001, 'relay shutting down');
     await metrics?.close();
+    // After the drains (their batches are in the outbox) and before the writer thread closes with the sites.
+    await cluster?.stop();
     for (const site of sites) site.close();
     await ownVerifier?.close?.();
     if (role === undefined) log.info('relay stopped');

@@ -21,7 +21,8 @@ export function isProcessWide(key: ConfigKey): boolean {
     key.startsWith('server.') ||
     key === 'negentropy.max_total_records' ||
     key.startsWith('logging.') ||
-    key.startsWith('metrics.')
+    key.startsWith('metrics.') ||
+    key.startsWith('cluster.')
   );
 }
 

@@ -6,8 +6,9 @@
 import { parseVerifyImplementation } from '../event/verify-native.js';
 import { parseAddressList } from '../net/ip.js';
 import { parseListenAddress } from '../net/listen.js';
-import { parseDurationAtLeast } from './duration.js';
+import { parseDuration, parseDurationAtLeast } from './duration.js';
 import { boolean, integer, oneOf, parsed, string } from './rows.js';
+import type { Parser } from './values.js';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -196,5 +197,100 @@ export const BACKUP_KEYS = {
     reloadable: true,
     description:
       'Directory the backups are written to (created if missing), as <database name>-<UTC time>.sqlite, e.g. relay-20270131T120000Z.sqlite; a relative path is taken from the directory the relay is started in.',
+  }),
+};
+
+const NAME_TOKEN = /^[A-Za-z0-9_-]{1,32}$/;
+
+/** A NATS name (node, stream, subject token): letters, digits, _ and -, at most 32. */
+function parseNameToken(what: string): Parser<string> {
+  return (value) =>
+    typeof value === 'string' && (value === '' || NAME_TOKEN.test(value))
+      ? { ok: true, value }
+      : { ok: false, reason: `expected ${what}: 1 to 32 letters, digits, _ or -, got ${JSON.stringify(value)}` };
+}
+
+/** cluster.servers: a non-empty list of nats://, tls://, ws:// or wss:// URLs (or host:port). */
+function parseNatsServers(value: unknown): ReturnType<Parser<readonly string[]>> {
+  const list = typeof value === 'string' ? [value] : value;
+  if (!Array.isArray(list) || list.length === 0)
+    return { ok: false, reason: 'expected a non-empty list of NATS URLs, e.g. [nats://127.0.0.1:4222]' };
+  for (const [i, url] of list.entries()) {
+    if (typeof url !== 'string' || !/^((nats|tls|wss?):\/\/)?[^\s/]+:\d+$/.test(url.trim())) {
+      return {
+        ok: false,
+        at: Array.isArray(value) ? `[${i}]` : undefined,
+        reason: `expected a NATS URL such as nats://10.0.0.5:4222, got ${JSON.stringify(url)}`,
+      };
+    }
+  }
+  return { ok: true, value: Object.freeze(list.map((url: string) => url.trim())) };
+}
+
+/** Several nodes as one relay over NATS JetStream (src/cluster/, README "Running several nodes"). */
+export const CLUSTER_KEYS = {
+  'cluster.enabled': boolean({
+    default: false,
+    reloadable: false,
+    description:
+      'Join a cluster: events this node stores are published to a NATS JetStream stream (from an outbox written in the same transaction), and events the other nodes publish are stored here and sent live; false = a relay on its own, no NATS.',
+  }),
+  'cluster.node': parsed(parseNameToken('a node name'), {
+    default: '',
+    reloadable: false,
+    env: 'COMMONS_CLUSTER_NODE',
+    description:
+      "This node's name, unique in the cluster (letters, digits, _ and -): the name of its durable consumer on the stream, in its log and in `commons cluster status`. Required when cluster.enabled.",
+  }),
+  'cluster.servers': parsed(parseNatsServers, {
+    default: Object.freeze(['nats://127.0.0.1:4222']) as readonly string[],
+    reloadable: false,
+    description: 'NATS servers to connect to (any one will do; the client reconnects forever, to any of them).',
+  }),
+  'cluster.credentials': string({
+    default: '',
+    reloadable: false,
+    description: 'A NATS credentials file (.creds: JWT and NKey seed) to authenticate with; empty = none.',
+  }),
+  'cluster.stream': parsed(parseNameToken('a stream name'), {
+    default: 'COMMONS',
+    reloadable: false,
+    description: 'The JetStream stream every node publishes to and consumes (created by the first node that finds it missing).',
+  }),
+  'cluster.subject_prefix': parsed(parseNameToken('a subject prefix'), {
+    default: 'commons',
+    reloadable: false,
+    description:
+      'First token of the subjects: <prefix>.events.<site> (the stream), <prefix>.ephemeral.<site> and <prefix>.status (core NATS).',
+  }),
+  'cluster.replicas': integer({
+    min: 1,
+    max: 5,
+    default: 1,
+    reloadable: false,
+    description:
+      'Replicas of the stream when this node creates it (a NATS cluster of at least as many servers); 1 = one NATS server holds it.',
+  }),
+  'cluster.max_age': parsed(parseDuration, {
+    nullable: true,
+    default: 30 * 86400,
+    reloadable: false,
+    description:
+      'How long the stream keeps a message when this node creates it, a duration such as "30d"; null = forever. A node down for longer cannot catch up from the stream: `commons sync` it from a peer (NIP-77).',
+  }),
+  'cluster.max_bytes': integer({
+    min: 1,
+    nullable: true,
+    default: null,
+    reloadable: false,
+    description: 'Bytes the stream keeps when this node creates it (oldest messages go first); null = no bound but max_age.',
+  }),
+  'cluster.outbox_max_events': integer({
+    min: 100,
+    max: 1_000_000_000,
+    default: 1_000_000,
+    reloadable: false,
+    description:
+      'Events stored here and not yet published (NATS unreachable) that the node keeps in its outbox; when it is full, new events are refused with "error:" until NATS is back. Nothing acknowledged is ever dropped.',
   }),
 };

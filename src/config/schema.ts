@@ -95,6 +95,26 @@ export const RULES: readonly CrossRule[] = [
     },
   },
   {
+    key: 'cluster.node',
+    keys: ['cluster.node', 'cluster.enabled'],
+    check: ({ cluster }) =>
+      cluster.enabled && cluster.node === ''
+        ? 'is required when cluster.enabled: name this node (letters, digits, _ and -), unique in the cluster'
+        : undefined,
+  },
+  {
+    key: 'cluster.enabled',
+    keys: ['cluster.enabled', 'storage.writer_thread', 'storage.path'],
+    check: ({ cluster, storage }) =>
+      !cluster.enabled
+        ? undefined
+        : !storage.writer_thread
+          ? "needs storage.writer_thread: true (the writer thread keeps the outbox and applies the other nodes' events)"
+          : [':memory:', ''].includes(storage.path)
+            ? 'needs a database file (storage.path), not :memory: (the outbox must survive a restart)'
+            : undefined,
+  },
+  {
     key: 'limits.default_limit',
     keys: ['limits.default_limit', 'limits.max_limit'],
     check: ({ limits }) =>

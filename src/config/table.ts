@@ -15,6 +15,7 @@ import {
   RELOAD_KEYS,
   METRICS_KEYS,
   BACKUP_KEYS,
+  CLUSTER_KEYS,
 } from './process-keys.js';
 import { WRITE_KEYS } from '../policy/config.js';
 import { RATE_LIMITS_KEYS } from '../policy/rate-limit.js';
@@ -44,6 +45,7 @@ export const TABLE = {
   ...RELOAD_KEYS,
   ...METRICS_KEYS,
   ...BACKUP_KEYS,
+  ...CLUSTER_KEYS,
   ...RETENTION_KEYS,
 };
 

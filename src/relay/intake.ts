@@ -1,3 +1,4 @@
+import { OutboxFullError } from '../store/writer-thread.js';
 import type { Config } from '../config/types.js';
 import type { Verifier } from '../event/verify.js';
 import type { NostrEvent } from '../event/types.js';
@@ -123,9 +124,12 @@ export class EventIntake {
         this.answer(client, outcome, input, started);
       })
       .catch((error: unknown) => {
-        client.log.error({ err: error }, 'error while storing an event');
+        const full = error instanceof OutboxFullError;
+        if (full) client.log.warn(error.message);
+        else client.log.error({ err: error }, 'error while storing an event');
         const id = (input as { id?: unknown } | null)?.id;
-        if (typeof id === 'string') client.send(okFrame(id, false, reason('error', 'could not store the event')));
+        const why = full ? 'the relay cannot reach its cluster and its outbox is full; try again later' : 'could not store the event';
+        if (typeof id === 'string') client.send(okFrame(id, false, reason('error', why)));
         this.deps.metrics.eventAnswered('error', input, started);
       })
       .finally(() => this.settle(client, task));

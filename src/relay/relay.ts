@@ -105,7 +105,8 @@ export class Relay {
     const negentropyBudget = options.negentropyBudget ?? new NegentropyBudget(() => this.config.negentropy.max_total_records);
     this.rateLimits = new RateLimits(() => this.config.rate_limits, nowMs, options.sharedRateLimits);
     const location = store.location;
-    this.writerThread = config.storage.writer_thread && location !== undefined ? new WriterThread(location) : undefined;
+    const outboxMax = config.cluster.enabled ? config.cluster.outbox_max_events : undefined;
+    this.writerThread = config.storage.writer_thread && location !== undefined ? new WriterThread(location, outboxMax) : undefined;
     const thread = this.writerThread;
     const commit = thread ? (items: EventToWrite[]) => thread.write(items) : (items: EventToWrite[]) => store.commit(items);
     this.writer = new BatchWriter(metrics === NO_METRICS ? commit : timedCommit(commit, metrics), (items, written) => {

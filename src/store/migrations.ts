@@ -122,6 +122,21 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
       CREATE TABLE commit_seq (one INTEGER PRIMARY KEY CHECK (one = 1), seq INTEGER NOT NULL);
       INSERT INTO commit_seq (one, seq) VALUES (1, 0);
     `),
+
+  // 8: cluster mode (src/cluster/). `cluster_outbox`: events this node stored, appended in the same
+  // transaction, until the stream has acknowledged them (so an OK true is published even after a crash
+  // or while NATS is down); AUTOINCREMENT so a published, deleted id is never given again. `cluster_applied`:
+  // per stream, the sequence of the last message applied here, written with the events it brought.
+  (db) =>
+    db.exec(`
+      CREATE TABLE cluster_outbox (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        json       TEXT    NOT NULL,
+        expires_at INTEGER,
+        vanish     INTEGER NOT NULL
+      );
+      CREATE TABLE cluster_applied (stream TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
+    `),
 ];
 
 export const SCHEMA_VERSION = migrations.length;

@@ -38,3 +38,11 @@ export interface EventToWrite {
    */
   vanish?: boolean;
 }
+
+/** Cluster mode: what a batch's transaction does besides writing its events. */
+export interface ClusterWrite {
+  /** A local batch: append the events stored to the outbox (table cluster_outbox) for the stream. */
+  outbox?: boolean;
+  /** A batch from the stream: record that its messages up to `seq` of `stream` are applied (no outbox). */
+  applied?: { stream: string; seq: number };
+}

@@ -9,7 +9,7 @@ import type Database from 'better-sqlite3';
 import type { NostrEvent } from '../event/types.js';
 import { openWriterConnection } from './open.js';
 import type { StoreLocation } from './store.js';
-import type { CommittedWrite, EventToWrite, WriteOutcome } from './types.js';
+import type { ClusterWrite, CommittedWrite, EventToWrite, WriteOutcome } from './types.js';
 import { createWriter } from './write.js';
 import type { WireItem, WriterAnnouncement, WriterReply, WriterRequest } from './writer-thread.js';
 
@@ -18,7 +18,9 @@ if (!port) throw new Error('write-worker must run in a worker thread');
 
 interface Open {
   db: Database.Database;
-  write(items: readonly EventToWrite[]): CommittedWrite;
+  write(items: readonly EventToWrite[], cluster?: ClusterWrite): CommittedWrite;
+  /** Cluster mode: rows in cluster_outbox (counted when first needed). */
+  outbox?: number;
 }
 /** By file path. The relay's own connection created and migrated each file before its first write here. */
 const open = new Map<string, Open>();
@@ -76,6 +78,15 @@ function answer(from: MessagePort | typeof port, request: WriterRequest): void {
     port!.close();
     return;
   }
+  if (request.op === 'outbox-sent') {
+    // A failed delete leaves the rows to be published again: the stream and the other nodes drop duplicates.
+    try {
+      const target = connectionTo(request.location);
+      const { changes } = target.db.prepare('DELETE FROM cluster_outbox WHERE id <= ?').run(request.upto);
+      if (target.outbox !== undefined) target.outbox = Math.max(0, target.outbox - changes);
+    } catch {}
+    return;
+  }
   let reply: WriterReply;
   try {
     if (request.op === 'close') {
@@ -83,14 +94,32 @@ function answer(from: MessagePort | typeof port, request: WriterRequest): void {
       open.delete(request.path);
       reply = { seq: request.seq, statuses: [], commitSeq: 0 };
     } else {
-      const { outcomes, commitSeq } = connectionTo(request.location).write(request.items.map(toItem));
+      const target = connectionTo(request.location);
+      const cluster = clusterWrite(target, request);
+      const { outcomes, commitSeq } = target.write(request.items.map(toItem), cluster);
+      if (cluster?.outbox === true) target.outbox! += outcomes.filter((outcome) => outcome.status === 'stored').length;
       reply = { seq: request.seq, statuses: outcomes.map((outcome) => outcome.status), commitSeq };
       announce(from, request.location.path, commitSeq, request.items, outcomes);
     }
   } catch (error) {
-    reply = { seq: request.seq, error: (error as Error).message };
+    reply = { seq: request.seq, error: (error as Error).message, ...(error instanceof OutboxFull && { outboxFull: true }) };
   }
   from!.postMessage(reply);
+}
+
+class OutboxFull extends Error {}
+
+/** What a write request asks of cluster mode; throws when the outbox is full (the batch is refused, nothing lost). */
+function clusterWrite(target: Open, request: Extract<WriterRequest, { op: 'write' }>): ClusterWrite | undefined {
+  if (request.applied !== undefined) return { applied: request.applied };
+  if (request.outboxMax === undefined) return undefined;
+  target.outbox ??= target.db.prepare<[], number>('SELECT count(*) FROM cluster_outbox').pluck().get()!;
+  if (target.outbox >= request.outboxMax) {
+    throw new OutboxFull(
+      `the cluster outbox is full (${target.outbox} events not yet published, cluster.outbox_max_events): is NATS reachable?`,
+    );
+  }
+  return { outbox: true };
 }
 
 port.on('message', (request: WriterRequest) => answer(port, request));

@@ -4,7 +4,7 @@ import type { NostrEvent } from '../event/types.js';
 import { DELETION_KIND, GIFT_WRAP_KIND, deletionTargets, mayDelete } from '../nips/nip09.js';
 import { expirationOf } from '../nips/nip40.js';
 import { VANISH_KIND, vanishSubjects } from '../nips/nip62.js';
-import type { CommittedWrite, EventToWrite, WriteOutcome } from './types.js';
+import type { ClusterWrite, CommittedWrite, EventToWrite, WriteOutcome } from './types.js';
 
 const STORED: WriteOutcome = Object.freeze({ status: 'stored' });
 const DUPLICATE: WriteOutcome = Object.freeze({ status: 'duplicate' });
@@ -42,7 +42,7 @@ interface Target {
  * bound is remembered (table `vanished`) so those events are refused ('vanished') from then on. A kind
  * 62 is never deleted by a kind 5, nor refused as deleted.
  */
-export function createWriter(db: Database.Database): (items: readonly EventToWrite[]) => CommittedWrite {
+export function createWriter(db: Database.Database): (items: readonly EventToWrite[], cluster?: ClusterWrite) => CommittedWrite {
   const hasId = db.prepare<[Buffer], number>('SELECT 1 FROM events WHERE id = ?').pluck();
   const findAddress = db.prepare<[Buffer, number, string], StoredVersion>(
     'SELECT seq, created_at, id FROM events WHERE pubkey = ? AND kind = ? AND d_tag = ?',
@@ -181,11 +181,22 @@ export function createWriter(db: Database.Database): (items: readonly EventToWri
   };
 
   const nextCommitSeq = db.prepare<[], number>('UPDATE commit_seq SET seq = seq + 1 RETURNING seq').pluck();
-  const writeAll = db.transaction(
-    (items: readonly EventToWrite[]): CommittedWrite => ({ outcomes: items.map(writeOne), commitSeq: nextCommitSeq.get()! }),
+  const toOutbox = db.prepare<[string, number | null, number]>('INSERT INTO cluster_outbox (json, expires_at, vanish) VALUES (?, ?, ?)');
+  const recordApplied = db.prepare<[string, number]>(
+    'INSERT INTO cluster_applied (stream, seq) VALUES (?, ?) ON CONFLICT (stream) DO UPDATE SET seq = max(seq, excluded.seq)',
   );
+  const writeAll = db.transaction((items: readonly EventToWrite[], cluster: ClusterWrite | undefined): CommittedWrite => {
+    const outcomes = items.map(writeOne);
+    if (cluster?.applied !== undefined) recordApplied.run(cluster.applied.stream, cluster.applied.seq);
+    else if (cluster?.outbox === true) {
+      items.forEach(({ json, expiresAt, vanish }, i) => {
+        if (outcomes[i] === STORED) toOutbox.run(json, expiresAt ?? null, vanish === true ? 1 : 0);
+      });
+    }
+    return { outcomes, commitSeq: items.length === 0 ? 0 : nextCommitSeq.get()! };
+  });
 
-  return (items) => {
+  return (items, cluster) => {
     for (const { event, expiresAt } of items) {
       // Ephemeral events are stored only when the caller says for how long (retention `keep`).
       if (kindClass(event.kind) === 'ephemeral' && expiresAt === undefined) {
@@ -193,7 +204,8 @@ export function createWriter(db: Database.Database): (items: readonly EventToWri
       }
     }
     // IMMEDIATE: take the write lock up front (no SQLITE_BUSY on a read→write upgrade).
-    return items.length === 0 ? { outcomes: [], commitSeq: 0 } : writeAll.immediate(items);
+    if (items.length === 0 && cluster?.applied === undefined) return { outcomes: [], commitSeq: 0 };
+    return writeAll.immediate(items, cluster);
   };
 }
 

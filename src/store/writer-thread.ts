@@ -6,7 +6,18 @@ import type { CommittedWrite, EventToWrite, WriteOutcome } from './types.js';
 /** One event on its way to the writer thread: its stored JSON (parsed there), expiresAt or null, vanish. */
 export type WireItem = [json: string, expiresAt: number | null, vanish: boolean];
 export type WriterRequest =
-  | { op: 'write'; seq: number; location: StoreLocation; items: WireItem[] }
+  | {
+      op: 'write';
+      seq: number;
+      location: StoreLocation;
+      items: WireItem[];
+      /** Cluster mode, a local batch: append what it stores to the outbox, refused when the outbox holds this many. */
+      outboxMax?: number;
+      /** Cluster mode, a batch from the stream: the last stream message it applies. */
+      applied?: { stream: string; seq: number };
+    }
+  /** Cluster mode: the stream acknowledged the outbox rows up to id `upto`; they are deleted. */
+  | { op: 'outbox-sent'; location: StoreLocation; upto: number }
   /** Closes the connection to this file once the writes sent before are done. */
   | { op: 'close'; seq: number; path: string }
   /** A connection thread's channel (server.threads): its writes come on it, the others' commits go to it. */
@@ -26,7 +37,12 @@ export interface ElsewhereListener {
   committed(commitSeq: number, jsons: readonly string[]): void;
   ephemeral(json: string): void;
 }
-export type WriterReply = { seq: number; statuses: WriteOutcome['status'][]; commitSeq: number } | { seq: number; error: string };
+export type WriterReply =
+  | { seq: number; statuses: WriteOutcome['status'][]; commitSeq: number }
+  | { seq: number; error: string; outboxFull?: true };
+
+/** Cluster mode: the batch was refused because the outbox holds cluster.outbox_max_events (NATS unreachable for long). */
+export class OutboxFullError extends Error {}
 
 const OUTCOMES: Readonly<Record<WriteOutcome['status'], WriteOutcome>> = Object.freeze({
   stored: Object.freeze({ status: 'stored' }),
@@ -56,7 +72,11 @@ export class WriterThread {
   private readonly thread: SharedThread;
   private closed = false;
 
-  constructor(private readonly location: StoreLocation) {
+  /** outboxMax (cluster mode): every batch stored through this writer goes to the cluster outbox, which holds at most this many. */
+  constructor(
+    private readonly location: StoreLocation,
+    private readonly outboxMax?: number,
+  ) {
     this.thread = SharedThread.acquire();
   }
 
@@ -86,7 +106,13 @@ export class WriterThread {
   async write(items: readonly EventToWrite[]): Promise<CommittedWrite> {
     if (this.closed) throw new Error('the writer thread is closed');
     const wire = items.map(({ json, expiresAt, vanish }): WireItem => [json, expiresAt ?? null, vanish === true]);
-    const { statuses, commitSeq } = await this.thread.request((seq) => ({ op: 'write', seq, location: this.location, items: wire }));
+    const { statuses, commitSeq } = await this.thread.request((seq) => ({
+      op: 'write',
+      seq,
+      location: this.location,
+      items: wire,
+      ...(this.outboxMax !== undefined && { outboxMax: this.outboxMax }),
+    }));
     return { outcomes: statuses.map((status) => OUTCOMES[status]), commitSeq };
   }
 
@@ -201,7 +227,7 @@ class SharedThread {
       if (waiting === undefined) return;
       this.waiting.delete(reply.seq);
       if (this.waiting.size === 0 && (this.users > 0 || this.channel !== undefined)) endpoint.unref();
-      if ('error' in reply) waiting.reject(new Error(`store writer: ${reply.error}`));
+      if ('error' in reply) waiting.reject(reply.outboxFull ? new OutboxFullError(reply.error) : new Error(`store writer: ${reply.error}`));
       else waiting.resolve(reply);
     });
   }

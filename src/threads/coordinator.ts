@@ -32,7 +32,7 @@ export interface ThreadStart {
 }
 
 /** Writes a connection thread's log line with the coordinator's logger (its level, format and destination). */
-function relog(log: Logger, line: string): void {
+export function relog(log: Logger, line: string): void {
   const { level, time: _time, msg, ...fields } = JSON.parse(line) as { level: number; time?: number; msg?: string };
   const name = log.levels.labels[level] as 'info' | undefined;
   if (name !== undefined && name in log) log[name](fields, msg);

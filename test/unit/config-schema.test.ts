@@ -80,6 +80,7 @@ describe('Config, inferred from the table', () => {
       | 'reload'
       | 'metrics'
       | 'backup'
+      | 'cluster'
       | 'retention'
       | 'hosts'
     >();
@@ -131,7 +132,7 @@ describe('the composed table', () => {
   it('describes every key in a sentence and names only COMMONS_ environment variables', () => {
     for (const spec of SCHEMA) {
       expect(spec.description, spec.key).toMatch(/^\S.*\.$/s);
-      if (spec.env !== undefined) expect(spec.env, spec.key).toMatch(/^COMMONS_[A-Z]+$/);
+      if (spec.env !== undefined) expect(spec.env, spec.key).toMatch(/^COMMONS_[A-Z]+(_[A-Z]+)*$/);
     }
   });
 });

@@ -1,0 +1,332 @@
+/**
+ * The cluster thread (cluster mode, started by link.ts): this node's link to the NATS JetStream stream.
+ * Per site it publishes the outbox (events stored here, appended by the writer thread in the batch's own
+ * transaction) and deletes what the stream acknowledged; it consumes the stream with this node's durable
+ * consumer and writes the other nodes' batches through the writer thread, which records the stream
+ * position in the same transaction and announces what was stored to every connection thread (live
+ * delivery). Ephemeral events go over core NATS. It never blocks the relay: a NATS that is down only
+ * delays publishing, and the outbox keeps what waits.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { readFileSync } from 'node:fs';
+import { pino } from 'pino';
+import { connect, credsAuthenticator, nanos, type NatsConnection } from '@nats-io/transport-node';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
+import { openReadOnly } from '../store/open.js';
+import { ClusterTables } from '../store/cluster-tables.js';
+import type { WireItem, WriterAnnouncement, WriterReply, WriterRequest } from '../store/writer-thread.js';
+import {
+  consumerName,
+  subjects,
+  type ClusterSite,
+  type ClusterThreadData,
+  type EphemeralMessage,
+  type FromClusterThread,
+  type NodeStatus,
+  type StreamBatch,
+  type ToClusterThread,
+} from './messages.js';
+
+const port = parentPort;
+if (!port) throw new Error('cluster-thread must run in a worker thread');
+const data = workerData as ClusterThreadData;
+const tell = (message: FromClusterThread): void => port.postMessage(message);
+const log = pino({ level: data.logLevel, base: undefined }, { write: (line: string) => tell({ type: 'log', line }) }).child({
+  cluster: data.cluster.node,
+});
+
+const { cluster } = data;
+const node = cluster.node;
+const names = subjects(cluster.subject_prefix);
+/** Outbox rows per published message, and per read of the outbox. */
+const PUBLISH_BATCH = 200;
+/** Stream messages applied per write transaction at most. */
+const APPLY_BATCH = 500;
+const RETRY_MS = 1000;
+const POLL_MS = 1000;
+
+let stopping = false;
+const startedAt = Date.now();
+let lastError: NodeStatus['lastError'] = null;
+const failed = (error: unknown, what: string): void => {
+  const message = `${what}: ${(error as Error).message}`;
+  if (lastError?.message !== message) log.warn({ err: error }, what);
+  lastError = { message, at: Date.now() };
+};
+
+// --- the writer thread, over this thread's channel ---------------------------------------------------
+
+const waiting = new Map<number, (reply: WriterReply) => void>();
+let requestSeq = 0;
+const writer = data.writer;
+function request(make: (seq: number) => WriterRequest): Promise<WriterReply> {
+  const seq = ++requestSeq;
+  return new Promise((resolve) => {
+    waiting.set(seq, resolve);
+    writer.postMessage(make(seq));
+  });
+}
+
+interface SiteLink {
+  readonly site: ClusterSite;
+  readonly tables: ClusterTables;
+  /** Highest outbox id published (and acknowledged by the stream). */
+  sent: number;
+  /** Highest stream sequence applied here. */
+  applied: number;
+  /** Resolves the publisher's wait: something was committed here, or the thread stops. */
+  wake: (() => void) | undefined;
+  readonly inbox: JsMsg[];
+  applying: Promise<void> | undefined;
+}
+
+const links = data.sites.map((site): SiteLink => {
+  const tables = new ClusterTables(openReadOnly(site.location.path));
+  return { site, tables, sent: 0, applied: tables.applied(cluster.stream), wake: undefined, inbox: [], applying: undefined };
+});
+const byPath = new Map(links.map((link) => [link.site.location.path, link]));
+
+let nc: NatsConnection | undefined;
+
+writer.on('message', (message: WriterReply | WriterAnnouncement) => {
+  if (!('op' in message)) {
+    const resolve = waiting.get(message.seq);
+    waiting.delete(message.seq);
+    resolve?.(message);
+    return;
+  }
+  const link = byPath.get(message.path);
+  if (link === undefined) return;
+  if (message.op === 'committed') link.wake?.();
+  else if (nc !== undefined && !nc.isClosed()) {
+    const ephemeral: EphemeralMessage = { node, json: message.json };
+    nc.publish(names.ephemeral(link.site.key), JSON.stringify(ephemeral));
+  }
+});
+
+// --- publishing the outbox ---------------------------------------------------------------------------
+
+const pause = (link: SiteLink, ms: number): Promise<void> =>
+  new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      link.wake = undefined;
+      resolve();
+    }
+    link.wake = done;
+  });
+
+async function publishOne(js: JetStreamClient, link: SiteLink): Promise<boolean> {
+  const rows = link.tables.pending(link.sent, PUBLISH_BATCH);
+  if (rows.length === 0) return false;
+  const first = rows[0]!.id;
+  const last = rows[rows.length - 1]!.id;
+  const batch: StreamBatch = { v: 1, node, events: rows.map((row) => row.item) };
+  // The id names the whole range: a retry after a lost acknowledgement may carry more rows than the first try.
+  await js.publish(names.events(link.site.key), JSON.stringify(batch), {
+    msgID: `${node}:${link.site.key}:${first}-${last}`,
+    timeout: 5000,
+  });
+  link.sent = last;
+  writer.postMessage({ op: 'outbox-sent', location: link.site.location, upto: last } satisfies WriterRequest);
+  return true;
+}
+
+async function publishLoop(js: JetStreamClient, link: SiteLink): Promise<void> {
+  while (!stopping) {
+    try {
+      if (!(await publishOne(js, link))) await pause(link, POLL_MS);
+    } catch (error) {
+      failed(error, `publishing the outbox of ${link.site.key}`);
+      await pause(link, RETRY_MS);
+    }
+  }
+}
+
+// --- applying the stream -----------------------------------------------------------------------------
+
+async function applyInbox(link: SiteLink): Promise<void> {
+  while (link.inbox.length > 0) {
+    const messages = link.inbox.slice(0, APPLY_BATCH);
+    const items: WireItem[] = [];
+    let last = link.applied;
+    for (const message of messages) {
+      if (message.seq <= link.applied) continue; // applied before a crash lost its acknowledgement
+      last = Math.max(last, message.seq);
+      let batch: StreamBatch;
+      try {
+        batch = message.json<StreamBatch>();
+      } catch (error) {
+        failed(error, `an unreadable message (stream sequence ${message.seq}) was skipped`);
+        continue;
+      }
+      if (batch.v !== 1 || batch.node === node || !Array.isArray(batch.events)) continue;
+      items.push(...batch.events);
+    }
+    if (last > link.applied) {
+      const reply = await request((seq) => ({
+        op: 'write',
+        seq,
+        location: link.site.location,
+        items,
+        applied: { stream: cluster.stream, seq: last },
+      }));
+      if ('error' in reply) {
+        failed(new Error(reply.error), `applying stream messages up to ${last} to ${link.site.key}`);
+        await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+        if (stopping) return;
+        continue;
+      }
+      link.applied = last;
+    }
+    link.inbox.splice(0, messages.length);
+    for (const message of messages) message.ack();
+  }
+}
+
+function received(link: SiteLink, message: JsMsg): void {
+  link.inbox.push(message);
+  startApplying(link);
+}
+
+function startApplying(link: SiteLink): void {
+  if (link.applying !== undefined || stopping) return;
+  link.applying = applyInbox(link)
+    .catch((error: unknown) => failed(error, `applying the stream to ${link.site.key}`))
+    .finally(() => {
+      link.applying = undefined;
+      if (link.inbox.length > 0) setTimeout(() => startApplying(link), RETRY_MS);
+    });
+}
+
+// --- setup -------------------------------------------------------------------------------------------
+
+async function ensureStream(connection: NatsConnection): Promise<void> {
+  const jsm = await jetstreamManager(connection);
+  try {
+    await jsm.streams.info(cluster.stream);
+  } catch {
+    await jsm.streams.add({
+      name: cluster.stream,
+      subjects: [names.allEvents],
+      num_replicas: cluster.replicas,
+      max_age: cluster.max_age === null ? 0 : nanos(cluster.max_age * 1000),
+      max_bytes: cluster.max_bytes ?? -1,
+      duplicate_window: nanos(120_000),
+    });
+    log.info({ stream: cluster.stream }, 'created the cluster stream');
+  }
+  const { state } = await jsm.streams.info(cluster.stream);
+  for (const link of links) {
+    const durable = consumerName(node, link.site.key);
+    try {
+      await jsm.consumers.info(cluster.stream, durable);
+    } catch {
+      await jsm.consumers.add(cluster.stream, {
+        durable_name: durable,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        filter_subject: names.events(link.site.key),
+        max_ack_pending: 20_000,
+        ack_wait: nanos(60_000),
+      });
+    }
+    if (state.messages > 0 && state.first_seq > link.applied + 1) {
+      log.warn(
+        { site: link.site.key, applied: link.applied, firstInStream: state.first_seq },
+        'the stream no longer holds every message this node has not applied (older than cluster.max_age or max_bytes): events of other nodes may be missing here; run `commons sync` against a peer',
+      );
+    }
+  }
+}
+
+function status(): NodeStatus {
+  return {
+    node,
+    connected: nc !== undefined && !nc.isClosed(),
+    startedAt,
+    lastError,
+    sites: links.map((link) => ({ site: link.site.key, applied: link.applied, outbox: link.tables.outbox() })),
+  };
+}
+
+async function run(): Promise<void> {
+  const creds = cluster.credentials === '' ? undefined : credsAuthenticator(readFileSync(cluster.credentials));
+  const connection = await connect({
+    servers: [...cluster.servers],
+    name: `commons ${node}`,
+    maxReconnectAttempts: -1,
+    waitOnFirstConnect: true,
+    ...(creds && { authenticator: creds }),
+  });
+  nc = connection;
+  if (stopping) return;
+  void (async () => {
+    for await (const event of connection.status()) {
+      if (event.type === 'disconnect') failed(new Error('disconnected'), 'NATS');
+      else if (event.type === 'reconnect') log.info('NATS reconnected');
+    }
+  })();
+  connection.subscribe(names.allEphemeral, {
+    callback: (error, message) => {
+      if (error !== null) return;
+      const link = links.find((candidate) => message.subject === names.ephemeral(candidate.site.key));
+      try {
+        const ephemeral = message.json<EphemeralMessage>();
+        if (link === undefined || ephemeral.node === node || typeof ephemeral.json !== 'string') return;
+        writer.postMessage({ op: 'ephemeral', path: link.site.location.path, json: ephemeral.json } satisfies WriterRequest);
+      } catch {}
+    },
+  });
+  connection.subscribe(names.status, { callback: (_error, message) => void message.respond(JSON.stringify(status())) });
+  for (;;) {
+    try {
+      await ensureStream(connection);
+      break;
+    } catch (error) {
+      failed(error, 'setting up the stream and consumers');
+      if (stopping) return;
+      await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+    }
+  }
+  const js = jetstream(connection);
+  for (const link of links) {
+    void publishLoop(js, link);
+    const consumer = await js.consumers.get(cluster.stream, consumerName(node, link.site.key));
+    const messages = await consumer.consume({ max_messages: 1000, callback: (message) => received(link, message) });
+    stops.push(() => messages.stop());
+  }
+  log.info({ servers: cluster.servers, stream: cluster.stream }, 'cluster link up');
+}
+
+const stops: (() => void)[] = [];
+const running = run().catch((error: unknown) => failed(error, 'cluster link'));
+tell({ type: 'started' });
+
+port.on('message', (message: ToClusterThread) => {
+  if (message.type !== 'stop') return;
+  stopping = true;
+  void (async () => {
+    for (const stop of stops) stop();
+    for (const link of links) link.wake?.();
+    // NATS may never have answered (connect waits for it): stop without it then.
+    await Promise.race([running, new Promise((resolve) => setTimeout(resolve, 1000))]);
+    await Promise.all(links.map((link) => link.applying));
+    const connection = nc;
+    if (connection !== undefined && !connection.isClosed()) {
+      // A last try at publishing what waits, bounded; what is left goes out after the next start.
+      const js = jetstream(connection);
+      const until = Date.now() + 2000;
+      for (const link of links) {
+        while (Date.now() < until && (await publishOne(js, link).catch(() => false))) {
+          // published one more batch
+        }
+      }
+      await Promise.race([connection.drain(), new Promise((resolve) => setTimeout(resolve, 2000))]);
+    }
+    tell({ type: 'stopped' });
+    port.close();
+    writer.close();
+  })();
+});
