@@ -59,6 +59,8 @@ export interface SiteDeps {
 export function openSite(config: Config, names: readonly string[], deps: SiteDeps): Site {
   const log = names.length === 0 ? deps.log : deps.log.child({ site: names[0] });
   const store = EventStore.open(config.storage.path, { synchronous: config.storage.synchronous });
+  // Cluster mode: NIP-86 changes go to the other nodes through the outbox, like the events stored here.
+  store.management.outbox = config.cluster.enabled;
   // NIP-86: lists and NIP-11 overrides persisted in the store; applied to policies and pages at once.
   const management = new Management(config, store.management, deps.verifier, deps.now);
   let relay: Relay;

@@ -13,7 +13,8 @@ import { pino } from 'pino';
 import { connect, credsAuthenticator, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
 import { openReadOnly } from '../store/open.js';
-import { ClusterTables } from '../store/cluster-tables.js';
+import { ClusterTables, type OutboxRow } from '../store/cluster-tables.js';
+import type { ManagementChange } from '../store/management.js';
 import type { WireItem, WriterAnnouncement, WriterReply, WriterRequest } from '../store/writer-thread.js';
 import {
   consumerName,
@@ -98,7 +99,7 @@ writer.on('message', (message: WriterReply | WriterAnnouncement) => {
   const link = byPath.get(message.path);
   if (link === undefined) return;
   if (message.op === 'committed') link.wake?.();
-  else if (nc !== undefined && !nc.isClosed()) {
+  else if (message.op === 'ephemeral' && nc !== undefined && !nc.isClosed()) {
     const ephemeral: EphemeralMessage = { node, json: message.json };
     nc.publish(names.ephemeral(link.site.key), JSON.stringify(ephemeral));
   }
@@ -118,11 +119,17 @@ const pause = (link: SiteLink, ms: number): Promise<void> =>
   });
 
 async function publishOne(js: JetStreamClient, link: SiteLink): Promise<boolean> {
+  // NIP-86 changes are written by the relay's own connection, not the writer thread: no announcement
+  // wakes this loop for them, the poll finds them (within POLL_MS).
   const rows = link.tables.pending(link.sent, PUBLISH_BATCH);
   if (rows.length === 0) return false;
-  const first = rows[0]!.id;
-  const last = rows[rows.length - 1]!.id;
-  const batch: StreamBatch = { v: 1, node, events: rows.map((row) => row.item) };
+  const isChange = 'change' in rows[0]!;
+  const run = rows.slice(0, firstOtherwise(rows, isChange));
+  const first = run[0]!.id;
+  const last = run[run.length - 1]!.id;
+  const batch: StreamBatch = isChange
+    ? { v: 1, node, changes: run.flatMap((row) => ('change' in row ? [row.change] : [])) }
+    : { v: 1, node, events: run.flatMap((row) => ('item' in row ? [row.item] : [])) };
   // The id names the whole range: a retry after a lost acknowledgement may carry more rows than the first try.
   await js.publish(names.events(link.site.key), JSON.stringify(batch), {
     msgID: `${node}:${link.site.key}:${first}-${last}`,
@@ -131,6 +138,12 @@ async function publishOne(js: JetStreamClient, link: SiteLink): Promise<boolean>
   link.sent = last;
   writer.postMessage({ op: 'outbox-sent', location: link.site.location, upto: last } satisfies WriterRequest);
   return true;
+}
+
+/** The index of the first row of the other sort (a change among events, or an event among changes). */
+function firstOtherwise(rows: readonly OutboxRow[], changes: boolean): number {
+  const index = rows.findIndex((row) => 'change' in row !== changes);
+  return index === -1 ? rows.length : index;
 }
 
 async function publishLoop(js: JetStreamClient, link: SiteLink): Promise<void> {
@@ -146,39 +159,54 @@ async function publishLoop(js: JetStreamClient, link: SiteLink): Promise<void> {
 
 // --- applying the stream -----------------------------------------------------------------------------
 
+/** A run of messages of one sort, applied in one transaction with the position of its last message. */
+type Segment = { last: number } & ({ items: WireItem[] } | { changes: ManagementChange[] });
+
+/** The messages in order, cut where the sort changes; this node's own and unreadable messages only move the position. */
+function segmentsOf(link: SiteLink, messages: readonly JsMsg[]): Segment[] {
+  const segments: Segment[] = [];
+  for (const message of messages) {
+    if (message.seq <= link.applied) continue; // applied before a crash lost its acknowledgement
+    let batch: StreamBatch | undefined;
+    try {
+      batch = message.json<StreamBatch>();
+    } catch (error) {
+      failed(error, `an unreadable message (stream sequence ${message.seq}) was skipped`);
+    }
+    const own = batch === undefined || batch.v !== 1 || batch.node === node;
+    const changes = !own && 'changes' in batch! && Array.isArray(batch.changes) ? batch.changes : undefined;
+    const items = !own && 'events' in batch! && Array.isArray(batch.events) ? batch.events : [];
+    let open = segments[segments.length - 1];
+    if (changes !== undefined) {
+      if (open === undefined || !('changes' in open)) segments.push((open = { last: message.seq, changes: [] }));
+      open.changes.push(...changes);
+    } else {
+      if (open === undefined || !('items' in open)) segments.push((open = { last: message.seq, items: [] }));
+      open.items.push(...items);
+    }
+    open.last = message.seq;
+  }
+  return segments;
+}
+
 async function applyInbox(link: SiteLink): Promise<void> {
   while (link.inbox.length > 0) {
     const messages = link.inbox.slice(0, APPLY_BATCH);
-    const items: WireItem[] = [];
-    let last = link.applied;
-    for (const message of messages) {
-      if (message.seq <= link.applied) continue; // applied before a crash lost its acknowledgement
-      last = Math.max(last, message.seq);
-      let batch: StreamBatch;
-      try {
-        batch = message.json<StreamBatch>();
-      } catch (error) {
-        failed(error, `an unreadable message (stream sequence ${message.seq}) was skipped`);
-        continue;
-      }
-      if (batch.v !== 1 || batch.node === node || !Array.isArray(batch.events)) continue;
-      items.push(...batch.events);
-    }
-    if (last > link.applied) {
-      const reply = await request((seq) => ({
-        op: 'write',
-        seq,
-        location: link.site.location,
-        items,
-        applied: { stream: cluster.stream, seq: last },
-      }));
-      if ('error' in reply) {
-        failed(new Error(reply.error), `applying stream messages up to ${last} to ${link.site.key}`);
-        await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+    for (const segment of segmentsOf(link, messages)) {
+      const applied = { stream: cluster.stream, seq: segment.last };
+      const { location } = link.site;
+      for (;;) {
+        const reply = await request((seq) =>
+          'items' in segment
+            ? { op: 'write', seq, location, items: segment.items, applied }
+            : { op: 'manage', seq, location, changes: segment.changes, applied },
+        );
+        if (!('error' in reply)) break;
+        failed(new Error(reply.error), `applying stream messages up to ${segment.last} to ${link.site.key}`);
         if (stopping) return;
-        continue;
+        await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
       }
-      link.applied = last;
+      link.applied = segment.last;
     }
     link.inbox.splice(0, messages.length);
     for (const message of messages) message.ack();

@@ -1,6 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { Config } from '../config/types.js';
 import type { StoreLocation } from '../store/store.js';
+import type { ManagementChange } from '../store/management.js';
 import type { WireItem } from '../store/writer-thread.js';
 
 /** A site as the cluster sees it: its database and the token that names it in subjects and consumers. */
@@ -19,12 +20,11 @@ export interface ClusterThreadData {
   readonly logLevel: string;
 }
 
-/** One message of the stream: a batch of events a node stored, in the order it stored them. */
-export interface StreamBatch {
-  v: 1;
-  node: string;
-  events: WireItem[];
-}
+/**
+ * One message of the stream: a run of events a node stored, in the order it stored them, or a run of
+ * NIP-86 changes it made (never both: the outbox's order is kept message by message).
+ */
+export type StreamBatch = { v: 1; node: string } & ({ events: WireItem[] } | { changes: ManagementChange[] });
 
 /** One message of <prefix>.ephemeral.<site>: an ephemeral event a node accepted (core NATS, never stored). */
 export interface EphemeralMessage {

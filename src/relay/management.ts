@@ -79,6 +79,12 @@ export class Management implements ManagementOps {
     this.changed();
   }
 
+  /** Another node changed the persisted state (cluster mode): re-read it and close connections from IPs now blocked. */
+  changedElsewhere(): void {
+    this.reread();
+    for (const ip of this.entries.blocked_ips.keys()) this.onIpBlocked(ip);
+  }
+
   /**
    * Hot reload (Relay.reconfigure): later policies() and effectiveConfig() follow `config`, and the next
    * request is checked against its management.admins and relay.url.

@@ -144,6 +144,7 @@ export class Relay {
       ephemeral: (json) => {
         if (this.fanout.size > 0) this.fanout.ephemeral({ event: JSON.parse(json) as NostrEvent, json });
       },
+      managed: () => this.management?.changedElsewhere(),
     });
     this.parts = {
       verifier,

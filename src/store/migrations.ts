@@ -123,23 +123,30 @@ export const migrations: ReadonlyArray<(db: Database.Database) => void> = [
       INSERT INTO commit_seq (one, seq) VALUES (1, 0);
     `),
 
-  // 8: cluster mode (src/cluster/). `cluster_outbox`: events this node stored, appended in the same
-  // transaction, until the stream has acknowledged them (so an OK true is published even after a crash
-  // or while NATS is down); AUTOINCREMENT so a published, deleted id is never given again. `cluster_applied`:
-  // per stream, the sequence of the last message applied here, written with the events it brought.
+  // 8: cluster mode (src/cluster/). `cluster_outbox`: events this node stored and NIP-86 changes it made,
+  // each appended in the transaction that made it, until the stream has acknowledged them (so an OK true
+  // is published even after a crash or while NATS is down); AUTOINCREMENT so a published, deleted id is
+  // never given again. A row holds an event (json) or a change (change, JSON of a ManagementChange).
+  // `cluster_applied`: per stream, the sequence of the last message applied here, written with what it brought.
   (db) =>
     db.exec(`
       CREATE TABLE cluster_outbox (
         id         INTEGER PRIMARY KEY AUTOINCREMENT,
-        json       TEXT    NOT NULL,
+        json       TEXT,
         expires_at INTEGER,
-        vanish     INTEGER NOT NULL
+        vanish     INTEGER NOT NULL DEFAULT 0,
+        change     TEXT,
+        CHECK ((json IS NULL) <> (change IS NULL))
       );
       CREATE TABLE cluster_applied (stream TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
     `),
 ];
 
 export const SCHEMA_VERSION = migrations.length;
+
+/** Moves the stream position applied to a database (table cluster_applied) forward, never back, in the caller's transaction. */
+export const RECORD_APPLIED_SQL =
+  'INSERT INTO cluster_applied (stream, seq) VALUES (?, ?) ON CONFLICT (stream) DO UPDATE SET seq = max(seq, excluded.seq)';
 
 /**
  * Brings the database to SCHEMA_VERSION; a no-op when it is already there. Each step runs in its own

@@ -7,6 +7,7 @@
 import { parentPort, type MessagePort } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import type { NostrEvent } from '../event/types.js';
+import { ManagementTables } from './management.js';
 import { openWriterConnection } from './open.js';
 import type { StoreLocation } from './store.js';
 import type { ClusterWrite, CommittedWrite, EventToWrite, WriteOutcome } from './types.js';
@@ -21,6 +22,8 @@ interface Open {
   write(items: readonly EventToWrite[], cluster?: ClusterWrite): CommittedWrite;
   /** Cluster mode: rows in cluster_outbox (counted when first needed). */
   outbox?: number;
+  /** Cluster mode: the NIP-86 tables, for the other nodes' changes. */
+  management?: ManagementTables;
 }
 /** By file path. The relay's own connection created and migrated each file before its first write here. */
 const open = new Map<string, Open>();
@@ -89,7 +92,13 @@ function answer(from: MessagePort | typeof port, request: WriterRequest): void {
   }
   let reply: WriterReply;
   try {
-    if (request.op === 'close') {
+    if (request.op === 'manage') {
+      const target = connectionTo(request.location);
+      (target.management ??= new ManagementTables(target.db)).applyFromStream(request.changes, request.applied.stream, request.applied.seq);
+      reply = { seq: request.seq, statuses: [], commitSeq: 0 };
+      const message: WriterAnnouncement = { op: 'managed', path: request.location.path };
+      for (const endpoint of [port, ...channels]) if (endpoint !== from) endpoint!.postMessage(message);
+    } else if (request.op === 'close') {
       open.get(request.path)?.db.close();
       open.delete(request.path);
       reply = { seq: request.seq, statuses: [], commitSeq: 0 };

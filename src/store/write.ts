@@ -4,6 +4,7 @@ import type { NostrEvent } from '../event/types.js';
 import { DELETION_KIND, GIFT_WRAP_KIND, deletionTargets, mayDelete } from '../nips/nip09.js';
 import { expirationOf } from '../nips/nip40.js';
 import { VANISH_KIND, vanishSubjects } from '../nips/nip62.js';
+import { RECORD_APPLIED_SQL } from './migrations.js';
 import type { ClusterWrite, CommittedWrite, EventToWrite, WriteOutcome } from './types.js';
 
 const STORED: WriteOutcome = Object.freeze({ status: 'stored' });
@@ -182,9 +183,7 @@ export function createWriter(db: Database.Database): (items: readonly EventToWri
 
   const nextCommitSeq = db.prepare<[], number>('UPDATE commit_seq SET seq = seq + 1 RETURNING seq').pluck();
   const toOutbox = db.prepare<[string, number | null, number]>('INSERT INTO cluster_outbox (json, expires_at, vanish) VALUES (?, ?, ?)');
-  const recordApplied = db.prepare<[string, number]>(
-    'INSERT INTO cluster_applied (stream, seq) VALUES (?, ?) ON CONFLICT (stream) DO UPDATE SET seq = max(seq, excluded.seq)',
-  );
+  const recordApplied = db.prepare<[string, number]>(RECORD_APPLIED_SQL);
   const writeAll = db.transaction((items: readonly EventToWrite[], cluster: ClusterWrite | undefined): CommittedWrite => {
     const outcomes = items.map(writeOne);
     if (cluster?.applied !== undefined) recordApplied.run(cluster.applied.stream, cluster.applied.seq);

@@ -1,5 +1,6 @@
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { startWorker } from '../worker/start.js';
+import type { ManagementChange } from './management.js';
 import type { StoreLocation } from './store.js';
 import type { CommittedWrite, EventToWrite, WriteOutcome } from './types.js';
 
@@ -16,6 +17,8 @@ export type WriterRequest =
       /** Cluster mode, a batch from the stream: the last stream message it applies. */
       applied?: { stream: string; seq: number };
     }
+  /** Cluster mode: another node's NIP-86 changes, applied with the stream position of their message. */
+  | { op: 'manage'; seq: number; location: StoreLocation; changes: ManagementChange[]; applied: { stream: string; seq: number } }
   /** Cluster mode: the stream acknowledged the outbox rows up to id `upto`; they are deleted. */
   | { op: 'outbox-sent'; location: StoreLocation; upto: number }
   /** Closes the connection to this file once the writes sent before are done. */
@@ -31,11 +34,15 @@ export type WriterRequest =
  */
 export type WriterAnnouncement =
   | { op: 'committed'; path: string; commitSeq: number; jsons: string[] }
-  | { op: 'ephemeral'; path: string; json: string };
+  | { op: 'ephemeral'; path: string; json: string }
+  /** Cluster mode: another node changed this file's NIP-86 state. */
+  | { op: 'managed'; path: string };
 /** Hears what the other connection threads committed to one file, and the ephemeral events they accepted. */
 export interface ElsewhereListener {
   committed(commitSeq: number, jsons: readonly string[]): void;
   ephemeral(json: string): void;
+  /** Another node changed the NIP-86 state (cluster mode). */
+  managed(): void;
 }
 export type WriterReply =
   | { seq: number; statuses: WriteOutcome['status'][]; commitSeq: number }
@@ -219,7 +226,8 @@ class SharedThread {
       if ('op' in reply) {
         for (const listener of this.listeners.get(reply.path) ?? []) {
           if (reply.op === 'committed') listener.committed(reply.commitSeq, reply.jsons);
-          else listener.ephemeral(reply.json);
+          else if (reply.op === 'ephemeral') listener.ephemeral(reply.json);
+          else listener.managed();
         }
         return;
       }

@@ -88,4 +88,35 @@ describe('the write path in cluster mode', () => {
     expect((await writer.write([item('d')])).outcomes).toEqual([{ status: 'stored' }]);
     await writer.close();
   });
+
+  it('appends each NIP-86 change to the outbox with the change itself, and applies the changes of another node with their stream position', () => {
+    const here = EventStore.open(path, { synchronous: 'full' });
+    here.management.outbox = true;
+    const pubkey = 'ab'.repeat(32);
+    here.management.put('banned_pubkeys', pubkey, 'spam', 1_700_000_000);
+    here.management.allowKind(7);
+    here.management.setInfo('name', 'one of three');
+    const tables = new ClusterTables(openReadOnly(path));
+    const changes = tables.pending(0, 10).map((row) => ('change' in row ? row.change : row.item));
+    expect(changes).toEqual([
+      ['put', 'banned_pubkeys', pubkey, 'spam', 1_700_000_000],
+      ['allowKind', 7],
+      ['setInfo', 'name', 'one of three'],
+    ]);
+
+    const otherPath = join(dir, 'other.sqlite');
+    const other = EventStore.open(otherPath, { synchronous: 'full' });
+    const stored = item('banned next');
+    other.commit([stored]);
+    other.management.applyFromStream([...(changes as never[]), ['deleteEvent', stored.event.id]], 'COMMONS', 4);
+    expect(other.management.list('banned_pubkeys')).toEqual([{ key: pubkey, reason: 'spam' }]);
+    expect(other.management.allowedKinds()).toEqual([7]);
+    expect(other.management.infoOverrides()).toEqual({ name: 'one of three' });
+    expect(other.has(stored.event.id)).toBe(false);
+    // Applied from the stream, so not in that node's outbox: nothing goes back.
+    const otherTables = new ClusterTables(openReadOnly(otherPath));
+    expect([otherTables.outbox(), otherTables.applied('COMMONS')]).toEqual([0, 4]);
+    here.close();
+    other.close();
+  });
 });
