@@ -21,7 +21,8 @@ import { startMetrics, type MetricsListener } from './server/metrics-http.js';
 import type { MetricsSite } from './server/metrics.js';
 import { VERSION } from './version.js';
 import { startClusterLink, type ClusterLink } from './cluster/link.js';
-import { siteKey } from './cluster/messages.js';
+import { isClusterPeers, siteKey } from './cluster/messages.js';
+import type { ClusterInformation } from './nips/nip11.js';
 
 /** Set by src/threads/connection-thread.ts only: this relay is one connection thread of a coordinator's. */
 export interface ConnectionThreadRole {
@@ -97,7 +98,27 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
   // Process-wide: read from the default site's config, which a reload keeps current.
   const negentropyBudget = new NegentropyBudget(() => sites[0]!.config.negentropy.max_total_records, shared?.negentropy);
   const metricsOn = config.metrics.enabled && role === undefined ? { metrics: () => new CountingMetrics() } : {};
-  const deps = { verifier, log, now, nowMs: options.nowMs, negentropyBudget, localUrl: () => localUrl, server: chosen, ...metricsOn };
+  // Cluster mode: every thread hears the cluster thread's news of the peers (through the writer thread).
+  let clusterView: ClusterInformation = { node: config.cluster.node, peers: [] };
+  const clustered = config.cluster.enabled ? { cluster: () => clusterView } : {};
+  const stopHearingPeers = config.cluster.enabled
+    ? WriterThread.onBroadcast((message) => {
+        if (!isClusterPeers(message)) return;
+        clusterView = { node: message.node, peers: message.peers };
+        for (const site of sites) site.clusterChanged();
+      })
+    : undefined;
+  const deps = {
+    verifier,
+    log,
+    now,
+    nowMs: options.nowMs,
+    negentropyBudget,
+    localUrl: () => localUrl,
+    server: chosen,
+    ...metricsOn,
+    ...clustered,
+  };
   const row = role?.index ?? 0;
   const relayParts = (site: number): SiteDeps['relay'] =>
     shared && {
@@ -184,6 +205,7 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
     await metrics?.close();
     // After the drains (their batches are in the outbox) and before the writer thread closes with the sites.
     await cluster?.stop();
+    stopHearingPeers?.();
     for (const site of sites) site.close();
     await ownVerifier?.close?.();
     if (role === undefined) log.info('relay stopped');

@@ -2,6 +2,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { backupCommand } from './cli/backup.js';
+import { clusterCommand } from './cli/cluster.js';
 import { checkConfig } from './cli/check-config.js';
 import { exportCommand } from './cli/export.js';
 import { explainCommand } from './cli/explain.js';
@@ -23,6 +24,7 @@ await yargs(hideBin(process.argv))
   .command(explainCommand)
   .command(pruneCommand)
   .command(backupCommand)
+  .command(clusterCommand)
   .strict()
   .help()
   .alias('help', 'h')

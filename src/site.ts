@@ -7,7 +7,7 @@ import type { ReloadPlan } from './config/reload.js';
 import type { Config } from './config/types.js';
 import type { Verifier } from './event/verify.js';
 import type { Logger } from './log.js';
-import { relayInformation } from './nips/nip11.js';
+import { relayInformation, type ClusterInformation } from './nips/nip11.js';
 import { supportedNips } from './nips/registry.js';
 import { Management } from './relay/management.js';
 import { managementPost } from './relay/management-http.js';
@@ -34,6 +34,8 @@ export interface Site {
   readonly served: ServerSite;
   /** Hot reload of this site (Relay.reconfigure), then its NIP-11 document is rebuilt. */
   reload(next: Config): ReloadPlan;
+  /** Cluster mode: the peers' health changed; NIP-11 is rebuilt. */
+  clusterChanged(): void;
   /** Closes the engine and the store, and stops the page's live numbers. */
   close(): void;
 }
@@ -52,6 +54,8 @@ export interface SiteDeps {
   server: ServerChoice;
   /** metrics.enabled: a new site's counts for GET /metrics; absent = metrics off. */
   metrics?: () => RelayMetrics;
+  /** Cluster mode: this node's name and the peers' health, as last heard (NIP-11 and the page show them). */
+  cluster?: () => ClusterInformation;
   /** server.threads: the site's row of shared counters, and whether its relay prunes (only the main thread's). */
   relay?: Pick<RelayOptions, 'counters' | 'prunes' | 'sharedRateLimits' | 'metrics'> | undefined;
 }
@@ -78,7 +82,7 @@ export function openSite(config: Config, names: readonly string[], deps: SiteDep
     throw error;
   }
   // NIP-11 is rebuilt when an admin changes the name, description, icon or a pubkey / kind list, and on a reload.
-  const informationOf = (): string => JSON.stringify(relayInformation(management.effectiveConfig()));
+  const informationOf = (): string => JSON.stringify(relayInformation(management.effectiveConfig(), deps.cluster?.()));
   let information = informationOf();
   management.onInfoChanged = () => {
     information = informationOf();
@@ -103,6 +107,9 @@ export function openSite(config: Config, names: readonly string[], deps: SiteDep
       if (plan.conflicts.length === 0 && plan.applied.length > 0) information = informationOf();
       return plan;
     },
+    clusterChanged: () => {
+      information = informationOf();
+    },
     close: () => {
       live.close();
       relay.close();
@@ -118,7 +125,7 @@ export function openSite(config: Config, names: readonly string[], deps: SiteDep
         page: (host) => {
           const shown = management.effectiveConfig();
           const url = relay.config.relay.url || `ws://${host || deps.localUrl()}`;
-          const input = { config: shown, url, nips: supportedNips(shown), serverName: deps.server.name };
+          const input = { config: shown, url, nips: supportedNips(shown), serverName: deps.server.name, cluster: deps.cluster?.() };
           return renderPage({ ...input, live: live.snapshot(), assets: pageAssets() });
         },
         stats: () => live.toJson(),

@@ -10,7 +10,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
-import { connect, credsAuthenticator, nanos, type NatsConnection } from '@nats-io/transport-node';
+import { connect, credsAuthenticator, nanos, NoRespondersError, type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
 import { openReadOnly } from '../store/open.js';
 import { ClusterTables, type OutboxRow } from '../store/cluster-tables.js';
@@ -20,10 +20,12 @@ import {
   consumerName,
   subjects,
   type ClusterSite,
+  type ClusterPeers,
   type ClusterThreadData,
   type EphemeralMessage,
   type FromClusterThread,
   type NodeStatus,
+  type PeerHealth,
   type StreamBatch,
   type ToClusterThread,
 } from './messages.js';
@@ -45,6 +47,8 @@ const PUBLISH_BATCH = 200;
 const APPLY_BATCH = 500;
 const RETRY_MS = 1000;
 const POLL_MS = 1000;
+/** How often the other nodes are asked how they are (NIP-11 and the page show it). */
+const PEERS_EVERY_MS = 5000;
 
 let stopping = false;
 const startedAt = Date.now();
@@ -96,6 +100,7 @@ writer.on('message', (message: WriterReply | WriterAnnouncement) => {
     resolve?.(message);
     return;
   }
+  if (message.op === 'broadcast') return;
   const link = byPath.get(message.path);
   if (link === undefined) return;
   if (message.op === 'committed') link.wake?.();
@@ -326,6 +331,34 @@ async function run(): Promise<void> {
     stops.push(() => messages.stop());
   }
   log.info({ servers: cluster.servers, stream: cluster.stream }, 'cluster link up');
+  const poll = (): void => void tellPeers(connection).catch((error: unknown) => failed(error, 'asking the other nodes how they are'));
+  poll();
+  const timer = setInterval(poll, PEERS_EVERY_MS);
+  stops.push(() => clearInterval(timer));
+}
+
+/** Every other node known to the stream (by its consumer) or answering now, and how it is, for every thread. */
+async function tellPeers(connection: NatsConnection): Promise<void> {
+  const jsm = await jetstreamManager(connection);
+  const lag = new Map<string, number>();
+  for await (const consumer of jsm.consumers.list(cluster.stream)) {
+    if (!consumer.name.includes('__')) lag.set(consumer.name, consumer.num_pending + consumer.num_ack_pending);
+  }
+  const answered = new Map<string, NodeStatus>();
+  try {
+    for await (const reply of await connection.requestMany(names.status, '', { strategy: 'timer', maxWait: 500 })) {
+      const status = reply.json<NodeStatus>();
+      answered.set(status.node, status);
+    }
+  } catch (error) {
+    if (!(error instanceof NoRespondersError)) throw error;
+  }
+  const peers: PeerHealth[] = [...new Set([...lag.keys(), ...answered.keys()])]
+    .filter((name) => name !== node)
+    .sort()
+    .map((name) => ({ node: name, healthy: answered.get(name)?.connected === true, lag: lag.get(name) ?? null }));
+  const message: ClusterPeers = { type: 'cluster-peers', node, peers };
+  writer.postMessage({ op: 'broadcast', message } satisfies WriterRequest);
 }
 
 const stops: (() => void)[] = [];

@@ -1,5 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { Config } from '../config/types.js';
+import type { ClusterInformation } from '../nips/nip11.js';
 import type { StoreLocation } from '../store/store.js';
 import type { ManagementChange } from '../store/management.js';
 import type { WireItem } from '../store/writer-thread.js';
@@ -39,6 +40,20 @@ export interface NodeStatus {
   startedAt: number;
   lastError: { message: string; at: number } | null;
   sites: { site: string; applied: number; outbox: number }[];
+}
+
+/** How another node is, as NIP-11 and the page show it. */
+export type PeerHealth = ClusterInformation['peers'][number];
+
+/** Broadcast by the cluster thread to every thread (WriterThread.onBroadcast) every few seconds. */
+export interface ClusterPeers {
+  type: 'cluster-peers';
+  node: string;
+  peers: PeerHealth[];
+}
+
+export function isClusterPeers(message: unknown): message is ClusterPeers {
+  return typeof message === 'object' && message !== null && (message as { type?: unknown }).type === 'cluster-peers';
 }
 
 /** Main thread → cluster thread. */

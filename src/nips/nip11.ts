@@ -10,7 +10,16 @@ import type { Fee } from './nip11-fees.js';
  * NIP-11 relay information document: operator fields from config, limits from the enforced values. Only
  * fields of the current text: retention and posting rules are told in plain words on the page instead.
  */
-export function relayInformation(config: Config): Record<string, unknown> {
+/**
+ * Cluster mode (not in NIP-11; our own field): this node's name and how the others are — healthy when it
+ * answered the last status request connected to NATS; lag = stream messages it has not applied yet.
+ */
+export interface ClusterInformation {
+  node: string;
+  peers: readonly { node: string; healthy: boolean; lag: number | null }[];
+}
+
+export function relayInformation(config: Config, cluster?: ClusterInformation): Record<string, unknown> {
   const { info, limits } = config;
   const optional = (value: string): string | undefined => (value === '' ? undefined : value);
   return {
@@ -45,6 +54,7 @@ export function relayInformation(config: Config): Record<string, unknown> {
       payment_required: false,
       restricted_writes: restrictsWrites(config.write) || config.members.enabled || restrictsByGeohash(config.scopes.geohash),
     },
+    cluster,
   };
 }
 

@@ -3,6 +3,7 @@
  * numbers and a chart, and how to add the relay in common apps. Plain HTML; the module script
  * (static/page.js) keeps the numbers and the chart current from GET /stats.json.
  */
+import type { ClusterInformation } from '../nips/nip11.js';
 import { npubEncode } from 'nostr-tools/nip19';
 import type { Config } from '../config/types.js';
 import type { Fee } from '../nips/nip11-fees.js';
@@ -24,6 +25,18 @@ export interface PageInput {
   /** supported_nips. */
   readonly nips: readonly number[];
   readonly assets: PageAssets;
+  /** Cluster mode: this node and how the others are. */
+  readonly cluster?: ClusterInformation | undefined;
+}
+
+/** "This is node a of 3: b is up, c does not answer." */
+function clusterLine(cluster: ClusterInformation | undefined): string {
+  if (cluster === undefined) return '';
+  const others = cluster.peers.map(({ node, healthy, lag }) =>
+    healthy ? `${escapeHtml(node)} is up${lag ? ` (${lag} behind)` : ''}` : `${escapeHtml(node)} does not answer`,
+  );
+  const of = others.length === 0 ? ', the only one answering so far' : ` of ${others.length + 1}: ${others.join(', ')}`;
+  return `\n<p id="cluster">This is node ${escapeHtml(cluster.node)}${of}.</p>`;
 }
 
 export const escapeHtml = (text: string): string =>
@@ -98,7 +111,7 @@ ${operatorSection(config)}
 <p class="nips">${input.nips.map(nipLink).join(', ')}</p>
 </section>
 </main>
-<footer><p>Runs on <span id="server">commons ${escapeHtml(VERSION)}, ${escapeHtml(input.serverName)}, Node ${escapeHtml(process.versions.node)}</span> (<a href="${SOFTWARE_URL}">the software</a>).</p></footer>
+<footer><p>Runs on <span id="server">commons ${escapeHtml(VERSION)}, ${escapeHtml(input.serverName)}, Node ${escapeHtml(process.versions.node)}</span> (<a href="${SOFTWARE_URL}">the software</a>).</p>${clusterLine(input.cluster)}</footer>
 </body>
 </html>
 `;

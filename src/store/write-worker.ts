@@ -64,8 +64,8 @@ function announce(
 }
 
 function answer(from: MessagePort | typeof port, request: WriterRequest): void {
-  if (request.op === 'ephemeral') {
-    const message: WriterAnnouncement = { op: 'ephemeral', path: request.path, json: request.json };
+  if (request.op === 'ephemeral' || request.op === 'broadcast') {
+    const message: WriterAnnouncement = request.op === 'ephemeral' ? { op: 'ephemeral', path: request.path, json: request.json } : request;
     for (const endpoint of [port, ...channels]) if (endpoint !== from) endpoint!.postMessage(message);
     return;
   }

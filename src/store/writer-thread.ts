@@ -27,6 +27,8 @@ export type WriterRequest =
   | { op: 'attach'; channel: MessagePort }
   /** An ephemeral event one connection thread accepted, for every other thread (never written). */
   | { op: 'ephemeral'; path: string; json: string }
+  /** Something for every other thread of the process (cluster mode: the peers' health); the store does not read it. */
+  | { op: 'broadcast'; message: unknown }
   | { op: 'stop' };
 /**
  * What another connection thread's batch stored in the file at `path`, or an ephemeral event it accepted
@@ -36,7 +38,8 @@ export type WriterAnnouncement =
   | { op: 'committed'; path: string; commitSeq: number; jsons: string[] }
   | { op: 'ephemeral'; path: string; json: string }
   /** Cluster mode: another node changed this file's NIP-86 state. */
-  | { op: 'managed'; path: string };
+  | { op: 'managed'; path: string }
+  | { op: 'broadcast'; path?: undefined; message: unknown };
 /** Hears what the other connection threads committed to one file, and the ephemeral events they accepted. */
 export interface ElsewhereListener {
   committed(commitSeq: number, jsons: readonly string[]): void;
@@ -100,6 +103,11 @@ export class WriterThread {
     SharedThread.join(channel);
   }
 
+  /** Tells `listener` each message another thread broadcast (broadcast()), in this thread. */
+  static onBroadcast(listener: (message: unknown) => void): () => void {
+    return SharedThread.onBroadcast(listener);
+  }
+
   /** Tells `listener` each batch another connection thread commits to this file, and each ephemeral event it accepts. */
   onElsewhere(listener: ElsewhereListener): () => void {
     return this.thread.listen(this.location.path, listener);
@@ -146,6 +154,13 @@ interface Endpoint {
  */
 class SharedThread {
   private static current: SharedThread | undefined;
+  private static readonly broadcastListeners = new Set<(message: unknown) => void>();
+
+  static onBroadcast(listener: (message: unknown) => void): () => void {
+    SharedThread.broadcastListeners.add(listener);
+    return () => SharedThread.broadcastListeners.delete(listener);
+  }
+
   private worker: Worker | undefined;
   private readonly waiting = new Map<number, Waiting>();
   private readonly listeners = new Map<string, Set<ElsewhereListener>>();
@@ -223,6 +238,10 @@ class SharedThread {
 
   private receiveFrom(endpoint: Endpoint): void {
     endpoint.on('message', (reply) => {
+      if ('op' in reply && reply.op === 'broadcast') {
+        for (const listener of SharedThread.broadcastListeners) listener(reply.message);
+        return;
+      }
       if ('op' in reply) {
         for (const listener of this.listeners.get(reply.path) ?? []) {
           if (reply.op === 'committed') listener.committed(reply.commitSeq, reply.jsons);
