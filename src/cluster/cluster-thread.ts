@@ -51,6 +51,8 @@ const POLL_MS = 1000;
 const PEERS_EVERY_MS = 5000;
 
 let stopping = false;
+/** The stream's name and creation time: the key of the positions applied (table cluster_applied). */
+let streamKey = '';
 const startedAt = Date.now();
 let lastError: NodeStatus['lastError'] = null;
 const failed = (error: unknown, what: string): void => {
@@ -87,7 +89,7 @@ interface SiteLink {
 
 const links = data.sites.map((site): SiteLink => {
   const tables = new ClusterTables(openReadOnly(site.location.path));
-  return { site, tables, sent: 0, applied: tables.applied(cluster.stream), wake: undefined, inbox: [], applying: undefined };
+  return { site, tables, sent: 0, applied: 0, wake: undefined, inbox: [], applying: undefined };
 });
 const byPath = new Map(links.map((link) => [link.site.location.path, link]));
 
@@ -198,7 +200,7 @@ async function applyInbox(link: SiteLink): Promise<void> {
   while (link.inbox.length > 0) {
     const messages = link.inbox.slice(0, APPLY_BATCH);
     for (const segment of segmentsOf(link, messages)) {
-      const applied = { stream: cluster.stream, seq: segment.last };
+      const applied = { stream: streamKey, seq: segment.last };
       const { location } = link.site;
       for (;;) {
         const reply = await request((seq) =>
@@ -250,19 +252,32 @@ async function ensureStream(connection: NatsConnection): Promise<void> {
     });
     log.info({ stream: cluster.stream }, 'created the cluster stream');
   }
-  const { state } = await jsm.streams.info(cluster.stream);
+  const { state, created } = await jsm.streams.info(cluster.stream);
+  // Positions are kept per incarnation of the stream: one deleted and created again starts at 1.
+  streamKey = `${cluster.stream}@${created}`;
   for (const link of links) {
+    link.applied = link.tables.applied(streamKey);
     const durable = consumerName(node, link.site.key);
-    try {
-      await jsm.consumers.info(cluster.stream, durable);
-    } catch {
+    // The database says what was applied, not the consumer: one that acknowledged more (this node's
+    // database was replaced, or restored from a backup) is created again from the database's position.
+    const existing = await jsm.consumers.info(cluster.stream, durable).catch(() => undefined);
+    if (existing !== undefined && existing.ack_floor.stream_seq > link.applied) {
+      log.warn(
+        { site: link.site.key, applied: link.applied, acked: existing.ack_floor.stream_seq },
+        "the consumer is ahead of this database: following the stream again from the database's position",
+      );
+      await jsm.consumers.delete(cluster.stream, durable);
+    }
+    if (existing === undefined || existing.ack_floor.stream_seq > link.applied) {
       await jsm.consumers.add(cluster.stream, {
         durable_name: durable,
         ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
         filter_subject: names.events(link.site.key),
         max_ack_pending: 20_000,
         ack_wait: nanos(60_000),
+        ...(link.applied === 0
+          ? { deliver_policy: DeliverPolicy.All }
+          : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: link.applied + 1 }),
       });
     }
     if (state.messages > 0 && state.first_seq > link.applied + 1) {
@@ -331,7 +346,10 @@ async function run(): Promise<void> {
     stops.push(() => messages.stop());
   }
   log.info({ servers: cluster.servers, stream: cluster.stream }, 'cluster link up');
-  const poll = (): void => void tellPeers(connection).catch((error: unknown) => failed(error, 'asking the other nodes how they are'));
+  const poll = (): void =>
+    void tellPeers(connection).catch((error: unknown) => {
+      if (!stopping) failed(error, 'asking the other nodes how they are');
+    });
   poll();
   const timer = setInterval(poll, PEERS_EVERY_MS);
   stops.push(() => clearInterval(timer));
