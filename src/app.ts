@@ -1,4 +1,5 @@
 import { createServer, type AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
 import type { MessagePort } from 'node:worker_threads';
 import { hostKey } from './config/hosts.js';
 import { planReload, type ReloadPlan } from './config/reload.js';
@@ -23,6 +24,9 @@ import { VERSION } from './version.js';
 import { startClusterLink, type ClusterLink } from './cluster/link.js';
 import { isClusterPeers, siteKey } from './cluster/messages.js';
 import type { ClusterInformation } from './nips/nip11.js';
+
+/** server.threads: auto runs one connection thread per core, up to this many. */
+const AUTO_THREADS_MAX = 8;
 
 /** Set by src/threads/connection-thread.ts only: this relay is one connection thread of a coordinator's. */
 export interface ConnectionThreadRole {
@@ -259,7 +263,9 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
  * hooks (clocks and verifiers cannot cross to another thread).
  */
 function threadCount(config: Config, chosen: ServerChoice, options: RelayOptions, log: Logger): number {
-  const asked = config.server.threads;
+  const configured = config.server.threads;
+  const auto = configured === 'auto';
+  const asked = configured === 'auto' ? Math.min(availableParallelism(), AUTO_THREADS_MAX) : configured;
   if (asked === 1) return 1;
   const files = [config, ...config.hosts.map((host) => host.config)].every((site) => !['', ':memory:'].includes(site.storage.path));
   const why = !chosen.native
@@ -272,7 +278,8 @@ function threadCount(config: Config, chosen: ServerChoice, options: RelayOptions
           ? 'a clock or verifier was passed in (tests)'
           : undefined;
   if (why === undefined) return asked;
-  log.warn(`server.threads is ${asked}, but the relay runs 1 thread: ${why}`);
+  if (auto) log.info(`server.threads is auto (${asked} cores), but the relay runs 1 thread: ${why}`);
+  else log.warn(`server.threads is ${asked}, but the relay runs 1 thread: ${why}`);
   return 1;
 }
 

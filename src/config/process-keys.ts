@@ -45,6 +45,14 @@ export const RELAY_KEYS = {
   }),
 };
 
+/** server.threads: "auto" (one per core, at most 8, decided at start) or 1 to 64. */
+function parseThreads(value: unknown): ReturnType<Parser<'auto' | number>> {
+  if (value === 'auto') return { ok: true, value };
+  const count = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
+  if (typeof count === 'number' && Number.isInteger(count) && count >= 1 && count <= 64) return { ok: true, value: count };
+  return { ok: false, reason: `expected auto (one per core, at most 8) or a whole number from 1 to 64, got ${JSON.stringify(value)}` };
+}
+
 /** Which WebSocket server runs (src/server/). */
 export const SERVER_KEYS = {
   'server.implementation': oneOf(['auto', 'uws', 'ws'], {
@@ -54,14 +62,12 @@ export const SERVER_KEYS = {
     description:
       'WebSocket server: auto = native uWebSockets.js when a build of it loads on this Node and libc, else the portable ws server, with a warning naming the cause and the fix; uws = native or refuse to start; ws = always the portable server (slower, runs anywhere).',
   }),
-  'server.threads': integer({
-    min: 1,
-    max: 64,
-    default: 1,
+  'server.threads': parsed(parseThreads, {
+    default: 'auto',
     reloadable: false,
     env: 'COMMONS_THREADS',
     description:
-      'Connection threads: each accepts connections on the same port (SO_REUSEPORT) and serves them end to end; 1 = the main thread alone. More than 1 needs the native server, storage.writer_thread and a database file (else the relay runs 1, with a warning).',
+      'Connection threads: each accepts connections on the same port (SO_REUSEPORT) and serves them end to end; auto = one per core, at most 8; 1 = the main thread alone. More than 1 needs the native server, storage.writer_thread and a database file (else the relay runs 1: with a warning when a number was asked for).',
   }),
 };
 

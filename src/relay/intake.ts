@@ -140,12 +140,13 @@ export class EventIntake {
   private answer(client: Client, outcome: IngestOutcome, input: unknown, started: number): void {
     if (outcome.type === 'notice') {
       this.deps.logRejection(client, outcome.message);
-      client.send(noticeFrame(outcome.message));
-      return this.deps.metrics.eventAnswered('invalid', input, started);
+      // Counted before the answer leaves: a client that reads /metrics after its answer sees it counted.
+      this.deps.metrics.eventAnswered('invalid', input, started);
+      return client.send(noticeFrame(outcome.message));
     }
     if (!outcome.accepted) this.deps.logRejection(client, outcome.message, outcome.id);
-    client.send(okFrame(outcome.id, outcome.accepted, outcome.message));
     this.deps.metrics.eventAnswered(outcome.outcome, input, started);
+    client.send(okFrame(outcome.id, outcome.accepted, outcome.message));
     // NIP-70 (and NIP-42): an auth-required refusal is followed by the connection's challenge.
     if (outcome.outcome === 'auth-required') this.deps.sendChallenge(client);
     if (outcome.ephemeral) this.deps.deliverEphemeral(outcome.ephemeral);

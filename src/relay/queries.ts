@@ -130,8 +130,9 @@ export class Queries {
   }
 
   private sendStored(subscription: ClientSubscription, answer: StoredAnswer, started: number): void {
-    this.deps.fanout.answer(subscription, answer);
+    // Counted before the answer leaves: a client that reads /metrics after its EOSE sees it counted.
     this.deps.metrics.reqAnswered(started, answer.events.length);
+    this.deps.fanout.answer(subscription, answer);
   }
 
   /** Stops the readers now (after drain(), or when the relay could not start). */

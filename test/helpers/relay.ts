@@ -49,7 +49,7 @@ export async function startTestRelay(overrides?: DeepPartial<Config>, options: R
   // COMMONS_THREADS=N runs it with N connection threads (server.threads).
   const server = {
     implementation: (process.env.COMMONS_SERVER || 'auto') as Config['server']['implementation'],
-    threads: Number(process.env.COMMONS_THREADS || 1),
+    threads: process.env.COMMONS_THREADS === 'auto' ? ('auto' as const) : Number(process.env.COMMONS_THREADS || 1),
   };
   const base: DeepPartial<Config> = {
     relay: { host: '127.0.0.1', port: 0 },
