@@ -248,7 +248,8 @@ async function ensureStream(connection: NatsConnection): Promise<void> {
       num_replicas: cluster.replicas,
       max_age: cluster.max_age === null ? 0 : nanos(cluster.max_age * 1000),
       max_bytes: cluster.max_bytes ?? -1,
-      duplicate_window: nanos(120_000),
+      // NATS wants the window no longer than max_age.
+      duplicate_window: nanos(Math.min(120, cluster.max_age ?? 120) * 1000),
     });
     log.info({ stream: cluster.stream }, 'created the cluster stream');
   }
@@ -280,10 +281,13 @@ async function ensureStream(connection: NatsConnection): Promise<void> {
           : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: link.applied + 1 }),
       });
     }
-    if (state.messages > 0 && state.first_seq > link.applied + 1) {
-      log.warn(
-        { site: link.site.key, applied: link.applied, firstInStream: state.first_seq },
-        'the stream no longer holds every message this node has not applied (older than cluster.max_age or max_bytes): events of other nodes may be missing here; run `commons sync` against a peer',
+    // Messages after this node's position left the stream before it applied them (a node down for
+    // longer than max_age, or a new node joining an old cluster): what they held is missing here.
+    if (state.first_seq > link.applied + 1) {
+      const missing = `stream messages ${link.applied + 1}–${state.first_seq - 1} of ${link.site.key} expired before this node applied them`;
+      failed(
+        new Error(`${missing}: run \`commons sync <a peer's ws:// URL> --config <this node's config>\` to fetch what they held`),
+        'catching up',
       );
     }
   }

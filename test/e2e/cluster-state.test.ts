@@ -15,6 +15,7 @@ import { newKeys, signed } from '../helpers/events.js';
 import { hasNatsServer, NATS_MISSING, type NatsServer, natsRequired, startNatsServer } from '../helpers/nats.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
 import { runCommand } from '../helpers/run-cli.js';
+import { readClusterStatus } from '../../src/cluster/status.js';
 
 const CONVERGE_MS = 30_000;
 const admin = newKeys();
@@ -24,14 +25,13 @@ const relays: TestRelay[] = [];
 const clients: RawClient[] = [];
 const dir = mkdtempSync(join(tmpdir(), 'commons-cluster-state-'));
 
-/** Nodes named `names` on a stream of their own (one per test), with `admin` as NIP-86 admin. */
-async function startNodes(names: readonly string[], cluster: Record<string, unknown> = {}): Promise<TestRelay[]> {
-  const stream = `STATE${++streams}`;
+/** Nodes named `names` on a stream of their own (one per test, unless `stream` names an earlier one), with `admin` as NIP-86 admin. */
+async function startNodes(names: readonly string[], cluster: Record<string, unknown> = {}, stream = ++streams): Promise<TestRelay[]> {
   const nodes: TestRelay[] = [];
   for (const node of names) {
     const relay = await startTestRelay({
       management: { admins: [admin.pubkey] },
-      cluster: { enabled: true, node, servers: [nats.url], stream, subject_prefix: `state${streams}`, ...cluster },
+      cluster: { enabled: true, node, servers: [nats.url], stream: `STATE${stream}`, subject_prefix: `state${stream}`, ...cluster },
     });
     relays.push(relay);
     nodes.push(relay);
@@ -162,5 +162,38 @@ describe.skipIf(!hasNatsServer)(`cluster mode: shared state${hasNatsServer ? '' 
     const after = signed(keys, { content: 'after NATS came back' });
     await expect.poll(async () => (await onA.publish(signed(keys, { content: 'probe' })))[2], { timeout: CONVERGE_MS }).toBe(true);
     expect(await onA.publish(after)).toEqual(['OK', after.id, true, '']);
+  });
+
+  it('a node joining after the stream dropped messages says so; `commons sync` from a peer fills the gap, then it follows the stream', async () => {
+    const [a] = await startNodes(['a'], { max_age: 1 });
+    const stream = streams;
+    const onA = await connect(a!.url);
+    const keys = newKeys();
+    const early = Array.from({ length: 20 }, (_, i) => signed(keys, { content: `before c joined ${i}` }));
+    for (const event of early) expect((await onA.publish(event))[2]).toBe(true);
+    // Published, then expired (max_age 1 s).
+    await expect
+      .poll(async () => (await readClusterStatus(a!.config.cluster, 100)).stream, { timeout: CONVERGE_MS, interval: 250 })
+      .toMatchObject({ messages: 0, lastSeq: expect.any(Number) });
+    expect((await readClusterStatus(a!.config.cluster, 100)).stream.lastSeq).toBeGreaterThan(0);
+
+    const [c] = await startNodes(['c'], { max_age: 1 }, stream);
+    const statusOfC = async () => (await readClusterStatus(c!.config.cluster, 300)).nodes.find((node) => node.node === 'c');
+    await expect
+      .poll(async () => (await statusOfC())?.lastError?.message, { timeout: CONVERGE_MS, interval: 250 })
+      .toMatch(/expired before this node applied them: run `commons sync/);
+    const onC = await connect(c!.url);
+    expect((await onC.req('before', { authors: [keys.pubkey] })).events).toEqual([]);
+
+    const config = join(dir, 'c.yaml');
+    writeFileSync(config, `storage:\n  path: ${c!.dbPath}\n`);
+    const run = await runCommand(['sync', a!.url, '--config', config], '', 60_000);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/accepted: 20/);
+    expect((await onC.req('after sync', { authors: [keys.pubkey], limit: 100 })).events).toHaveLength(20);
+
+    const late = signed(keys, { content: 'after c joined' });
+    expect((await onA.publish(late))[2]).toBe(true);
+    await expect.poll(async () => (await onC.req('late', { ids: [late.id] })).events.length, { timeout: CONVERGE_MS }).toBe(1);
   });
 });
