@@ -259,17 +259,21 @@ async function ensureStream(connection: NatsConnection): Promise<void> {
   for (const link of links) {
     link.applied = link.tables.applied(streamKey);
     const durable = consumerName(node, link.site.key);
-    // The database says what was applied, not the consumer: one that acknowledged more (this node's
-    // database was replaced, or restored from a backup) is created again from the database's position.
+    // The database says what was applied, not the consumer. One that acknowledged more (this node's
+    // database was replaced, or restored from a backup) is created again from the database's position;
+    // so is one holding messages delivered before a crash and never acknowledged, which it would
+    // otherwise only deliver again after ack_wait.
     const existing = await jsm.consumers.info(cluster.stream, durable).catch(() => undefined);
-    if (existing !== undefined && existing.ack_floor.stream_seq > link.applied) {
+    const ahead = existing !== undefined && existing.ack_floor.stream_seq > link.applied;
+    const recreate = existing !== undefined && (ahead || existing.num_ack_pending > 0);
+    if (ahead) {
       log.warn(
         { site: link.site.key, applied: link.applied, acked: existing.ack_floor.stream_seq },
         "the consumer is ahead of this database: following the stream again from the database's position",
       );
-      await jsm.consumers.delete(cluster.stream, durable);
     }
-    if (existing === undefined || existing.ack_floor.stream_seq > link.applied) {
+    if (recreate) await jsm.consumers.delete(cluster.stream, durable);
+    if (existing === undefined || recreate) {
       await jsm.consumers.add(cluster.stream, {
         durable_name: durable,
         ack_policy: AckPolicy.Explicit,
