@@ -45,6 +45,8 @@ const names = subjects(cluster.subject_prefix);
 const PUBLISH_BATCH = 200;
 /** Stream messages applied per write transaction at most. */
 const APPLY_BATCH = 500;
+/** Tries of a batch the store refuses before it is applied one event at a time. */
+const APPLY_ATTEMPTS = 3;
 const RETRY_MS = 1000;
 const POLL_MS = 1000;
 /** How often the other nodes are asked how they are (NIP-11 and the page show it). */
@@ -202,21 +204,38 @@ async function applyInbox(link: SiteLink): Promise<void> {
     for (const segment of segmentsOf(link, messages)) {
       const applied = { stream: streamKey, seq: segment.last };
       const { location } = link.site;
-      for (;;) {
+      for (let attempt = 1; ; attempt++) {
         const reply = await request((seq) =>
           'items' in segment
-            ? { op: 'write', seq, location, items: segment.items, applied }
-            : { op: 'manage', seq, location, changes: segment.changes, applied },
+            ? { op: 'write', seq, location, items: attempt <= APPLY_ATTEMPTS ? segment.items : [], applied }
+            : { op: 'manage', seq, location, changes: attempt <= APPLY_ATTEMPTS ? segment.changes : [], applied },
         );
         if (!('error' in reply)) break;
         failed(new Error(reply.error), `applying stream messages up to ${segment.last} to ${link.site.key}`);
         if (stopping) return;
-        await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+        // After APPLY_ATTEMPTS a batch the store refuses every time is applied one by one, the refused ones skipped.
+        if (attempt === APPLY_ATTEMPTS) await applyOneByOne(link, segment);
+        else await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
       }
       link.applied = segment.last;
     }
     link.inbox.splice(0, messages.length);
     for (const message of messages) message.ack();
+  }
+}
+
+/** A batch the store refused as a whole: each event or change alone, those it refuses again logged and left out. */
+async function applyOneByOne(link: SiteLink, segment: Segment): Promise<void> {
+  const { location } = link.site;
+  const singles =
+    'items' in segment ? segment.items.map((item) => ({ items: [item] })) : segment.changes.map((change) => ({ changes: [change] }));
+  for (const single of singles) {
+    const reply = await request((seq) =>
+      'items' in single
+        ? { op: 'write', seq, location, items: single.items }
+        : { op: 'manage', seq, location, changes: single.changes, applied: { stream: streamKey, seq: link.applied } },
+    );
+    if ('error' in reply) log.error({ site: link.site.key, refused: single, error: reply.error }, 'a message of another node was left out');
   }
 }
 
@@ -336,22 +355,26 @@ async function run(): Promise<void> {
     },
   });
   connection.subscribe(names.status, { callback: (_error, message) => void message.respond(JSON.stringify(status())) });
+  const js = jetstream(connection);
+  for (const link of links) void publishLoop(js, link);
+  // NATS may go away between any two of these steps: all of them again until they all succeed.
   for (;;) {
+    const consuming: (() => void)[] = [];
     try {
       await ensureStream(connection);
+      for (const link of links) {
+        const consumer = await js.consumers.get(cluster.stream, consumerName(node, link.site.key));
+        const messages = await consumer.consume({ max_messages: 1000, callback: (message) => received(link, message) });
+        consuming.push(() => messages.stop());
+      }
+      stops.push(...consuming);
       break;
     } catch (error) {
+      for (const stop of consuming) stop();
       failed(error, 'setting up the stream and consumers');
       if (stopping) return;
       await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
     }
-  }
-  const js = jetstream(connection);
-  for (const link of links) {
-    void publishLoop(js, link);
-    const consumer = await js.consumers.get(cluster.stream, consumerName(node, link.site.key));
-    const messages = await consumer.consume({ max_messages: 1000, callback: (message) => received(link, message) });
-    stops.push(() => messages.stop());
   }
   log.info({ servers: cluster.servers, stream: cluster.stream }, 'cluster link up');
   const poll = (): void =>

@@ -16,6 +16,8 @@ import { hasNatsServer, NATS_MISSING, type NatsServer, natsRequired, startNatsSe
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
 import { runCommand } from '../helpers/run-cli.js';
 import { readClusterStatus } from '../../src/cluster/status.js';
+import { connect as connect_ } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
 
 const CONVERGE_MS = 30_000;
 const admin = newKeys();
@@ -195,5 +197,33 @@ describe.skipIf(!hasNatsServer)(`cluster mode: shared state${hasNatsServer ? '' 
     const late = signed(keys, { content: 'after c joined' });
     expect((await onA.publish(late))[2]).toBe(true);
     await expect.poll(async () => (await onC.req('late', { ids: [late.id] })).events.length, { timeout: CONVERGE_MS }).toBe(1);
+  });
+
+  it('leaves out an event of another node the store refuses, and applies the rest of its batch and the batches after it', async () => {
+    const [a] = await startNodes(['a']);
+    const keys = newKeys();
+    const [before, after, next] = [
+      signed(keys, { content: 'before' }),
+      signed(keys, { content: 'after' }),
+      signed(keys, { content: 'next' }),
+    ];
+    // An ephemeral event without a retention time: the store refuses it (no node sends one; a broken one could).
+    const refused = signed(keys, { kind: 20001, content: 'not storable' });
+    const wire = (event: { id: string }, expiresAt: number | null = null) => [JSON.stringify(event), expiresAt, false];
+    const connection = await connect_({ servers: nats.url });
+    try {
+      const js = jetstream(connection);
+      const subject = `${a!.config.cluster.subject_prefix}.events.default`;
+      await js.publish(subject, JSON.stringify({ v: 1, node: 'x', events: [wire(before), wire(refused), wire(after)] }));
+      await js.publish(subject, JSON.stringify({ v: 1, node: 'x', events: [wire(next)] }));
+    } finally {
+      await connection.close();
+    }
+    const onA = await connect(a!.url);
+    await expect
+      .poll(async () => (await onA.req('x', { authors: [keys.pubkey] })).events.map((event) => event.content).sort(), {
+        timeout: CONVERGE_MS,
+      })
+      .toEqual(['after', 'before', 'next']);
   });
 });
