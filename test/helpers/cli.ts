@@ -37,11 +37,16 @@ export interface CliRelay {
 
 export interface CliOptions {
   config: string;
-  db: string;
-  port: number;
+  /** --db; omitted: the config's storage.path. */
+  db?: string;
+  /** --port; omitted: the config's relay.port. */
+  port?: number;
+  /** --host; omitted: 127.0.0.1 when `db` or `port` is given, else the config's relay.host. */
   host?: string;
   /** How long to wait for 'relay listening' (ms). */
   startTimeoutMs?: number;
+  /** Called with every stderr line as it comes (also kept in `stderr`). */
+  onStderrLine?: (line: string) => void;
 }
 
 /**
@@ -52,20 +57,11 @@ export interface CliOptions {
 export async function startCliRelay(options: CliOptions): Promise<CliRelay> {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('COMMONS_')) env[key] = value;
-  const args = [
-    '--import',
-    'tsx',
-    'src/main.ts',
-    'serve',
-    '--config',
-    options.config,
-    '--db',
-    options.db,
-    '--host',
-    options.host ?? '127.0.0.1',
-    '--port',
-    String(options.port),
-  ];
+  const args = ['--import', 'tsx', 'src/main.ts', 'serve', '--config', options.config];
+  if (options.db !== undefined) args.push('--db', options.db);
+  if (options.port !== undefined) args.push('--port', String(options.port));
+  const flagsGiven = options.db !== undefined || options.port !== undefined;
+  if (options.host !== undefined || flagsGiven) args.push('--host', options.host ?? '127.0.0.1');
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const stderr: string[] = [];
   const exited = new Promise<Exit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
@@ -79,6 +75,7 @@ export async function startCliRelay(options: CliOptions): Promise<CliRelay> {
       const line = pending.slice(0, newline);
       pending = pending.slice(newline + 1);
       stderr.push(line);
+      options.onStderrLine?.(line);
       try {
         const entry = JSON.parse(line) as { msg?: unknown; url?: unknown };
         if (entry.msg === 'relay listening' && typeof entry.url === 'string') onListening?.(entry.url);
