@@ -40,9 +40,12 @@ export class RawClient {
     );
   }
 
-  /** `headers`: extra upgrade request headers, e.g. `{ host: 'a.example' }` for virtual hosts. */
-  static async connect(url: string, headers?: Record<string, string>): Promise<RawClient> {
-    const socket = new WebSocket(url, headers === undefined ? undefined : { headers });
+  /**
+   * `headers`: extra upgrade request headers, e.g. `{ host: 'a.example' }` for virtual hosts; `ca`: the
+   * certificate a wss:// server's must chain to (a test's own self-signed one).
+   */
+  static async connect(url: string, headers?: Record<string, string>, ca?: string): Promise<RawClient> {
+    const socket = new WebSocket(url, headers === undefined && ca === undefined ? undefined : { headers, ca });
     // Listen before the handshake completes: a frame the relay sends on open (NIP-42 AUTH) may be
     // delivered before a promise continuation after 'open' could attach a listener.
     const client = new RawClient(socket);

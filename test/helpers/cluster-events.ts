@@ -40,8 +40,10 @@ export async function storedIds(client: RawClient, ids: readonly string[]): Prom
   const found = new Set<string>();
   for (let i = 0; i < ids.length; i += IDS_PER_REQ) {
     const chunk = ids.slice(i, i + IDS_PER_REQ);
-    const result = await client.req(`ids-${++reqCount}`, { ids: chunk, limit: chunk.length });
+    const subId = `ids-${++reqCount}`;
+    const result = await client.req(subId, { ids: chunk, limit: chunk.length });
     if (result.closed !== undefined) throw new Error(`REQ by ids refused: ${JSON.stringify(result.closed)}`);
+    client.send(['CLOSE', subId]);
     for (const event of result.events) found.add(event.id);
   }
   return found;

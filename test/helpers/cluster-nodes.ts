@@ -19,8 +19,12 @@ export interface ClusterNodeOptions {
   natsUrl: string;
   /** cluster.stream; the default is the spec's COMMONS. */
   stream?: string;
+  /** relay.trusted_proxies (a proxy in front of the nodes). */
+  trustedProxies?: readonly string[];
   /** More top-level YAML appended to the config (sections not written here). */
   extraYaml?: string;
+  /** false: write the config and choose the port, but leave starting to `start()`. */
+  startNow?: boolean;
 }
 
 export interface ClusterNode {
@@ -46,11 +50,19 @@ export interface ClusterNode {
 }
 
 /** The YAML config of one cluster node. */
-export function clusterNodeYaml(options: { name: string; port: number; dbPath: string; natsUrl: string; stream?: string }): string {
+export function clusterNodeYaml(options: {
+  name: string;
+  port: number;
+  dbPath: string;
+  natsUrl: string;
+  stream?: string;
+  trustedProxies?: readonly string[];
+}): string {
   return [
     'relay:',
     '  host: 127.0.0.1',
     `  port: ${options.port}`,
+    `  trusted_proxies: ${JSON.stringify(options.trustedProxies ?? [])}`,
     'storage:',
     `  path: ${JSON.stringify(options.dbPath)}`,
     'logging:',
@@ -76,10 +88,7 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
   const port = await freePort();
   const dbPath = join(dir, 'relay.sqlite');
   const configPath = join(dir, 'relay.yaml');
-  writeFileSync(
-    configPath,
-    clusterNodeYaml({ name: options.name, port, dbPath, natsUrl: options.natsUrl, stream: options.stream }) + (options.extraYaml ?? ''),
-  );
+  writeFileSync(configPath, clusterNodeYaml({ ...options, port, dbPath }) + (options.extraYaml ?? ''));
   const log: string[] = [];
   let relay: CliRelay | undefined;
 
@@ -117,7 +126,7 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
       await start();
     },
   };
-  await start();
+  if (options.startNow ?? true) await start();
   return node;
 }
 
