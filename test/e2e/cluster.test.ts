@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { NostrEvent } from '../../src/event/types.js';
 import { RawClient } from '../helpers/client.js';
+import { clusterDiagnostics } from '../helpers/cluster-diagnostics.js';
 import { deliveries, publishBatch, refusals, storedIds, waitUntilStored } from '../helpers/cluster-events.js';
 import { type ClusterNode, clusterNodeYaml, exportedIds, killAll, logTail, startClusterNodes } from '../helpers/cluster-nodes.js';
 import { type Keys, newKeys, now, signed } from '../helpers/events.js';
@@ -27,6 +28,7 @@ const dir = mkdtempSync(join(tmpdir(), 'commons-cluster-'));
 const clients: RawClient[] = [];
 const natsServers: NatsServer[] = [];
 const allNodes: ClusterNode[] = [];
+const natsUrlOf = new Map<ClusterNode, string>();
 let clusterCount = 0;
 
 interface Cluster {
@@ -41,6 +43,7 @@ async function startCluster(names: readonly string[]): Promise<Cluster> {
   const parentDir = join(dir, `cluster-${++clusterCount}`);
   const nodes = await startClusterNodes(names, { parentDir, natsUrl: nats.url });
   allNodes.push(...nodes);
+  for (const node of nodes) natsUrlOf.set(node, nats.url);
   await everyNodeReplicates(nodes);
   return { nats, nodes };
 }
@@ -52,14 +55,19 @@ async function connect(node: ClusterNode): Promise<RawClient> {
   return client;
 }
 
-const logs = (nodes: readonly ClusterNode[]) => (): string => nodes.map((node) => logTail(node)).join('\n');
+/** A failure's context: the nodes' log tails and what NATS says about the stream, consumers and nodes. */
+const diagnose =
+  (nodes: readonly ClusterNode[], natsUrl: string) =>
+  async (missing: readonly string[]): Promise<string> =>
+    `${nodes.map((node) => logTail(node)).join('\n')}\n${await clusterDiagnostics(natsUrl, { missing })}`;
 
 /** Waits until every node has every one of `ids` (a fresh connection per node). */
 async function everyNodeHas(nodes: readonly ClusterNode[], ids: readonly string[], what: string, present = true): Promise<void> {
   await Promise.all(
     nodes.map(async (node) => {
       const client = await connect(node);
-      await waitUntilStored(client, ids, { present, what: `${what} on ${node.name}`, limitMs: CONVERGE_MS, context: logs(nodes) });
+      const context = diagnose(nodes, natsUrlOf.get(node)!);
+      await waitUntilStored(client, ids, { present, what: `${what} on ${node.name}`, limitMs: CONVERGE_MS, context });
     }),
   );
 }

@@ -51,12 +51,12 @@ export async function storedIds(client: RawClient, ids: readonly string[]): Prom
 
 /**
  * Polls until the node behind `client` has every one of `ids` (`present`) or none of them (`!present`);
- * the error names how many are missing (or left) and what `context()` returns (a log tail).
+ * the error names how many are missing (or left) and what `context(those ids)` returns (log tails, diagnostics).
  */
 export async function waitUntilStored(
   client: RawClient,
   ids: readonly string[],
-  options: { present?: boolean; what: string; limitMs?: number; context?: () => string },
+  options: { present?: boolean; what: string; limitMs?: number; context?: (wrong: readonly string[]) => string | Promise<string> },
 ): Promise<void> {
   const present = options.present ?? true;
   const limitMs = options.limitMs ?? 60_000;
@@ -68,7 +68,7 @@ export async function waitUntilStored(
     if (Date.now() > deadline) {
       const state = present ? 'still missing' : 'still stored';
       throw new Error(
-        `${options.what}: ${wrong.length} of ${ids.length} ${state} after ${limitMs} ms (e.g. ${wrong[0]})\n${options.context?.() ?? ''}`,
+        `${options.what}: ${wrong.length} of ${ids.length} ${state} after ${limitMs} ms (e.g. ${wrong[0]})\n${(await options.context?.(wrong)) ?? ''}`,
       );
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
