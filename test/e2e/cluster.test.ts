@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { NostrEvent } from '../../src/event/types.js';
 import { RawClient } from '../helpers/client.js';
-import { clusterDiagnostics } from '../helpers/cluster-diagnostics.js';
+import { clusterDiagnostics, consumerPositions } from '../helpers/cluster-diagnostics.js';
 import { deliveries, publishBatch, refusals, storedIds, waitUntilStored } from '../helpers/cluster-events.js';
 import { type ClusterNode, clusterNodeYaml, exportedIds, killAll, logTail, startClusterNodes } from '../helpers/cluster-nodes.js';
 import { type Keys, newKeys, now, signed } from '../helpers/events.js';
@@ -58,8 +58,19 @@ async function connect(node: ClusterNode): Promise<RawClient> {
 /** A failure's context: the nodes' log tails and what NATS says about the stream, consumers and nodes. */
 const diagnose =
   (nodes: readonly ClusterNode[], natsUrl: string) =>
-  async (missing: readonly string[]): Promise<string> =>
-    `${nodes.map((node) => logTail(node)).join('\n')}\n${await clusterDiagnostics(natsUrl, { missing })}`;
+  async (missing: readonly string[]): Promise<string> => {
+    const held = await Promise.all(
+      nodes.filter((node) => node.running()).map(async (node) => `${node.name} ${(await storedIds(await connect(node), missing)).size}`),
+    );
+    const labels = missing.slice(0, 5).map((id) => `${id.slice(0, 8)} "${contentOf.get(id) ?? '?'}"`);
+    return [
+      ...nodes.map((node) => logTail(node)),
+      await clusterDiagnostics(natsUrl, { missing }),
+      `of the ${missing.length} events, held by: ${held.join(', ')}; e.g. ${labels.join(', ')}`,
+    ].join('\n');
+  };
+/** Every event's content by id (the labels say which batch an event was in). */
+const contentOf = new Map<string, string>();
 
 /** Waits until every node has every one of `ids` (a fresh connection per node). */
 async function everyNodeHas(nodes: readonly ClusterNode[], ids: readonly string[], what: string, present = true): Promise<void> {
@@ -86,7 +97,11 @@ async function everyNodeReplicates(nodes: readonly ClusterNode[]): Promise<void>
 /** `count` kind-1 notes by the given authors, labelled. */
 function notes(keys: readonly Keys[], count: number, label: string): NostrEvent[] {
   const t = now();
-  return Array.from({ length: count }, (_, i) => signed(keys[i % keys.length]!, { created_at: t - (i % 60), content: `${label} #${i}` }));
+  const events = Array.from({ length: count }, (_, i) =>
+    signed(keys[i % keys.length]!, { created_at: t - (i % 60), content: `${label} #${i}` }),
+  );
+  for (const event of events) contentOf.set(event.id, event.content);
+  return events;
 }
 
 /** Subscribes live only (`limit: 0`: nothing stored) and resolves after EOSE. */
@@ -280,6 +295,40 @@ describe.skipIf(!hasNatsServer)(`cluster mode: crashes and outages${hasNatsServe
         [...final].filter(([, n]) => n > 1),
         'delivered more than once',
       ).toEqual([]);
+    },
+    CLUSTER_TIMEOUT_MS,
+  );
+
+  it(
+    'C SIGKILLed while holding delivered, unacknowledged stream messages gets them after restart, although later ones were applied first',
+    async () => {
+      const { nats, nodes } = await startCluster(['A', 'B', 'C']);
+      const [A, , C] = nodes as [ClusterNode, ClusterNode, ClusterNode];
+      const keys = [newKeys(), newKeys()];
+      const publisher = await connect(A);
+
+      // Frozen, C cannot apply or acknowledge what NATS already delivered to it.
+      C.freeze();
+      const held = notes(keys, 600, 'delivered to the frozen C');
+      expect(refusals(await publishBatch(publisher, held))).toEqual([]);
+      const deadline = Date.now() + CONVERGE_MS;
+      let positions = await consumerPositions(nats.url, 'C');
+      while (positions.ackPending === 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        positions = await consumerPositions(nats.url, 'C');
+      }
+      expect(positions.ackPending, `NATS delivered to the frozen C: ${JSON.stringify(positions)}`).toBeGreaterThan(0);
+      await C.kill();
+
+      // After the restart the stream's newer messages come first; the held ones only after ack_wait.
+      await C.start();
+      const later = notes(keys, 600, 'published after the restart');
+      expect(refusals(await publishBatch(publisher, later))).toEqual([]);
+      await everyNodeHas(
+        [C],
+        [...held, ...later].map((e) => e.id),
+        'events delivered to C before its crash and after',
+      );
     },
     CLUSTER_TIMEOUT_MS,
   );

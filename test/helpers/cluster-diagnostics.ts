@@ -6,6 +6,21 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 
+/** A durable consumer's positions: stream sequences delivered and acknowledged, and how many wait for an ack. */
+export async function consumerPositions(
+  natsUrl: string,
+  consumer: string,
+  stream = 'COMMONS',
+): Promise<{ delivered: number; ackFloor: number; ackPending: number }> {
+  const nc = await connect({ servers: natsUrl, timeout: 5000, reconnect: false });
+  try {
+    const info = await (await jetstreamManager(nc, { timeout: 5000 })).consumers.info(stream, consumer);
+    return { delivered: info.delivered.stream_seq, ackFloor: info.ack_floor.stream_seq, ackPending: info.num_ack_pending };
+  } finally {
+    await nc.close().catch(() => {});
+  }
+}
+
 /** Stream messages scanned at most when looking for missing ids. */
 const MAX_SCANNED = 5000;
 
@@ -37,7 +52,7 @@ export async function clusterDiagnostics(
         if (message === null) continue;
         const batch = message.json<{ node: string; events: [string, ...unknown[]][] }>();
         const held = batch.events.filter(([json]) => missing.has((JSON.parse(json) as { id: string }).id)).length;
-        if (held > 0) holders.push(`seq ${seq} (from ${batch.node}): ${held} of ${batch.events.length}`);
+        if (held > 0) holders.push(`seq ${seq} (from ${batch.node}, ${message.time.toISOString()}): ${held} of ${batch.events.length}`);
       }
       lines.push(`stream messages holding the ${missing.size} missing events: ${holders.join('; ') || 'none'}`);
     }

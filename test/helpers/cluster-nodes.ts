@@ -47,6 +47,8 @@ export interface ClusterNode {
   kill(): Promise<Exit>;
   /** stop() if running, then start(). */
   restart(): Promise<void>;
+  /** SIGSTOP: the process stays, its sockets open, but it does nothing (kill() still ends it). */
+  freeze(): void;
 }
 
 /** The YAML config of one cluster node. */
@@ -121,6 +123,10 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
     start,
     stop: () => end('SIGTERM'),
     kill: () => end('SIGKILL'),
+    freeze: () => {
+      if (!running()) throw new Error(`node ${options.name} is not running`);
+      relay!.child.kill('SIGSTOP');
+    },
     restart: async () => {
       if (running()) await end('SIGTERM');
       await start();
