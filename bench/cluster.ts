@@ -75,7 +75,18 @@ async function startNode(name: string, natsUrl: string | undefined): Promise<Nod
   return node;
 }
 
-/** A client that knows when each EVENT and OK arrived. */
+/** SIGTERM, then SIGKILL if it has not exited within 20 s. */
+async function stopNode(node: Node): Promise<void> {
+  if (node.process.exitCode !== null || node.process.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => node.process.once('exit', () => resolve()));
+  node.process.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, 20_000)))]);
+  clearTimeout(timer);
+  if (node.process.exitCode === null && node.process.signalCode === null) node.process.kill('SIGKILL');
+}
+
+/** An open WebSocket to `url`. */
 async function open(url: string): Promise<WebSocket> {
   const ws = new WebSocket(url);
   await new Promise<void>((resolve, reject) => {
@@ -227,7 +238,8 @@ async function main(): Promise<void> {
     await ingest('a single node', single, []);
     await ingest('cluster node A', A!, [B!, C!]);
   } finally {
-    for (const node of started) node.process.kill('SIGTERM');
+    // The nodes first (each publishes what is left and drains its NATS connection), then NATS.
+    await Promise.all(started.map(stopNode));
     await nats.dispose();
     rmSync(root, { recursive: true, force: true });
   }
