@@ -15,7 +15,7 @@ import type { NostrEvent } from '../../src/event/types.js';
 import { RawClient } from '../helpers/client.js';
 import { clusterDiagnostics, consumerPositions } from '../helpers/cluster-diagnostics.js';
 import { deliveries, publishBatch, refusals, storedIds, waitUntilStored } from '../helpers/cluster-events.js';
-import { type ClusterNode, clusterNodeYaml, exportedIds, killAll, logTail, startClusterNodes } from '../helpers/cluster-nodes.js';
+import { type ClusterNode, clusterNodeYaml, exportedIds, killAll, logTail, startClusterNode } from '../helpers/cluster-nodes.js';
 import { type Keys, newKeys, now, signed } from '../helpers/events.js';
 import { hasNatsServer, NATS_MISSING, type NatsServer, natsRequired, startNatsServer } from '../helpers/nats.js';
 import { runCommand } from '../helpers/run-cli.js';
@@ -37,19 +37,22 @@ interface Cluster {
 }
 
 /** A fresh NATS server and nodes with the given names (each cluster in a folder of its own). */
-async function startCluster(names: readonly string[]): Promise<Cluster> {
+async function startCluster(names: readonly string[], extraYaml?: (parentDir: string, name: string) => string): Promise<Cluster> {
   const nats = await startNatsServer();
   natsServers.push(nats);
   const parentDir = join(dir, `cluster-${++clusterCount}`);
-  const nodes = await startClusterNodes(names, { parentDir, natsUrl: nats.url });
+  const nodes: ClusterNode[] = [];
+  for (const name of names)
+    nodes.push(await startClusterNode({ name, parentDir, natsUrl: nats.url, extraYaml: extraYaml?.(parentDir, name) }));
   allNodes.push(...nodes);
   for (const node of nodes) natsUrlOf.set(node, nats.url);
   await everyNodeReplicates(nodes);
   return { nats, nodes };
 }
 
-async function connect(node: ClusterNode): Promise<RawClient> {
-  const client = await RawClient.connect(node.url);
+/** A client of the node; `host`: the Host header (a virtual host's name). */
+async function connect(node: ClusterNode, host?: string): Promise<RawClient> {
+  const client = await RawClient.connect(node.url, host === undefined ? undefined : { host });
   client.socket.on('error', () => {});
   clients.push(client);
   return client;
@@ -221,6 +224,38 @@ describe.skipIf(!hasNatsServer)(`cluster mode: three nodes, one NATS${hasNatsSer
       expect(ok[2], JSON.stringify(ok)).toBe(true);
       await onB.next((f) => f[0] === 'EVENT' && f[1] === 'ephemeral' && (f[2] as NostrEvent).id === event.id, CONVERGE_MS);
       for (const node of cluster.nodes) expect((await storedIds(await connect(node), [event.id])).size, node.name).toBe(0);
+    },
+    CLUSTER_TIMEOUT_MS,
+  );
+});
+
+describe.skipIf(!hasNatsServer)(`cluster mode: virtual hosts${hasNatsServer ? '' : ` (skipped: ${NATS_MISSING})`}`, () => {
+  it(
+    'each site is replicated to the same site on the other node, and only there',
+    async () => {
+      const SITE = 'north.example';
+      const { nodes } = await startCluster(['A', 'B'], (parentDir, name) =>
+        ['hosts:', `  - names: [${SITE}]`, '    storage:', `      path: ${JSON.stringify(join(parentDir, name, 'north.sqlite'))}`, ''].join(
+          '\n',
+        ),
+      );
+      const [A, B] = nodes as [ClusterNode, ClusterNode];
+      const keys = newKeys();
+      const onSite = signed(keys, { content: `for ${SITE}` });
+      const onDefault = signed(keys, { content: 'for the default site' });
+      expect((await (await connect(A, SITE)).publish(onSite))[2]).toBe(true);
+      expect((await (await connect(A)).publish(onDefault))[2]).toBe(true);
+
+      const context = diagnose(nodes, natsUrlOf.get(A)!);
+      await waitUntilStored(await connect(B, SITE), [onSite.id], {
+        what: `the ${SITE} event on B's ${SITE}`,
+        limitMs: CONVERGE_MS,
+        context,
+      });
+      await waitUntilStored(await connect(B), [onDefault.id], { what: "the default site's event on B", limitMs: CONVERGE_MS, context });
+      // Each site's events arrived; the other site's, published before them on A, would have too.
+      expect((await storedIds(await connect(B, SITE), [onDefault.id])).size, `the default site's event on B's ${SITE}`).toBe(0);
+      expect((await storedIds(await connect(B), [onSite.id])).size, `the ${SITE} event on B's default site`).toBe(0);
     },
     CLUSTER_TIMEOUT_MS,
   );

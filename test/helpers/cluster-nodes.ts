@@ -136,13 +136,6 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
   return node;
 }
 
-/** Starts one node per name (one after another: each start compiles the sources). */
-export async function startClusterNodes(names: readonly string[], options: Omit<ClusterNodeOptions, 'name'>): Promise<ClusterNode[]> {
-  const nodes: ClusterNode[] = [];
-  for (const name of names) nodes.push(await startClusterNode({ ...options, name }));
-  return nodes;
-}
-
 /** SIGKILLs every node still running (test clean-up). */
 export async function killAll(nodes: readonly ClusterNode[]): Promise<void> {
   await Promise.all(nodes.filter((node) => node.running()).map((node) => node.kill()));
