@@ -50,6 +50,15 @@ async function startCluster(names: readonly string[], extraYaml?: (parentDir: st
   return { nats, nodes };
 }
 
+const perTest: Cluster[] = [];
+
+/** A cluster of the running test alone, stopped after it (so finished tests leave no processes behind). */
+async function clusterForThisTest(names: readonly string[], extraYaml?: (parentDir: string, name: string) => string): Promise<Cluster> {
+  const cluster = await startCluster(names, extraYaml);
+  perTest.push(cluster);
+  return cluster;
+}
+
 /** A client of the node; `host`: the Host header (a virtual host's name). */
 async function connect(node: ClusterNode, host?: string): Promise<RawClient> {
   const client = await RawClient.connect(node.url, host === undefined ? undefined : { host });
@@ -113,8 +122,12 @@ async function subscribeLive(client: RawClient, subId: string, filter: object): 
   expect(result.closed, `live REQ ${subId} refused`).toBeUndefined();
 }
 
-afterEach(() => {
+afterEach(async () => {
   for (const client of clients.splice(0)) client.socket.terminate();
+  for (const { nats, nodes } of perTest.splice(0)) {
+    await killAll(nodes);
+    await nats.dispose();
+  }
 });
 
 afterAll(async () => {
@@ -234,7 +247,7 @@ describe.skipIf(!hasNatsServer)(`cluster mode: virtual hosts${hasNatsServer ? ''
     'each site is replicated to the same site on the other node, and only there',
     async () => {
       const SITE = 'north.example';
-      const { nodes } = await startCluster(['A', 'B'], (parentDir, name) =>
+      const { nodes } = await clusterForThisTest(['A', 'B'], (parentDir, name) =>
         ['hosts:', `  - names: [${SITE}]`, '    storage:', `      path: ${JSON.stringify(join(parentDir, name, 'north.sqlite'))}`, ''].join(
           '\n',
         ),
@@ -265,7 +278,7 @@ describe.skipIf(!hasNatsServer)(`cluster mode: crashes and outages${hasNatsServe
   it(
     'C is SIGKILLed and restarted while A publishes 5,000 events: C converges to A’s set, and its live subscriber gets none twice',
     async () => {
-      const { nodes } = await startCluster(['A', 'B', 'C']);
+      const { nodes } = await clusterForThisTest(['A', 'B', 'C']);
       const [A, , C] = nodes as [ClusterNode, ClusterNode, ClusterNode];
       const keys = [newKeys(), newKeys(), newKeys(), newKeys()];
       const publisher = await connect(A);
@@ -337,7 +350,7 @@ describe.skipIf(!hasNatsServer)(`cluster mode: crashes and outages${hasNatsServe
   it(
     'C SIGKILLed while holding delivered, unacknowledged stream messages gets them after restart, although later ones were applied first',
     async () => {
-      const { nats, nodes } = await startCluster(['A', 'B', 'C']);
+      const { nats, nodes } = await clusterForThisTest(['A', 'B', 'C']);
       const [A, , C] = nodes as [ClusterNode, ClusterNode, ClusterNode];
       const keys = [newKeys(), newKeys()];
       const publisher = await connect(A);
@@ -371,7 +384,7 @@ describe.skipIf(!hasNatsServer)(`cluster mode: crashes and outages${hasNatsServe
   it(
     'NATS is down for 10 s while A and B keep answering OK true; after it is back every acknowledged event is on every node',
     async () => {
-      const { nats, nodes } = await startCluster(['A', 'B', 'C']);
+      const { nats, nodes } = await clusterForThisTest(['A', 'B', 'C']);
       const [A, B] = nodes as [ClusterNode, ClusterNode, ClusterNode];
       const publishers = [await connect(A), await connect(B)];
       const keys = [newKeys(), newKeys()];
@@ -406,7 +419,7 @@ describe.skipIf(!hasNatsServer)(`cluster mode: crashes and outages${hasNatsServe
   it(
     'a node SIGKILLed right after its OK true still publishes those events after restart (NATS up, then NATS down)',
     async () => {
-      const { nats, nodes } = await startCluster(['A', 'B', 'C']);
+      const { nats, nodes } = await clusterForThisTest(['A', 'B', 'C']);
       const [A, B, C] = nodes as [ClusterNode, ClusterNode, ClusterNode];
       const keys = [newKeys(), newKeys(), newKeys()];
 
