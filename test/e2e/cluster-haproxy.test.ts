@@ -149,7 +149,7 @@ describe.skipIf(missing !== '')(`HAProxy in front of a cluster${missing === '' ?
     await killAll(nodes);
     await nats?.dispose();
     rmSync(dir, { recursive: true, force: true });
-  });
+  }, TIMEOUT_MS);
 
   it(
     'an event published through HAProxy is returned by REQs through HAProxy on every node; NIP-11 answers through it',

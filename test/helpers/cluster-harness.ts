@@ -19,6 +19,8 @@ import { type NatsServer, startNatsServer } from './nats.js';
 /** Multi-process tests: several node starts (tsx compiles on each) and thousands of events on 2 cores. */
 export const CLUSTER_TIMEOUT_MS = 300_000;
 export const CONVERGE_MS = 120_000;
+/** Above the bounded waits for processes to exit (30 s per node, in parallel; 20 s for NATS). */
+const CLEANUP_TIMEOUT_MS = 90_000;
 
 export interface Cluster {
   nats: NatsServer;
@@ -127,12 +129,12 @@ export function clusterHarness(prefix: string) {
         await killAll(nodes);
         await nats.dispose();
       }
-    });
+    }, CLEANUP_TIMEOUT_MS);
     afterAll(async () => {
       await killAll(allNodes);
       await Promise.all(natsServers.map((nats) => nats.dispose()));
       rmSync(dir, { recursive: true, force: true });
-    });
+    }, CLEANUP_TIMEOUT_MS);
   }
 
   return { dir, startCluster, clusterForThisTest, connect, diagnose, everyNodeHas, notes, subscribeLive, registerCleanup };
