@@ -5,9 +5,9 @@
  *   npx tsx bench/fanout.ts [--url ws://127.0.0.1:7777] [--subscribers 5000] [--rate 1000] [--seconds 15]
  *
  * Without --url the relay is started here (`node dist/main.js serve`, run `npm run build` first) on a
- * fresh temporary database, so its CPU and RSS can be read from /proc. Subscribers are spread over
- * --procs child processes so the client uses both cores. Loopback only; every loop bounded. See
- * bench/README.md (Fan-out).
+ * fresh temporary database, so its CPU and RSS can be read from /proc; for a relay started elsewhere, give
+ * --url and --relay-pid. Subscribers are spread over --procs child processes so the client uses both
+ * cores. Loopback only; every loop bounded. See bench/README.md (Fan-out).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -17,11 +17,12 @@ import { matchFilter, type Filter } from 'nostr-tools/filter';
 import WebSocket from 'ws';
 import { loadDataset, type BenchEvent } from './dataset.js';
 import { openSubscribers, subscriberFilters } from './subscribers.js';
-import { assertLoopback, cpuSeconds, integerOption, percentile, rssKb, startBenchRelay } from './relay-process.js';
+import { assertLoopback, cpuSeconds, integerOption, peakRssKb, percentile, rssKb, startBenchRelay } from './relay-process.js';
 
 const { values: args } = parseArgs({
   options: {
     url: { type: 'string' },
+    'relay-pid': { type: 'string' },
     config: { type: 'string' },
     relay: { type: 'string', default: 'dist/main.js' },
     'node-args': { type: 'string', default: '' },
@@ -244,6 +245,8 @@ async function parent(): Promise<void> {
     ({ process: relay, url, dir: dbDir } = started);
   }
   assertLoopback(url);
+  // A relay started elsewhere (--url) is measured through its pid when given.
+  const relayPid = relay?.pid ?? (args['relay-pid'] === undefined ? undefined : int('relay-pid', 1, 2 ** 31 - 1));
   const cleanup = (): void => {
     relay?.kill('SIGTERM');
     if (dbDir) rmSync(dbDir, { recursive: true, force: true });
@@ -282,17 +285,18 @@ async function parent(): Promise<void> {
     );
     const opened = ready.reduce((s, r) => s + (r.type === 'ready' ? r.opened : 0), 0);
     log(
-      `subscribers: ${opened}/${subscribers} open in ${((performance.now() - t0) / 1000).toFixed(1)} s; relay RSS ${relay ? rssKb(relay.pid!) : '?'} KB`,
+      `subscribers: ${opened}/${subscribers} open in ${((performance.now() - t0) / 1000).toFixed(1)} s; relay RSS ${relayPid ? rssKb(relayPid) : '?'} KB`,
     );
 
-    const relayCpu0 = relay ? cpuSeconds(relay.pid!) : 0;
+    const relayCpu0 = relayPid ? cpuSeconds(relayPid) : 0;
     const w0 = performance.now();
     const pub = await publish(url, toPublish, rate, int('publishers', 1, 64));
     const publishSeconds = (performance.now() - w0) / 1000;
     await new Promise((r) => setTimeout(r, int('settle', 0, 60) * 1000));
     const wall = (performance.now() - w0) / 1000;
-    const relayCpu = relay ? cpuSeconds(relay.pid!) - relayCpu0 : NaN;
-    const relayRss = relay ? rssKb(relay.pid!) : NaN;
+    const relayCpu = relayPid ? cpuSeconds(relayPid) - relayCpu0 : NaN;
+    const relayRss = relayPid ? rssKb(relayPid) : NaN;
+    const relayPeakRss = relayPid ? peakRssKb(relayPid) : NaN;
     log(
       `load average: ${loadavg()
         .map((l) => l.toFixed(1))
@@ -335,6 +339,7 @@ async function parent(): Promise<void> {
       relayCpuMicrosPerDelivery: +((relayCpu * 1e6) / Math.max(1, sum('delivered') + sum('unexpected'))).toFixed(1),
       clientCpuPercent: Math.round((clientCpu / wall) * 100),
       relayRssMb: Math.round(relayRss / 1024),
+      relayPeakRssMb: Math.round(relayPeakRss / 1024),
     };
     if (args.json) process.stdout.write(`${JSON.stringify(report)}\n`);
     else {
@@ -343,7 +348,7 @@ async function parent(): Promise<void> {
         `subscribers ${report.subscribers}  published ${report.published} at ${report.rate}/s (${report.accepted} OK true before the deadline, ${report.rejected} OK false)\n` +
           `deliveries ${report.delivered}/${report.expected} expected (${report.deliveriesPerSecond}/s)  missed ${report.missed}  delivered without an OK in time ${report.unexpected}  duplicates ${report.duplicates}  disconnected ${report.disconnected}\n` +
           `publish→receive ms  p50 ${l.p50?.toFixed(1)}  p90 ${l.p90?.toFixed(1)}  p99 ${l.p99?.toFixed(1)}  max ${l.max?.toFixed(1)}   (EVENT→OK p50 ${report.okLatencyMs.p50?.toFixed(1)} p99 ${report.okLatencyMs.p99?.toFixed(1)})\n` +
-          `cpu (% of one core over ${wall.toFixed(1)} s)  relay ${report.relayCpuPercent}  client ${report.clientCpuPercent}   relay RSS ${report.relayRssMb} MB   relay CPU per delivery ${report.relayCpuMicrosPerDelivery} µs\n`,
+          `cpu (% of one core over ${wall.toFixed(1)} s)  relay ${report.relayCpuPercent}  client ${report.clientCpuPercent}   relay RSS ${report.relayRssMb} MB (peak ${report.relayPeakRssMb})   relay CPU per delivery ${report.relayCpuMicrosPerDelivery} µs\n`,
       );
     }
   } finally {

@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { generateUnsignedEvents, loadDataset, Rng, MAX_EVENTS, type BenchEvent, type Dataset } from './dataset.js';
 import { readQueryDb } from './query-db.js';
-import { cpuSeconds, mainThreadCpuSeconds } from './relay-process.js';
+import { cpuSeconds, mainThreadCpuSeconds, peakRssKb, threadCpuSeconds } from './relay-process.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -377,6 +377,8 @@ interface Row {
   relayMainCpuPercent: number | null;
   /** With --relay-pid: relay CPU µs per request answered (OK or EOSE/CLOSED). */
   relayMicrosPerAnswer: number | null;
+  /** With --relay-pid: each relay thread that used at least 1 % of a core over the phase, in thread id order. */
+  relayThreads: RelayThreadCpu[] | null;
   timeLimitHit: boolean;
   notices: number;
 }
@@ -458,6 +460,7 @@ function toRow(
     relayMainCpuPercent: cpu.relayMainMicros === null || seconds <= 0 || shape ? null : round(cpu.relayMainMicros / 1e4 / seconds, 0),
     relayMicrosPerAnswer:
       cpu.relayMicros === null || shape || t.ok + t.rejected === 0 ? null : round(cpu.relayMicros / (t.ok + t.rejected), 1),
+    relayThreads: cpu.relayThreads === null || seconds <= 0 || shape ? null : busyThreads(cpu.relayThreads, seconds),
     timeLimitHit,
     notices,
   };
@@ -468,6 +471,35 @@ interface PhaseCpu {
   clientMicros: number;
   relayMicros: number | null;
   relayMainMicros: number | null;
+  /** CPU seconds per relay thread over the phase, by thread id. */
+  relayThreads: Map<number, { name: string; seconds: number }> | null;
+}
+
+export interface RelayThreadCpu {
+  tid: number;
+  name: string;
+  /** The process's first thread (for Node, the event loop). */
+  main: boolean;
+  /** % of one core over the phase. */
+  cpuPercent: number;
+}
+
+function busyThreads(threads: Map<number, { name: string; seconds: number }>, seconds: number): RelayThreadCpu[] {
+  const main = Math.min(...threads.keys());
+  return [...threads]
+    .map(([tid, t]) => ({ tid, name: t.name, main: tid === main, cpuPercent: round((t.seconds / seconds) * 100, 0) }))
+    .filter((t) => t.cpuPercent >= 1)
+    .sort((a, b) => a.tid - b.tid);
+}
+
+/** Per-thread CPU seconds used between two snapshots; a thread born in between counts from zero. */
+function threadDelta(
+  before: Map<number, { name: string; seconds: number }>,
+  after: Map<number, { name: string; seconds: number }>,
+): Map<number, { name: string; seconds: number }> {
+  const delta = new Map<number, { name: string; seconds: number }>();
+  for (const [tid, t] of after) delta.set(tid, { name: t.name, seconds: t.seconds - (before.get(tid)?.seconds ?? 0) });
+  return delta;
 }
 
 /** Starts measuring; the returned function reads the CPU used since. */
@@ -475,12 +507,14 @@ function measureCpu(relayPid: number | undefined): () => PhaseCpu {
   const client0 = process.cpuUsage();
   const relay0 = relayPid === undefined ? null : cpuSeconds(relayPid);
   const main0 = relayPid === undefined ? null : mainThreadCpuSeconds(relayPid);
+  const threads0 = relayPid === undefined ? null : threadCpuSeconds(relayPid);
   return () => {
     const d = process.cpuUsage(client0);
     return {
       clientMicros: d.user + d.system,
       relayMicros: relay0 === null ? null : (cpuSeconds(relayPid!) - relay0) * 1e6,
       relayMainMicros: main0 === null ? null : (mainThreadCpuSeconds(relayPid!) - main0) * 1e6,
+      relayThreads: threads0 === null ? null : threadDelta(threads0, threadCpuSeconds(relayPid!)),
     };
   };
 }
@@ -811,6 +845,18 @@ export function renderTable(rows: Row[]): string {
 // ---------------------------------------------------------------------------------------------
 // Main
 
+/** With --relay-pid: the relay's busy threads per phase (% of a core; `main` first) and its peak RSS. */
+function renderThreads(rows: Row[], relayPeakRssMb: number | null): string {
+  if (relayPeakRssMb === null) return '';
+  const lines = rows
+    .filter((r) => !r.shape && r.relayThreads !== null)
+    .map((r) => {
+      const threads = r.relayThreads!.map((t) => `${t.main ? 'main' : `${t.name}/${t.tid}`} ${t.cpuPercent}`);
+      return `relay threads, ${r.phase} (% of a core): ${threads.join(', ')}`;
+    });
+  return `\n${[...lines, `relay peak RSS (VmHWM): ${relayPeakRssMb} MB`].join('\n')}\n`;
+}
+
 /** The unsigned events of a database built by bench/query-db.ts, regenerated from its sidecar. */
 function queryDbDataset(path: string): Dataset {
   const db = readQueryDb(path);
@@ -894,6 +940,7 @@ async function main(): Promise<number> {
       log(`warning: ${r.phase} used ${r.clientCpuPercent}% of a CPU in this client; the numbers may be client-bound`);
   }
 
+  const relayPeakRssMb = opts.relayPid === undefined ? null : Math.round(peakRssKb(opts.relayPid) / 1024);
   if (opts.json) {
     const out = {
       url: opts.url,
@@ -909,6 +956,7 @@ async function main(): Promise<number> {
         phases: opts.phases,
       },
       dataset: { seed: dataset.seed, count: dataset.count, now: dataset.now, fromCache: dataset.fromCache },
+      relayPeakRssMb,
       node: process.version,
       finishedAt: new Date().toISOString(),
       rows,
@@ -917,7 +965,7 @@ async function main(): Promise<number> {
   } else {
     process.stdout.write(
       `relay ${opts.url} (${label}); events=${dataset.count} connections=${opts.connections} inflight=${opts.inflight} ` +
-        `reqs=${opts.reqs} seconds=${opts.seconds}\n\n${renderTable(rows)}\n`,
+        `reqs=${opts.reqs} seconds=${opts.seconds}\n\n${renderTable(rows)}\n${renderThreads(rows, relayPeakRssMb)}`,
     );
   }
   const failed = rows.some((r) => r.sent > 0 && r.ok + r.rejected === 0);

@@ -1,6 +1,6 @@
 /** Shared by bench/fanout.ts and bench/memory.ts: a relay process on this machine, read through /proc. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import WebSocket from 'ws';
@@ -58,6 +58,32 @@ export function rssKb(pid: number): number {
     .split('\n')
     .find((l) => l.startsWith('VmRSS:'));
   return Number(line?.split(/\s+/)[1] ?? NaN);
+}
+
+/** VmHWM of a process: the peak of its resident set since it started, in KB. */
+export function peakRssKb(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmHWM:'));
+  return Number(line?.split(/\s+/)[1] ?? NaN);
+}
+
+/**
+ * CPU seconds of each live thread of a process, by thread id. Thread names are often all the same
+ * (every Node worker is "node"), so the thread id, which grows in creation order, tells them apart.
+ */
+export function threadCpuSeconds(pid: number): Map<number, { name: string; seconds: number }> {
+  const threads = new Map<number, { name: string; seconds: number }>();
+  for (const entry of readdirSync(`/proc/${pid}/task`)) {
+    const tid = Number(entry);
+    try {
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      threads.set(tid, { name, seconds: ticks(`/proc/${pid}/task/${tid}/stat`) / 100 });
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return threads;
 }
 
 /** User + system CPU seconds a process has used, all threads (clock ticks of 1/100 s). */
