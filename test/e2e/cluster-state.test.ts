@@ -210,6 +210,9 @@ describe.skipIf(!hasNatsServer)(`cluster mode: shared state${hasNatsServer ? '' 
     // An ephemeral event without a retention time: the store refuses it (no node sends one; a broken one could).
     const refused = signed(keys, { kind: 20001, content: 'not storable' });
     const wire = (event: { id: string }, expiresAt: number | null = null) => [JSON.stringify(event), expiresAt, false];
+    // The node creates the stream and its consumer once it reaches NATS, after it started listening.
+    const consumers = async () => (await readClusterStatus(a!.config.cluster, 100).catch(() => undefined))?.consumers.map((c) => c.name);
+    await expect.poll(consumers, { timeout: CONVERGE_MS, interval: 100 }).toEqual(['a']);
     const connection = await connect_({ servers: nats.url });
     try {
       const js = jetstream(connection);
