@@ -133,7 +133,7 @@ async function publishOne(js: JetStreamClient, link: SiteLink): Promise<boolean>
   const rows = link.tables.pending(link.sent, PUBLISH_BATCH);
   if (rows.length === 0) return false;
   const isChange = 'change' in rows[0]!;
-  const run = rows.slice(0, firstOtherwise(rows, isChange));
+  const run = rows.slice(0, Math.min(firstOtherwise(rows, isChange), withinBytes(rows, maxMessageBytes())));
   const first = run[0]!.id;
   const last = run[run.length - 1]!.id;
   const batch: StreamBatch = isChange
@@ -147,6 +147,22 @@ async function publishOne(js: JetStreamClient, link: SiteLink): Promise<boolean>
   link.sent = last;
   writer.postMessage({ op: 'outbox-sent', location: link.site.location, upto: last } satisfies WriterRequest);
   return true;
+}
+
+/** A stream message stays under the server's max_payload (1 MiB by default), with room for the JSON around the events. */
+function maxMessageBytes(): number {
+  return Math.floor((nc?.info?.max_payload ?? 1_048_576) * 0.9);
+}
+
+/** How many rows, from the first, fit in `budget` bytes as JSON (the first always: one event is far smaller than max_payload). */
+function withinBytes(rows: readonly OutboxRow[], budget: number): number {
+  let bytes = 0;
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!;
+    bytes += Buffer.byteLength(JSON.stringify('item' in row ? row.item : row.change)) + 1;
+    if (bytes > budget && i > 0) return i;
+  }
+  return rows.length;
 }
 
 /** The index of the first row of the other sort (a change among events, or an event among changes). */

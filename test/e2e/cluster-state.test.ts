@@ -229,4 +229,23 @@ describe.skipIf(!hasNatsServer)(`cluster mode: shared state${hasNatsServer ? '' 
       })
       .toEqual(['after', 'before', 'next']);
   });
+
+  it('splits what waits in the outbox into stream messages under the NATS payload limit', async () => {
+    const [a, b] = await startNodes(['a', 'b']);
+    const keys = newKeys();
+    // 20 events of 60 KB of quotes: each about 240 KB as a string in a stream message, 4.8 MB in all.
+    const large = Array.from({ length: 20 }, (_, i) => signed(keys, { content: `${i}${'"'.repeat(60_000)}` }));
+    const onA = await connect(a!.url);
+    // While NATS is down they gather in the outbox, to be published together.
+    await nats.stop();
+    try {
+      for (const event of large) expect((await onA.publish(event))[2]).toBe(true);
+    } finally {
+      await nats.start();
+    }
+    const onB = await connect(b!.url);
+    await expect
+      .poll(async () => (await onB.req('large', { authors: [keys.pubkey], limit: 100 })).events.length, { timeout: CONVERGE_MS })
+      .toBe(20);
+  });
 });
