@@ -8,9 +8,9 @@
  * delays publishing, and the outbox keeps what waits.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
-import { connect, credsAuthenticator, nanos, NoRespondersError, type NatsConnection } from '@nats-io/transport-node';
+import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
+import { consumerPositions, natsAuthentication, nodeStatuses } from './status.js';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
 import { openReadOnly } from '../store/open.js';
 import { ClusterTables, type OutboxRow } from '../store/cluster-tables.js';
@@ -343,13 +343,12 @@ function status(): NodeStatus {
 }
 
 async function run(): Promise<void> {
-  const creds = cluster.credentials === '' ? undefined : credsAuthenticator(readFileSync(cluster.credentials));
   const connection = await connect({
     servers: [...cluster.servers],
     name: `commons ${node}`,
     maxReconnectAttempts: -1,
     waitOnFirstConnect: true,
-    ...(creds && { authenticator: creds }),
+    ...natsAuthentication(cluster),
   });
   nc = connection;
   if (stopping) return;
@@ -404,20 +403,11 @@ async function run(): Promise<void> {
 
 /** Every other node known to the stream (by its consumer) or answering now, and how it is, for every thread. */
 async function tellPeers(connection: NatsConnection): Promise<void> {
-  const jsm = await jetstreamManager(connection);
   const lag = new Map<string, number>();
-  for await (const consumer of jsm.consumers.list(cluster.stream)) {
-    if (!consumer.name.includes('__')) lag.set(consumer.name, consumer.num_pending + consumer.num_ack_pending);
+  for (const consumer of await consumerPositions(connection, cluster.stream)) {
+    if (!consumer.name.includes('__')) lag.set(consumer.name, consumer.lag);
   }
-  const answered = new Map<string, NodeStatus>();
-  try {
-    for await (const reply of await connection.requestMany(names.status, '', { strategy: 'timer', maxWait: 500 })) {
-      const status = reply.json<NodeStatus>();
-      answered.set(status.node, status);
-    }
-  } catch (error) {
-    if (!(error instanceof NoRespondersError)) throw error;
-  }
+  const answered = new Map((await nodeStatuses(connection, cluster.subject_prefix, 500)).map((status) => [status.node, status]));
   const peers: PeerHealth[] = [...new Set([...lag.keys(), ...answered.keys()])]
     .filter((name) => name !== node)
     .sort()

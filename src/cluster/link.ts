@@ -20,7 +20,8 @@ export interface ClusterLink {
  * stores as usual, and its outbox is published once NATS answers.
  */
 export async function startClusterLink(cluster: Config['cluster'], sites: readonly ClusterSite[], log: Logger): Promise<ClusterLink> {
-  const writer = WriterThread.openChannel();
+  // Woken by every commit; it reads the events from its outbox, so their JSON need not cross.
+  const writer = WriterThread.openChannel(true);
   const workerData: ClusterThreadData = { cluster, sites, writer, logLevel: log.level };
   const worker: Worker = startWorker('cluster-thread', import.meta.url, { name: 'cluster', workerData, transferList: [writer] });
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));

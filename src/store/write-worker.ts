@@ -47,6 +47,8 @@ const toItem = ([json, expiresAt, vanish]: WireItem): EventToWrite => {
 
 /** Connection threads' channels (server.threads): each writes here, and hears what the others committed. */
 const channels = new Set<MessagePort>();
+/** Channels told only that a batch was committed (its JSON omitted): the cluster thread's. */
+const wakesOnly = new Set<MessagePort>();
 
 /** The stored events of a batch, for every thread but the one that wrote it (src/fanout/). */
 function announce(
@@ -60,7 +62,10 @@ function announce(
   const jsons = items.flatMap(([json], i) => (outcomes[i]!.status === 'stored' ? [json] : []));
   if (jsons.length === 0) return;
   const message: WriterAnnouncement = { op: 'committed', path, commitSeq, jsons };
-  for (const endpoint of [port, ...channels]) if (endpoint !== from) endpoint!.postMessage(message);
+  const wake: WriterAnnouncement = { op: 'committed', path, commitSeq, jsons: [] };
+  for (const endpoint of [port, ...channels]) {
+    if (endpoint !== from) endpoint!.postMessage(wakesOnly.has(endpoint as MessagePort) ? wake : message);
+  }
 }
 
 function answer(from: MessagePort | typeof port, request: WriterRequest): void {
@@ -71,6 +76,7 @@ function answer(from: MessagePort | typeof port, request: WriterRequest): void {
   }
   if (request.op === 'attach') {
     channels.add(request.channel);
+    if (request.wakesOnly) wakesOnly.add(request.channel);
     request.channel.on('message', (next: WriterRequest) => answer(request.channel, next));
     return;
   }

@@ -24,7 +24,8 @@ export type WriterRequest =
   /** Closes the connection to this file once the writes sent before are done. */
   | { op: 'close'; seq: number; path: string }
   /** A connection thread's channel (server.threads): its writes come on it, the others' commits go to it. */
-  | { op: 'attach'; channel: MessagePort }
+  /** wakesOnly: its committed announcements carry no JSON (the cluster thread reads its outbox instead). */
+  | { op: 'attach'; channel: MessagePort; wakesOnly: boolean }
   /** An ephemeral event one connection thread accepted, for every other thread (never written). */
   | { op: 'ephemeral'; path: string; json: string }
   /** Something for every other thread of the process (cluster mode: the peers' health); the store does not read it. */
@@ -94,8 +95,8 @@ export class WriterThread {
    * server.threads, in the coordinator: a channel for one connection thread to the process's writer
    * thread (started now if it was not). Pass it to that thread, which calls joinWriter() with it.
    */
-  static openChannel(): MessagePort {
-    return SharedThread.acquireChannelEnd();
+  static openChannel(wakesOnly = false): MessagePort {
+    return SharedThread.acquireChannelEnd(wakesOnly);
   }
 
   /** server.threads, in a connection thread: every WriterThread of this thread writes through `channel`. */
@@ -185,11 +186,11 @@ class SharedThread {
     SharedThread.current = new SharedThread(channel);
   }
 
-  static acquireChannelEnd(): MessagePort {
+  static acquireChannelEnd(wakesOnly: boolean): MessagePort {
     const thread = (SharedThread.current ??= new SharedThread());
     thread.channels++;
     const { port1, port2 } = new MessageChannel();
-    thread.endpoint().postMessage({ op: 'attach', channel: port1 } satisfies WriterRequest, [port1]);
+    thread.endpoint().postMessage({ op: 'attach', channel: port1, wakesOnly } satisfies WriterRequest, [port1]);
     return port2;
   }
 
