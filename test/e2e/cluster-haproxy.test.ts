@@ -91,8 +91,15 @@ describe.skipIf(missing !== '')(`HAProxy in front of a cluster${missing === '' ?
     });
   }
 
-  async function viaProxy(): Promise<RawClient> {
-    const client = await RawClient.connect(proxyUrl, undefined, cert);
+  /** A client through HAProxy; like a real client it tries again (3 times at most) when a connection attempt is dropped. */
+  async function viaProxy(attempts = 3): Promise<RawClient> {
+    let client: RawClient;
+    try {
+      client = await RawClient.connect(proxyUrl, undefined, cert);
+    } catch (error) {
+      if (attempts <= 1) throw error;
+      return viaProxy(attempts - 1);
+    }
     client.socket.on('error', () => {});
     clients.push(client);
     return client;
