@@ -6,7 +6,7 @@ import { planReload, type ReloadPlan } from './config/reload.js';
 import type { Config } from './config/types.js';
 import { unixNow } from './event/clock.js';
 import type { Verifier } from './event/verify.js';
-import { createVerifier } from './event/verify-pool.js';
+import { createVerifier, describeVerifier } from './event/verify-pool.js';
 import { createLogger, type Logger } from './log.js';
 import { NegentropyBudget } from './relay/negentropy-budget.js';
 import type { Relay } from './relay/relay.js';
@@ -93,6 +93,10 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
   // verifier passed in belongs to the caller; the one built from verify.workers is closed on stop.
   const verifier = options.verifier ?? createVerifier(role === undefined ? config.verify.workers : 0, config.verify.implementation);
   const ownVerifier = options.verifier ? undefined : verifier;
+  if (role === undefined && ownVerifier) {
+    const { line, slow } = describeVerifier(config.verify.workers, config.verify.implementation);
+    log[slow ? 'warn' : 'info'](line);
+  }
   const now = options.now ?? unixNow;
   let localUrl = '';
   const sites: Site[] = [];

@@ -4,7 +4,7 @@ import { startWorker } from '../worker/start.js';
 import type { NostrEvent } from './types.js';
 import { WasmVerifier, type Verifier } from './verify.js';
 import { PACKED_BYTES, packSignature } from './verify-wasm.js';
-import { NativeVerifier, resolveImplementation, type VerifyImplementation } from './verify-native.js';
+import { loadNative, NativeVerifier, resolveImplementation, type VerifyImplementation } from './verify-native.js';
 import type { BatchReply, BatchRequest, VerifyWorkerData } from './verify-worker.js';
 
 export interface VerifierPoolOptions {
@@ -184,4 +184,21 @@ export function createVerifier(workers: number, implementation: VerifyImplementa
   const resolved = resolveImplementation(implementation);
   if (workers > 0) return new VerifierPool({ size: workers, implementation: resolved });
   return resolved === 'native' ? new NativeVerifier() : new WasmVerifier();
+}
+
+/**
+ * The start-up log line naming the verifier createVerifier builds. `slow` when `auto` fell back to WASM
+ * (the native addon did not build or load): every signature then costs ~5× the CPU, worth a warning.
+ */
+export function describeVerifier(
+  workers: number,
+  implementation: VerifyImplementation,
+  addonPath?: string,
+): { line: string; slow: boolean } {
+  const resolved = resolveImplementation(implementation, addonPath);
+  const where = workers > 0 ? `${workers} worker thread${workers === 1 ? '' : 's'}` : 'on the connection thread';
+  if (resolved === 'native') return { line: `verify: native libsecp256k1, ${where}`, slow: false };
+  const native = loadNative(addonPath);
+  if (implementation === 'wasm' || native.ok) return { line: `verify: WASM (verify.implementation: wasm), ${where}`, slow: false };
+  return { line: `verify: WASM, ${where}; ${native.reason}: signatures cost ~5x the CPU of the native verifier`, slow: true };
 }

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { NostrEvent } from '../../src/event/types.js';
 import { computeId } from '../../src/event/validate.js';
 import { NobleVerifier, WasmVerifier, type Verifier } from '../../src/event/verify.js';
-import { createVerifier, VerifierPool } from '../../src/event/verify-pool.js';
+import { createVerifier, describeVerifier, VerifierPool } from '../../src/event/verify-pool.js';
 import { implementationParser, loadNative, NativeVerifier, resolveImplementation } from '../../src/event/verify-native.js';
 import { newKeys, signed } from '../helpers/events.js';
 
@@ -269,6 +269,18 @@ describe('choosing the implementation (verify.implementation)', () => {
     });
     expect(implementationParser(missing)('auto')).toEqual({ ok: true, value: 'auto' });
     expect(implementationParser(missing)('fast')).toMatchObject({ ok: false, reason: 'must be one of auto | native | wasm' });
+  });
+
+  it('the start-up line names the verifier, and warns when auto fell back to WASM', () => {
+    expect(describeVerifier(2, 'auto', missing)).toEqual({
+      line: expect.stringMatching(/^verify: WASM, 2 worker threads; the native addon is not built .*libsecp256k1-dev.*~5x the CPU/),
+      slow: true,
+    });
+    expect(describeVerifier(0, 'wasm', missing)).toEqual({
+      line: 'verify: WASM (verify.implementation: wasm), on the connection thread',
+      slow: false,
+    });
+    if (loadNative().ok) expect(describeVerifier(1, 'auto')).toEqual({ line: 'verify: native libsecp256k1, 1 worker thread', slow: false });
   });
 
   it('a file that is not a loadable addon falls back too', () => {
