@@ -1,4 +1,5 @@
 /** The native WebSocket server: uWebSockets.js, loaded by choose.ts from the build that fits this Node. */
+import { isMainThread } from 'node:worker_threads';
 import type * as Uws from 'uws-official';
 import { statusLine } from './http.js';
 import {
@@ -38,6 +39,10 @@ export function uwsTransport(uws: UwsModule): Transport {
   return {
     listen<T>(options: ListenOptions, handlers: ListenerHandlers<T>): Promise<Listening> {
       const app = uws.App();
+      // A worker thread that exits with uWS sockets open (an uncaught exception, process.exit) makes Node
+      // abort the whole process (uv_loop_close with open handles): close them all as it exits. (Nothing
+      // runs on worker.terminate(): terminating a thread with sockets open still aborts the process.)
+      if (!isMainThread) process.once('exit', () => app.close());
       app.ws<{ state: T }>('/', {
         maxPayloadLength: options.maxPayloadBytes,
         maxBackpressure: options.maxBackpressureBytes,
