@@ -112,6 +112,7 @@ async function scrapeMs(): Promise<number> {
   const registry = metricsRegistry([site], {
     verifyQueueDepth: () => 0,
     reloads: { applied: 0, refused: 0 },
+    connectionThreadRestarts: () => 0,
     server: 'bench',
     version: '0',
   });

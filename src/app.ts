@@ -70,10 +70,17 @@ export interface RunningRelay {
    * adding, removing or renaming a host block is reported as `hosts` (restart required).
    */
   reload(next: Config): ReloadPlan;
+  /**
+   * Resolves once every connection thread has applied the reloads made so far (server.threads: the
+   * others apply a reload when its message reaches them); at once with one thread.
+   */
+  reloaded(): Promise<void>;
   /** Counts a reload refused before reload() (an invalid file) for GET /metrics. */
   reloadRefused(): void;
   /** Connection threads serving (server.threads; 1 = the main thread alone). */
   readonly threads: number;
+  /** server.threads > 1, in the main thread: the other connection threads (src/threads/coordinator.ts). */
+  readonly connectionThreads: ConnectionThreads | undefined;
   /** Another thread changed site `site`'s NIP-86 state: re-read it and close connections from IPs now blocked. */
   managementChanged(site: number): void;
   /** Graceful stop: stop listening, answer events under way, close sockets with 1001, close every database. */
@@ -104,7 +111,8 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
   const siteCount = 1 + config.hosts.length;
   const shared = role?.shared ?? (threads > 1 ? allocateThreadSharedState(threads, siteCount, config.metrics.enabled) : undefined);
   // Process-wide: read from the default site's config, which a reload keeps current.
-  const negentropyBudget = new NegentropyBudget(() => sites[0]!.config.negentropy.max_total_records, shared?.negentropy);
+  const row = role?.index ?? 0;
+  const negentropyBudget = new NegentropyBudget(() => sites[0]!.config.negentropy.max_total_records, shared?.negentropy, row);
   const metricsOn = config.metrics.enabled && role === undefined ? { metrics: () => new CountingMetrics() } : {};
   // Cluster mode: every thread hears the cluster thread's news of the peers (through the writer thread).
   let clusterView: ClusterInformation = { node: config.cluster.node, peers: [] };
@@ -127,12 +135,11 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
     ...metricsOn,
     ...clustered,
   };
-  const row = role?.index ?? 0;
   const relayParts = (site: number): SiteDeps['relay'] =>
     shared && {
       counters: new Counters(shared.counters[site], row),
       prunes: role === undefined,
-      sharedRateLimits: shared.rateLimits[site],
+      sharedRateLimits: { tables: shared.rateLimits[site]!, row },
       ...(shared.metrics && { metrics: new CountingMetrics(shared.metrics[site], row) }),
     };
   let connectionThreads: ConnectionThreads | undefined;
@@ -146,10 +153,11 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
     for (const [i, host] of config.hosts.entries()) sites.push(openSite(host.config, host.names, { ...deps, relay: relayParts(i + 1) }));
     if (config.metrics.enabled && role === undefined) {
       const verifyQueueDepth = (): number => (verifier as { inFlight?: number }).inFlight ?? 0;
+      const connectionThreadRestarts = (): number => connectionThreads?.restarts ?? 0;
       metrics = await startMetrics(
         config.metrics.listen,
         sites.map((site) => metricsSite(site, config.hosts.length > 0)),
-        { verifyQueueDepth, reloads, server: chosen.name, version: VERSION },
+        { verifyQueueDepth, reloads, connectionThreadRestarts, server: chosen.name, version: VERSION },
       );
       log.info({ url: `http://${config.metrics.listen.replace(/:\d+$/, '')}:${metrics.port}/metrics` }, 'metrics listening');
     }
@@ -251,8 +259,10 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
     negentropy: negentropyBudget,
     metricsPort: metrics?.port,
     reload,
+    reloaded: async () => connectionThreads?.reloaded(),
     reloadRefused: () => void reloads.refused++,
     threads,
+    connectionThreads,
     managementChanged: (site) => {
       sites[site]?.management.reread();
       running.closeBlocked();

@@ -15,8 +15,11 @@ import type { Logger } from '../log.js';
 const SETTLE_MS = 150;
 
 export interface ConfigReloader {
-  /** Re-reads the file now; `trigger` is logged ('SIGHUP', 'file changed'). */
-  reload(trigger: string): void;
+  /**
+   * Re-reads the file now; `trigger` is logged ('SIGHUP', 'file changed'). Resolves when the outcome is
+   * logged: 'config reloaded' once every connection thread has applied it.
+   */
+  reload(trigger: string): Promise<void>;
   /** Stops watching the files. */
   close(): void;
 }
@@ -42,7 +45,7 @@ export function startConfigReloader(
     log.error({ file, trigger }, 'config reload refused; the running config stays');
   };
 
-  const reload = (trigger: string): void => {
+  const reload = async (trigger: string): Promise<void> => {
     const read = new Set<string>();
     let next: Config;
     try {
@@ -67,6 +70,7 @@ export function startConfigReloader(
     for (const key of plan.restartRequired) {
       log.warn({ file, key, trigger }, `config reload: ${key} changed but needs a restart; the running value stays`);
     }
+    await running.reloaded();
     log.info({ file, trigger, applied: plan.applied, restartRequired: plan.restartRequired }, 'config reloaded');
   };
 
@@ -75,7 +79,7 @@ export function startConfigReloader(
       const watcher = watch(directory, (_event, changed) => {
         if (changed !== null && !watchers.get(directory)?.names.has(changed)) return;
         clearTimeout(timer);
-        timer = setTimeout(() => reload('file changed'), SETTLE_MS);
+        timer = setTimeout(() => void reload('file changed'), SETTLE_MS);
       });
       watcher.on('error', (error) => {
         log.warn({ err: error, file, directory }, 'stopped watching a directory of the config files; reload with SIGHUP');

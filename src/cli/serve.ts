@@ -44,7 +44,7 @@ export const serve = {
     // Hot reload (README "Reloading the policy"): the same file, environment and flags as at start.
     process.on('SIGHUP', () => {
       void started.then(() => {
-        if (!stopping) reloader?.reload('SIGHUP');
+        if (!stopping) void reloader?.reload('SIGHUP');
       });
     });
     started = startRelay(config, { logger: log }).catch((error: unknown) => {

@@ -6,15 +6,17 @@
  * One lock guards a whole table: an operation holds it for a hash probe and a little arithmetic, well
  * under a microsecond. Memory is fixed: a key whose probe window is full takes the least recently used
  * slot that counts no open connection, and comes back full, as an evicted TokenBuckets bucket does.
+ *
+ * Open connections are counted per thread (a column per thread row), so that what a thread that died
+ * counted can be dropped (clearColumn) without touching the other threads' counts.
  */
 import { refill, type Rate } from './rate-limit.js';
 
-/** Per slot: [hash high, hash low (0 = empty), open connections] and [tokens, last use ms]. */
-const INTS_PER_SLOT = 3;
+/** Per slot: [hash high, hash low (0 = empty), open connections per thread…] and [tokens, last use ms]. */
+const KEY_INTS = 2;
 const FLOATS_PER_SLOT = 2;
 /** Slots probed from a key's home slot. */
 const WINDOW = 8;
-const DEFAULT_SLOTS = 1 << 15;
 
 /** The buffers of one table, to pass to another thread (workerData). */
 export interface SharedTableBuffers {
@@ -24,22 +26,27 @@ export interface SharedTableBuffers {
 }
 
 export class SharedTable {
+  static readonly DEFAULT_SLOTS = 1 << 15;
   private readonly lock: Int32Array;
   private readonly ints: Int32Array;
   private readonly floats: Float64Array;
   private readonly slots: number;
+  /** Ints per slot: the key's two, then one count per column. */
+  private readonly width: number;
 
   constructor(readonly buffers: SharedTableBuffers = SharedTable.allocate()) {
     this.lock = new Int32Array(buffers.lock);
     this.ints = new Int32Array(buffers.ints);
     this.floats = new Float64Array(buffers.floats);
-    this.slots = this.ints.length / INTS_PER_SLOT;
+    this.slots = this.floats.length / FLOATS_PER_SLOT;
+    this.width = this.ints.length / this.slots;
   }
 
-  static allocate(slots = DEFAULT_SLOTS): SharedTableBuffers {
+  /** `columns`: the threads that count open connections in it (server.threads). */
+  static allocate(slots = SharedTable.DEFAULT_SLOTS, columns = 1): SharedTableBuffers {
     return {
       lock: new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT),
-      ints: new SharedArrayBuffer(slots * INTS_PER_SLOT * Int32Array.BYTES_PER_ELEMENT),
+      ints: new SharedArrayBuffer(slots * (KEY_INTS + columns) * Int32Array.BYTES_PER_ELEMENT),
       floats: new SharedArrayBuffer(slots * FLOATS_PER_SLOT * Float64Array.BYTES_PER_ELEMENT),
     };
   }
@@ -47,7 +54,7 @@ export class SharedTable {
   /** Keys held. */
   get size(): number {
     let used = 0;
-    for (let slot = 0; slot < this.slots; slot++) if (this.ints[slot * INTS_PER_SLOT + 1] !== 0) used++;
+    for (let slot = 0; slot < this.slots; slot++) if (this.ints[slot * this.width + 1] !== 0) used++;
     return used;
   }
 
@@ -57,29 +64,43 @@ export class SharedTable {
    */
   locked<T>(key: string, create: boolean, use: (slot: Slot, fresh: boolean) => T): T | undefined {
     const [high, low] = hash(key);
-    while (Atomics.compareExchange(this.lock, 0, 0, 1) !== 0) Atomics.wait(this.lock, 0, 1, 1);
+    this.acquire();
     try {
       const home = (high >>> 0) % this.slots;
       let free = -1;
       let oldest = -1;
       for (let step = 0; step < WINDOW; step++) {
         const slot = (home + step) % this.slots;
-        const at = slot * INTS_PER_SLOT;
+        const at = slot * this.width;
         if (this.ints[at + 1] === low && this.ints[at] === high) return use(this.slot(slot), false);
         if (this.ints[at + 1] === 0) {
           if (free < 0) free = slot;
-        } else if (this.ints[at + 2] === 0 && (oldest < 0 || this.lastUse(slot) < this.lastUse(oldest))) oldest = slot;
+        } else if (this.openAt(slot) === 0 && (oldest < 0 || this.lastUse(slot) < this.lastUse(oldest))) oldest = slot;
       }
       if (!create) return undefined;
       const slot = free >= 0 ? free : oldest;
       if (slot < 0) return undefined; // every slot of the window counts open connections
-      this.ints[slot * INTS_PER_SLOT] = high;
-      this.ints[slot * INTS_PER_SLOT + 1] = low;
-      this.ints[slot * INTS_PER_SLOT + 2] = 0;
+      this.ints.fill(0, slot * this.width, (slot + 1) * this.width);
+      this.ints[slot * this.width] = high;
+      this.ints[slot * this.width + 1] = low;
       return use(this.slot(slot), true);
     } finally {
-      Atomics.store(this.lock, 0, 0);
-      Atomics.notify(this.lock, 0, 1);
+      this.release();
+    }
+  }
+
+  /** Drops what `column` counts (its thread died with connections open), freeing the keys nothing else counts. */
+  clearColumn(column: number): void {
+    this.acquire();
+    try {
+      for (let slot = 0; slot < this.slots; slot++) {
+        const at = slot * this.width;
+        if (this.ints[at + 1] === 0 || this.ints[at + KEY_INTS + column] === 0) continue;
+        this.ints[at + KEY_INTS + column] = 0;
+        if (this.openAt(slot) === 0) this.ints.fill(0, at, at + this.width);
+      }
+    } finally {
+      this.release();
     }
   }
 
@@ -88,14 +109,31 @@ export class SharedTable {
     this.locked(key, false, (slot) => slot.free());
   }
 
+  private acquire(): void {
+    while (Atomics.compareExchange(this.lock, 0, 0, 1) !== 0) Atomics.wait(this.lock, 0, 1, 1);
+  }
+
+  private release(): void {
+    Atomics.store(this.lock, 0, 0);
+    Atomics.notify(this.lock, 0, 1);
+  }
+
   private lastUse(slot: number): number {
     return this.floats[slot * FLOATS_PER_SLOT + 1]!;
   }
 
+  /** Open connections counted in `slot` by every column. */
+  private openAt(slot: number): number {
+    let open = 0;
+    for (let at = slot * this.width + KEY_INTS; at < (slot + 1) * this.width; at++) open += this.ints[at]!;
+    return open;
+  }
+
   private slot(slot: number): Slot {
-    const { ints, floats } = this;
-    const i = slot * INTS_PER_SLOT;
+    const { ints, floats, width } = this;
+    const i = slot * width;
     const f = slot * FLOATS_PER_SLOT;
+    const openAt = (): number => this.openAt(slot);
     return {
       get tokens() {
         return floats[f]!;
@@ -110,16 +148,12 @@ export class SharedTable {
         floats[f + 1] = value;
       },
       get open() {
-        return ints[i + 2]!;
+        return openAt();
       },
-      set open(value: number) {
-        ints[i + 2] = value;
+      addOpen: (column: number, delta: number) => {
+        ints[i + KEY_INTS + column] = Math.max(0, ints[i + KEY_INTS + column]! + delta);
       },
-      free: () => {
-        ints[i] = 0;
-        ints[i + 1] = 0;
-        ints[i + 2] = 0;
-      },
+      free: () => ints.fill(0, i, i + width),
     };
   }
 }
@@ -129,8 +163,10 @@ export interface Slot {
   tokens: number;
   /** Last use (ms): the bucket's refill time, and the recency eviction goes by. */
   at: number;
-  /** Connections open from the key. */
-  open: number;
+  /** Connections open from the key, counted by every column. */
+  readonly open: number;
+  /** Adds `delta` to the count of column `column` (never below 0). */
+  addOpen(column: number, delta: number): void;
   free(): void;
 }
 
@@ -175,9 +211,13 @@ export class LocalCounts implements Counts {
   }
 }
 
-/** Counts over a shared table, for every thread. */
+/** Counts over a shared table, for every thread: each counts in its own column, get() sums them. */
 export class SharedCounts implements Counts {
-  constructor(readonly table: SharedTable = new SharedTable()) {}
+  constructor(
+    readonly table: SharedTable = new SharedTable(),
+    /** This thread's column (its row in the shared cells). */
+    private readonly column = 0,
+  ) {}
 
   get(key: string): number {
     return this.table.locked(key, false, (slot) => slot.open) ?? 0;
@@ -186,7 +226,7 @@ export class SharedCounts implements Counts {
   add(key: string, delta: number, nowMs: number): void {
     this.table.locked(key, delta > 0, (slot, fresh) => {
       if (fresh) slot.tokens = Number.NaN; // not a bucket: this table only counts
-      slot.open = Math.max(0, slot.open + delta);
+      slot.addOpen(this.column, delta);
       slot.at = nowMs;
       if (slot.open === 0) slot.free();
     });

@@ -59,6 +59,12 @@ export class Counters implements RelayCounters {
     return this.total(3);
   }
 
+  /** Zeroes this row's connections and subscriptions (its thread died with them open); the totals stay. */
+  clearOpen(): void {
+    for (const field of ['connections', 'subscriptions'] as const)
+      this.cells[this.row * COUNTER_FIELDS.length + COUNTER_FIELDS.indexOf(field)] = 0;
+  }
+
   byThread(field: CounterField): number[] {
     const column = COUNTER_FIELDS.indexOf(field);
     return Array.from({ length: this.rows }, (_, row) => this.cells[row * COUNTER_FIELDS.length + column]!);

@@ -9,8 +9,20 @@ export interface SharedNegentropyBudget {
   readonly perIp: SharedTableBuffers;
 }
 
-export function allocateSharedNegentropyBudget(): SharedNegentropyBudget {
-  return { records: new SharedArrayBuffer(8), sessions: new SharedArrayBuffer(4), perIp: SharedTable.allocate(1 << 12) };
+/** `threads`: the connection threads that hold sessions (a row each: see releaseNegentropyRow). */
+export function allocateSharedNegentropyBudget(threads: number): SharedNegentropyBudget {
+  return {
+    records: SharedBudget.cellsFor(threads),
+    sessions: new SharedArrayBuffer(threads * Int32Array.BYTES_PER_ELEMENT),
+    perIp: SharedTable.allocate(1 << 12, threads),
+  };
+}
+
+/** A connection thread died: its sessions and the records of their sets are given back. */
+export function releaseNegentropyRow(cells: SharedNegentropyBudget, thread: number): void {
+  SharedBudget.release(cells.records, thread);
+  Atomics.store(new Int32Array(cells.sessions), thread, 0);
+  new SharedTable(cells.perIp).clearColumn(thread);
 }
 
 /**
@@ -22,6 +34,7 @@ export function allocateSharedNegentropyBudget(): SharedNegentropyBudget {
  */
 export class NegentropyBudget {
   private readonly shared: SharedBudget;
+  /** Sessions open, per thread row. */
   private readonly open: Int32Array;
   private readonly perIp: Counts;
 
@@ -30,10 +43,12 @@ export class NegentropyBudget {
     private readonly maxRecords: () => number,
     /** server.threads: the cells every thread shares; absent = this thread's own. */
     cells?: SharedNegentropyBudget,
+    /** server.threads: this thread's row in `cells`. */
+    private readonly row = 0,
   ) {
-    this.shared = new SharedBudget(cells?.records);
-    this.open = new Int32Array(cells?.sessions ?? new SharedArrayBuffer(4));
-    this.perIp = cells === undefined ? new LocalCounts() : new SharedCounts(new SharedTable(cells.perIp));
+    this.shared = new SharedBudget(cells?.records, row);
+    this.open = new Int32Array(cells?.sessions ?? new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
+    this.perIp = cells === undefined ? new LocalCounts() : new SharedCounts(new SharedTable(cells.perIp), row);
   }
 
   /** The records' budget, with the current limit, to charge while reading a set. */
@@ -49,7 +64,9 @@ export class NegentropyBudget {
 
   /** Sessions open or waiting for their set, over every connection. */
   get sessions(): number {
-    return Atomics.load(this.open, 0);
+    let open = 0;
+    for (let row = 0; row < this.open.length; row++) open += Atomics.load(this.open, row);
+    return open;
   }
 
   get limit(): number {
@@ -72,11 +89,11 @@ export class NegentropyBudget {
 
   sessionOpened(ip: string): void {
     this.perIp.add(rateKeyOf(ip), 1, Date.now());
-    Atomics.add(this.open, 0, 1);
+    Atomics.add(this.open, this.row, 1);
   }
 
   sessionClosed(ip: string): void {
     this.perIp.add(rateKeyOf(ip), -1, Date.now());
-    Atomics.sub(this.open, 0, 1);
+    Atomics.sub(this.open, this.row, 1);
   }
 }

@@ -40,13 +40,19 @@ export interface SharedRateLimits {
   readonly openConnections: SharedTableBuffers;
 }
 
-export function allocateSharedRateLimits(): SharedRateLimits {
+/** `threads`: the connection threads that count open connections in them (a column each). */
+export function allocateSharedRateLimits(threads: number): SharedRateLimits {
   return {
     ipEvents: SharedTable.allocate(),
     authorEvents: SharedTable.allocate(),
     ipConnections: SharedTable.allocate(),
-    openConnections: SharedTable.allocate(),
+    openConnections: SharedTable.allocate(SharedTable.DEFAULT_SLOTS, threads),
   };
+}
+
+/** A connection thread died: the connections it had open no longer count against their IPs. */
+export function releaseOpenConnections(shared: SharedRateLimits, thread: number): void {
+  new SharedTable(shared.openConnections).clearColumn(thread);
 }
 
 interface Buckets {
@@ -68,15 +74,15 @@ export class RateLimits {
     private readonly settings: () => RateLimitSettings,
     /** The clock in milliseconds. */
     private readonly nowMs: () => number = Date.now,
-    /** server.threads: the per-IP and per-pubkey state every thread shares; absent = this relay's own. */
-    shared?: SharedRateLimits,
+    /** server.threads: the per-IP and per-pubkey state every thread shares, and this thread's row; absent = this relay's own. */
+    shared?: { tables: SharedRateLimits; row: number },
   ) {
     const buckets = (buffers: SharedTableBuffers | undefined): Buckets =>
       buffers === undefined ? new TokenBuckets() : new SharedTokenBuckets(new SharedTable(buffers));
-    this.ipEvents = buckets(shared?.ipEvents);
-    this.authorEvents = buckets(shared?.authorEvents);
-    this.ipConnections = buckets(shared?.ipConnections);
-    this.open = shared === undefined ? new LocalCounts() : new SharedCounts(new SharedTable(shared.openConnections));
+    this.ipEvents = buckets(shared?.tables.ipEvents);
+    this.authorEvents = buckets(shared?.tables.authorEvents);
+    this.ipConnections = buckets(shared?.tables.ipConnections);
+    this.open = shared === undefined ? new LocalCounts() : new SharedCounts(new SharedTable(shared.tables.openConnections), shared.row);
   }
 
   /** For an upgrade request: refused when the IP has too many connections open or opened too many lately. */

@@ -46,8 +46,8 @@ export interface RelayOptions {
   metrics?: RelayMetrics;
   /** server.threads: this thread's row of counters shared by every connection thread; absent = its own. */
   counters?: RelayCounters;
-  /** server.threads: the per-IP and per-pubkey rate limit tables every connection thread shares; absent = its own. */
-  sharedRateLimits?: SharedRateLimits;
+  /** server.threads: the per-IP and per-pubkey rate limit tables every connection thread shares, and this thread's row; absent = its own. */
+  sharedRateLimits?: { tables: SharedRateLimits; row: number };
   /** Runs the retention pruner and the periodic backups (false in connection threads: the main thread's relay does). */
   prunes?: boolean;
 }

@@ -25,6 +25,8 @@ export interface MetricsProcess {
   verifyQueueDepth(): number;
   /** Config reloads applied and refused. */
   readonly reloads: { readonly applied: number; readonly refused: number };
+  /** server.threads: connection threads started again after they died. */
+  connectionThreadRestarts(): number;
   /** The WebSocket server that runs, e.g. "uWebSockets.js 20.57.0". */
   readonly server: string;
   readonly version: string;
@@ -201,6 +203,9 @@ export function metricsRegistry(sites: readonly MetricsSite[], process: MetricsP
       emit({ result: 'applied' }, process.reloads.applied);
       emit({ result: 'refused' }, process.reloads.refused);
     },
+  );
+  counter('commons_connection_thread_restarts_total', 'Connection threads (server.threads) started again after they died.', [], (emit) =>
+    emit({}, process.connectionThreadRestarts()),
   );
   gauge('commons_build_info', 'Always 1: the relay version and the WebSocket server that runs.', ['version', 'server'], (emit) =>
     emit({ version: process.version, server: process.server }, 1),

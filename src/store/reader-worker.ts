@@ -29,7 +29,7 @@ function run(request: ReaderRequest): unknown {
       // The NIP-77 set is built here, prefix sums included, charged to the relay's budget as it is read,
       // and its arrays moved (not copied) to the relay. A refusal ('too-large' | 'busy') is a string.
       const rows = runner.keys(request.filters[0]!, request.now, request.max ?? Number.MAX_SAFE_INTEGER);
-      const set = buildStorage(rows, request.budget ? new SharedBudget(request.budget) : undefined);
+      const set = buildStorage(rows, request.budget ? new SharedBudget(request.budget.buffer, request.budget.row) : undefined);
       return typeof set === 'string' ? set : set.parts();
     }
   }

@@ -13,8 +13,8 @@ export type ReaderRequest = {
   now: number;
   /** keys: at most this many rows. */
   max?: number;
-  /** keys: a SharedBudget's buffer, charged as the rows are read. */
-  budget?: SharedArrayBuffer;
+  /** keys: a SharedBudget's buffer and row, charged as the rows are read. */
+  budget?: { buffer: SharedArrayBuffer; row: number };
 };
 export type ReaderReply = { seq: number; result: unknown } | { seq: number; error: string };
 
@@ -70,9 +70,13 @@ export class ReaderPool {
    * charged to `budget` as it is read (see nip77.buildStorage).
    */
   async keys(filter: CompiledFilter, now: number, max: number, budget?: SharedBudget): Promise<NegStorage | BudgetRefusal> {
-    const result = (await this.send({ op: 'keys', filters: [filter], now, max, ...(budget && { budget: budget.buffer }) })) as
-      | NegStorageParts
-      | BudgetRefusal;
+    const result = (await this.send({
+      op: 'keys',
+      filters: [filter],
+      now,
+      max,
+      ...(budget && { budget: { buffer: budget.buffer, row: budget.row } }),
+    })) as NegStorageParts | BudgetRefusal;
     return typeof result === 'string' ? result : NegStorage.fromParts(result);
   }
 

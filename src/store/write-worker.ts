@@ -78,6 +78,11 @@ function answer(from: MessagePort | typeof port, request: WriterRequest): void {
     channels.add(request.channel);
     if (request.wakesOnly) wakesOnly.add(request.channel);
     request.channel.on('message', (next: WriterRequest) => answer(request.channel, next));
+    // Its thread ended (stopped, or died and was replaced by another with a channel of its own).
+    request.channel.once('close', () => {
+      channels.delete(request.channel);
+      wakesOnly.delete(request.channel);
+    });
     return;
   }
   if (request.op === 'stop') {

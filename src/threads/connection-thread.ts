@@ -13,11 +13,11 @@ if (!port) throw new Error('connection-thread must run in a worker thread');
 const data = workerData as ConnectionThreadData;
 const tell = (message: FromConnectionThread): void => port.postMessage(message);
 
+// Its log lines go to the coordinator, which writes them with its own logger (one stream, one format).
+const toCoordinator = { write: (line: string) => tell({ type: 'log', line }) };
+const logger = pino({ level: data.logLevel, base: undefined }, toCoordinator).child({ thread: data.index });
 let running: RunningRelay;
 try {
-  // Its log lines go to the coordinator, which writes them with its own logger (one stream, one format).
-  const toCoordinator = { write: (line: string) => tell({ type: 'log', line }) };
-  const logger = pino({ level: data.logLevel, base: undefined }, toCoordinator).child({ thread: data.index });
   running = await startRelay(data.config, {
     logger,
     connectionThread: {
@@ -27,6 +27,9 @@ try {
       managementChanged: (site) => tell({ type: 'management-changed', site }),
     },
   });
+  // Started again after a thread died: the reloads the others applied meanwhile. No connection was
+  // served yet (nothing ran on the event loop since it began to listen).
+  if (data.reload !== undefined) running.reload(data.reload);
 } catch (error) {
   tell({ type: 'failed', message: (error as Error).message });
   port.close();
@@ -38,6 +41,8 @@ port.on('message', (message: ToConnectionThread) => {
   switch (message.type) {
     case 'reload':
       running.reload(message.config);
+      logger.debug('config reload applied');
+      tell({ type: 'reloaded' });
       return;
     case 'management-changed':
       running.managementChanged(message.site);

@@ -8,6 +8,8 @@ export interface ConnectionThreadData {
   readonly index: number;
   /** The config, relay.port set to the port the coordinator listens on. */
   readonly config: Config;
+  /** The last hot reload, when one was applied since the start: a thread started again applies it before it serves. */
+  readonly reload: Config | undefined;
   /** The cells every thread shares. */
   readonly shared: ThreadSharedState;
   /** Its channel to the process's writer thread (WriterThread.openChannel). */
@@ -18,6 +20,7 @@ export interface ConnectionThreadData {
 
 /** Coordinator → connection thread. */
 export type ToConnectionThread =
+  /** A hot reload: apply it, then say 'reloaded'. */
   | { type: 'reload'; config: Config }
   /** A site's NIP-86 state changed in another thread: re-read it, close connections from IPs now blocked. */
   | { type: 'management-changed'; site: number }
@@ -28,6 +31,7 @@ export type ToConnectionThread =
 export type FromConnectionThread =
   | { type: 'listening' }
   | { type: 'failed'; message: string }
+  | { type: 'reloaded' }
   | { type: 'management-changed'; site: number }
   /** One line of its log, as JSON. */
   | { type: 'log'; line: string }

@@ -187,7 +187,7 @@ describe('metrics on', () => {
         file,
         'reload: { watch: false }\nlogging: { level: silent }\nmetrics: { enabled: true, listen: 127.0.0.1:0 }\nlimits: { max_limit: nope }\n',
       );
-      reloader.reload('test');
+      await reloader.reload('test');
       const refused = await read();
       expect(moved(before, refused, 'commons_config_reloads_total', { result: 'refused' })).toBe(1);
       expect(moved(before, refused, 'commons_config_reloads_total', { result: 'applied' })).toBe(0);
@@ -195,7 +195,7 @@ describe('metrics on', () => {
         file,
         'reload: { watch: false }\nlogging: { level: silent }\nmetrics: { enabled: true, listen: 127.0.0.1:0 }\ninfo: { name: renamed }\n',
       );
-      reloader.reload('test');
+      await reloader.reload('test');
       expect(relay.relay.config.info.name).toBe('renamed');
       const applied = await read();
       expect(moved(refused, applied, 'commons_config_reloads_total', { result: 'applied' })).toBe(1);

@@ -98,9 +98,9 @@ function nameOf(host: string): Promise<string> {
 }
 
 /** Reloads as SIGHUP does and returns the log lines it wrote. */
-function reload(): LogLine[] {
+async function reload(): Promise<LogLine[]> {
   const from = lines.length;
-  reloader.reload('SIGHUP');
+  await reloader.reload('SIGHUP');
   return lines.slice(from);
 }
 
@@ -120,7 +120,7 @@ describe('reloading a config with two virtual hosts', () => {
         .replace('prefixes: [u4pru]', 'prefixes: [u4prv]')
         .replace('name: Skagen', 'name: Skagen 2'),
     );
-    const logged = reload();
+    const logged = await reload();
     expect(logged.find((line) => line.msg === 'config reloaded')?.applied).toEqual([
       'hosts[0].info.name',
       'hosts[0].write.kinds.deny',
@@ -148,7 +148,7 @@ describe('reloading a config with two virtual hosts', () => {
         .replace('prefixes: [u4pru]', 'prefixes: [u4pru, u4prv, u3but]')
         .replace('name: Skagen', 'name: Skagen 3'),
     );
-    const logged = reload();
+    const logged = await reload();
     expect(logged.filter((line) => line.key !== undefined).map(({ key, reason }) => [key, reason])).toEqual([
       ['hosts[1].limits.max_limit', 'must be at least 1, got -1'],
     ]);

@@ -94,9 +94,8 @@ describe('RunningRelay.reload', () => {
     expect(plan.conflicts).toEqual([]);
     expect(plan.applied).toEqual(['auth.enabled', 'read.private', 'members.enabled']);
     // With server.threads, the other threads apply the reload when its message reaches them.
-    await expect
-      .poll(async () => (await client.req('private', { kinds: [1] })).closed?.[2], { timeout: 10_000 })
-      .toMatch(/^auth-required: commons is private/);
+    await relay.reloaded();
+    expect((await client.req('private', { kinds: [1] })).closed?.[2]).toMatch(/^auth-required: commons is private/);
     await client.next((f) => f[0] === 'AUTH');
   });
 });

@@ -7,18 +7,19 @@
 import { getToken } from 'nostr-tools/nip98';
 import { finalizeEvent } from 'nostr-tools/pure';
 import { afterEach, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
 import WebSocket from 'ws';
+import { startConfigReloader } from '../../src/cli/config-reload.js';
 import type { NostrEvent } from '../../src/event/types.js';
 import { EventStore } from '../../src/store/store.js';
-import { RawClient } from '../helpers/client.js';
+import type { RawClient } from '../helpers/client.js';
 import { newKeys, now, signed } from '../helpers/events.js';
 import { scrape } from '../helpers/metrics.js';
 import { startTestRelay, type TestRelay } from '../helpers/relay.js';
+import { openOnEveryThread as openOn, openPlaced as place } from '../helpers/threads.js';
 import { WAIT_LIMIT_MS, waitFor } from '../helpers/wait.js';
 
 const THREADS = 2;
-/** Bound on the connections opened to find one on each thread (all on one thread: 2^-63). */
-const MAX_TRIES = 64;
 
 let relay: TestRelay | undefined;
 const opened: RawClient[] = [];
@@ -35,37 +36,8 @@ async function start(overrides: Parameters<typeof startTestRelay>[0] = {}): Prom
   return relay;
 }
 
-interface Placed {
-  client: RawClient;
-  thread: number;
-}
-
-/** Opens one connection and tells which thread took it (the thread whose connection count went up). */
-async function openPlaced(target: TestRelay): Promise<Placed> {
-  const counters = target.relay.counters;
-  const before = counters.byThread('connections');
-  const client = await RawClient.connect(target.url);
-  client.socket.on('error', () => {});
-  opened.push(client);
-  let thread = -1;
-  await waitFor(() => {
-    const after = counters.byThread('connections');
-    thread = after.findIndex((count, i) => count > before[i]!);
-    return thread >= 0;
-  }, 'the new connection counted by a thread');
-  return { client, thread };
-}
-
-/** Connections until every thread has at least `each`; returns them by thread. */
-async function openOnEveryThread(target: TestRelay, each = 1): Promise<RawClient[][]> {
-  const byThread: RawClient[][] = Array.from({ length: target.threads }, () => []);
-  for (let tries = 0; byThread.some((clients) => clients.length < each); tries++) {
-    if (tries >= MAX_TRIES) throw new Error(`no connection on some thread after ${MAX_TRIES}: ${byThread.map((c) => c.length)}`);
-    const { client, thread } = await openPlaced(target);
-    byThread[thread]!.push(client);
-  }
-  return byThread;
-}
+const openPlaced = (target: TestRelay) => place(target, opened);
+const openOnEveryThread = (target: TestRelay, each?: number) => openOn(target, opened, each);
 
 const describeNative = (await import('../../src/server/choose.js')).loadNativeUws().module ? describe : describe.skip;
 
@@ -234,18 +206,38 @@ describeNative('server.threads: 2', () => {
     expect(metrics.value('commons_event_ok_seconds_count')).toBe(THREADS);
   });
 
-  it('a hot reload applies on every thread', async () => {
+  it('a hot reload is applied on every thread once reloaded() resolves: the next REQ and EVENT on each see it', async () => {
     const target = await start();
     const byThread = await openOnEveryThread(target);
     const config = target.relay.config;
-    const plan = target.reload({ ...config, write: { ...config.write, kinds: { ...config.write.kinds, allow: [7] } } });
+    const plan = target.reload({
+      ...config,
+      write: { ...config.write, kinds: { ...config.write.kinds, allow: [7] } },
+      read: { ...config.read, auth_required_kinds: [1] },
+    });
     expect(plan.conflicts).toEqual([]);
+    await target.reloaded();
     for (const clients of byThread) {
-      let answer = await clients[0]!.publish(signed(newKeys(), { kind: 1 }));
-      for (let tries = 0; answer[2] === true && tries < 50; tries++) answer = await clients[0]!.publish(signed(newKeys(), { kind: 1 }));
+      expect((await clients[0]!.req('notes', { kinds: [1] })).closed?.[2]).toMatch(/^auth-required: /);
+      const answer = await clients[0]!.publish(signed(newKeys(), { kind: 1 }));
       expect(answer[2]).toBe(false);
       expect(String(answer[3])).toMatch(/^blocked: kind 1/);
     }
+  });
+
+  it('the reloader (SIGHUP) logs "config reloaded" only once every thread has applied the reload', async () => {
+    const lines: { msg: string; thread?: number }[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as (typeof lines)[number]) });
+    const target = (relay = await startTestRelay(
+      { server: { threads: THREADS }, logging: { level: 'debug' }, reload: { watch: false } },
+      { logger },
+    ));
+    const next = { ...target.relay.config, info: { ...target.relay.config.info, name: 'renamed' } };
+    const reloader = startConfigReloader('relay.yaml', () => next, target, logger);
+    await reloader.reload('SIGHUP');
+    reloader.close();
+    const outcome = lines.filter((line) => line.msg === 'config reload applied' || line.msg === 'config reloaded');
+    expect(outcome.map((line) => line.thread ?? 'main')).toEqual([1, 'main']);
   });
 
   it('stop drains every thread: every acknowledged event is in the database, and each connection gets 1001', async () => {

@@ -1,11 +1,13 @@
 /**
  * Rate-limit state shared by connection threads (src/policy/shared-buckets.ts): the same answers as
  * TokenBuckets on one thread, a bounded table, open-connection counts never evicted, and no token lost
- * or granted twice when two threads take from one bucket at once.
+ * or granted twice when two threads take from one bucket at once. What one thread counted (open
+ * connections, a budget's units) can be dropped when it dies, leaving the others' counts.
  */
 import { describe, expect, it } from 'vitest';
 import { TokenBuckets, type Rate } from '../../src/policy/rate-limit.js';
 import { SharedCounts, SharedTable, SharedTokenBuckets } from '../../src/policy/shared-buckets.js';
+import { SharedBudget } from '../../src/worker/shared-budget.js';
 import { startWorker } from '../../src/worker/start.js';
 
 const RATE: Rate = { count: 3, seconds: 10 };
@@ -68,5 +70,28 @@ describe('SharedCounts', () => {
     counts.add('ip0', -1, 200);
     expect(counts.get('ip0')).toBe(0);
     expect(table.size).toBe(7);
+  });
+
+  it('counts in one column per thread: get() sums them; clearColumn() drops those of one thread and frees keys nothing else counts', () => {
+    const table = new SharedTable(SharedTable.allocate(8, 2));
+    const [first, second] = [new SharedCounts(table, 0), new SharedCounts(table, 1)];
+    first.add('a', 1, 0);
+    second.add('a', 2, 0);
+    second.add('b', 1, 0);
+    expect([first.get('a'), second.get('a'), first.get('b')]).toEqual([3, 3, 1]);
+    table.clearColumn(1);
+    expect([first.get('a'), first.get('b'), table.size]).toEqual([1, 0, 1]);
+  });
+});
+
+describe('SharedBudget', () => {
+  it('sums what every row holds against one limit; release() gives back one row', () => {
+    const buffer = SharedBudget.cellsFor(2);
+    const [first, second] = [new SharedBudget(buffer, 0), new SharedBudget(buffer, 1)];
+    first.limit = 10;
+    expect([first.charge(6), second.charge(5), second.charge(4)]).toEqual([true, false, true]);
+    expect(first.held).toBe(10);
+    SharedBudget.release(buffer, 1);
+    expect([first.held, first.charge(4)]).toEqual([6, true]);
   });
 });
