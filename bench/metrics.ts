@@ -87,7 +87,7 @@ async function relayIngest(metrics: RelayMetrics): Promise<number> {
     challenge: '',
     authenticated: new Set(),
     closed: false,
-    send: (frame) => void (frame.startsWith('["OK"') && answers++),
+    send: (frame) => void (typeof frame === 'string' && frame.startsWith('["OK"') && answers++),
     batch: (sends) => sends(),
   };
   relay.connect(client);

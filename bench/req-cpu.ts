@@ -11,6 +11,9 @@
  *   npx tsx bench/query-db.ts 50000
  *   npx tsx bench/req-cpu.ts --db bench/.cache/query-v6-50000.sqlite --relay base=/tmp/base/dist/main.js --relay new=dist/main.js
  *
+ * `--config NAME=file.yaml` runs build NAME with that config instead of the default one (per-IP limits off):
+ * one dist/ under two names and two configs compares settings, e.g. query.reader_min_limit.
+ *
  * Options: --runs 3, --warm 2000, --reqs 8000, --connections 8, --inflight 16, --seconds 30,
  * --node-args '--cpu-prof --cpu-prof-dir=/tmp/prof' (given to every relay), --json.
  */
@@ -26,6 +29,7 @@ const { values: args } = parseArgs({
   options: {
     db: { type: 'string' },
     relay: { type: 'string', multiple: true },
+    config: { type: 'string', multiple: true },
     runs: { type: 'string', default: '3' },
     warm: { type: 'string', default: '2000' },
     reqs: { type: 'string', default: '8000' },
@@ -45,6 +49,13 @@ const builds = args.relay.map((spec) => {
   if (at < 1) throw new Error(`--relay ${spec}: expected NAME=path/to/main.js`);
   return { name: spec.slice(0, at), main: spec.slice(at + 1) };
 });
+const configs = new Map(
+  (args.config ?? []).map((spec) => {
+    const at = spec.indexOf('=');
+    if (at < 1) throw new Error(`--config ${spec}: expected NAME=file.yaml`);
+    return [spec.slice(0, at), spec.slice(at + 1)] as const;
+  }),
+);
 const LOAD = fileURLToPath(new URL('./load.ts', import.meta.url));
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
@@ -103,7 +114,7 @@ async function measure(build: { name: string; main: string }, run: number): Prom
       ...nodeArgs,
       build.main,
       'serve',
-      ...benchConfigArgs(dir, undefined),
+      ...benchConfigArgs(dir, configs.get(build.name)),
       '--host',
       '127.0.0.1',
       '--port',

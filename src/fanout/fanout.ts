@@ -1,7 +1,7 @@
 import * as nip40 from '../nips/nip40.js';
 import { mayRead, type ReadRules } from '../policy/read.js';
 import { eoseFrame } from '../protocol/frames.js';
-import type { StoredAnswer } from '../store/stored-answer.js';
+import type { PackedAnswer, StoredAnswer } from '../store/stored-answer.js';
 import type { CommittedBatch, CommittedEvent } from './committed.js';
 import { SubscriptionIndex } from './match.js';
 import { Outbox } from './outbox.js';
@@ -51,14 +51,21 @@ export class Fanout {
    * Sends a subscription its stored answer, EOSE, then the events held meanwhile that came after the
    * answer's snapshot, in one corked write. Returns how many held events were sent.
    */
-  answer(subscription: LiveSubscription, answer: StoredAnswer): number {
+  answer(subscription: LiveSubscription, answer: StoredAnswer | PackedAnswer): number {
     const { client, framePrefix, subId } = subscription;
     const held = subscription.held;
     subscription.held = undefined;
     subscription.answeredAt = answer.commitSeq;
     let sent = 0;
     client.batch(() => {
-      for (const json of answer.events) client.send(`${framePrefix}${json}]`);
+      if ('events' in answer) for (const json of answer.events) client.send(`${framePrefix}${json}]`);
+      else {
+        let start = 0;
+        for (const end of answer.ends) {
+          client.send(answer.frames.subarray(start, end));
+          start = end;
+        }
+      }
       client.send(eoseFrame(subId));
       if (held === undefined) return;
       for (const event of held) {

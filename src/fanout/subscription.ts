@@ -5,7 +5,8 @@ export interface LiveConnection {
   /** NIP-42: the pubkeys it authenticated as (read rules). */
   readonly authenticated: ReadonlySet<string>;
   readonly closed: boolean;
-  send(frame: string): void;
+  /** One text frame: a string, or its UTF-8 bytes. */
+  send(frame: string | Uint8Array): void;
   /** Runs `sends` with the socket corked, so a burst of frames leaves in few syscalls. */
   batch(sends: () => void): void;
 }

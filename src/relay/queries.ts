@@ -6,7 +6,7 @@ import { closedFrame, countFrame } from '../protocol/frames.js';
 import { reason } from '../protocol/prefixes.js';
 import { ReaderPool } from '../store/readers.js';
 import type { SharedBudget } from '../worker/shared-budget.js';
-import type { StoredAnswer } from '../store/stored-answer.js';
+import { answerSize, type PackedAnswer, type StoredAnswer } from '../store/stored-answer.js';
 import type { Fanout } from '../fanout/fanout.js';
 import type { Client, ClientSubscription } from './client.js';
 import type { RelayStore } from './relay-store.js';
@@ -59,7 +59,7 @@ export class Queries {
 
   /** Sends the stored events and EOSE of a subscription just registered live; `started`: when the REQ came (metrics). */
   answerReq(subscription: ClientSubscription, started: number): void {
-    const { client, subId, filters } = subscription;
+    const { client, subId, filters, framePrefix } = subscription;
     const pool = this.pool;
     if (pool === undefined || !needsReader(filters, this.deps.minLimit())) {
       try {
@@ -70,7 +70,7 @@ export class Queries {
       }
     }
     this.track(
-      pool.answer(filters, this.deps.now()).then(
+      pool.answer(filters, this.deps.now(), framePrefix).then(
         (stored) => {
           if (client.closed || client.subscriptions.get(subId) !== subscription) return; // closed, replaced or gone
           this.sendStored(subscription, stored, started);
@@ -129,9 +129,9 @@ export class Queries {
     this.underway.add(tracked);
   }
 
-  private sendStored(subscription: ClientSubscription, answer: StoredAnswer, started: number): void {
+  private sendStored(subscription: ClientSubscription, answer: StoredAnswer | PackedAnswer, started: number): void {
     // Counted before the answer leaves: a client that reads /metrics after its EOSE sees it counted.
-    this.deps.metrics.reqAnswered(started, answer.events.length);
+    this.deps.metrics.reqAnswered(started, answerSize(answer));
     this.deps.fanout.answer(subscription, answer);
   }
 

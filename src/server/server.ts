@@ -36,7 +36,7 @@ class SocketClient implements Client {
     readonly site: ServerSite,
   ) {}
 
-  send(frame: string): void {
+  send(frame: string | Uint8Array): void {
     if (!this.closed && !this.socket.send(frame)) this.cutOff();
   }
 

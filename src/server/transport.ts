@@ -32,8 +32,8 @@ export const readsBody = (route: HttpRoute): route is BodyReader => 'answer' in 
 
 /** One open WebSocket, as the listener drives it. */
 export interface WireSocket {
-  /** Sends one text frame; false when the socket is now over its outbound limit (the listener closes it). */
-  send(text: string): boolean;
+  /** Sends one text frame (a string, or its UTF-8 bytes); false when the socket is now over its outbound limit (the listener closes it). */
+  send(text: string | Uint8Array): boolean;
   /** Runs `sends` so that the frames they send leave in few writes; false when that left the socket over its limit. */
   cork(sends: () => void): boolean;
   /** Outbound bytes not yet taken by the network (for the log). */

@@ -116,7 +116,7 @@ export const wsTransport: Transport = {
       const wire: WireSocket = {
         send: (frame) => {
           if (closed) return true;
-          ws.send(frame);
+          ws.send(frame, { binary: false });
           return corked || withinLimit();
         },
         cork: (sends) => {

@@ -9,7 +9,7 @@ import { SharedBudget } from '../worker/shared-budget.js';
 import { openReadOnly } from './open.js';
 import { QueryRunner } from './query.js';
 import type { ReaderRequest, ReaderReply } from './readers.js';
-import { storedAnswers } from './stored-answer.js';
+import { packAnswer, storedAnswers, type PackedAnswer } from './stored-answer.js';
 
 const port = parentPort;
 if (!port) throw new Error('reader-worker must run in a worker thread');
@@ -20,7 +20,7 @@ const answer = storedAnswers(db, runner);
 function run(request: ReaderRequest): unknown {
   switch (request.op) {
     case 'answer':
-      return answer(request.filters, request.now);
+      return packAnswer(answer(request.filters, request.now), request.framePrefix!);
     case 'count':
       return runner.count(request.filters, request.now);
     case 'pubkeys':
@@ -46,7 +46,10 @@ port.on('message', (request: ReaderRequest | { op: 'stop' }) => {
   try {
     const result = run(request);
     reply = { seq: request.seq, result };
-    if (request.op === 'keys' && typeof result !== 'string') {
+    if (request.op === 'answer') {
+      const { frames, ends } = result as PackedAnswer;
+      transfer = [frames.buffer, ends.buffer] as ArrayBuffer[]; // each its own buffer (packAnswer)
+    } else if (request.op === 'keys' && typeof result !== 'string') {
       const { timestamps, ids, prefix } = result as NegStorageParts;
       transfer = [timestamps.buffer, ids.buffer, prefix.buffer] as ArrayBuffer[]; // each its own buffer (NegStorageBuilder.finish)
     }

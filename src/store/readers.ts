@@ -3,7 +3,7 @@ import type { CompiledFilter } from '../filter/compile.js';
 import { NegStorage, type BudgetRefusal, type NegStorageParts } from '../nips/nip77.js';
 import type { SharedBudget } from '../worker/shared-budget.js';
 import { startWorker } from '../worker/start.js';
-import type { StoredAnswer } from './stored-answer.js';
+import type { PackedAnswer } from './stored-answer.js';
 
 /** One request to a reader thread (reader-worker.ts); `filters` cross by structured clone (Sets included). */
 export type ReaderRequest = {
@@ -11,6 +11,8 @@ export type ReaderRequest = {
   op: 'answer' | 'count' | 'pubkeys' | 'keys';
   filters: readonly CompiledFilter[];
   now: number;
+  /** answer: `["EVENT","<subscription id>",`, the start of every frame. */
+  framePrefix?: string;
   /** keys: at most this many rows. */
   max?: number;
   /** keys: a SharedBudget's buffer and row, charged as the rows are read. */
@@ -53,8 +55,8 @@ export class ReaderPool {
   }
 
   /** The stored events and the commit sequence number they were read at (src/store/stored-answer.ts). */
-  answer(filters: readonly CompiledFilter[], now: number): Promise<StoredAnswer> {
-    return this.send({ op: 'answer', filters, now }) as Promise<StoredAnswer>;
+  answer(filters: readonly CompiledFilter[], now: number, framePrefix: string): Promise<PackedAnswer> {
+    return this.send({ op: 'answer', filters, now, framePrefix }) as Promise<PackedAnswer>;
   }
 
   count(filters: readonly CompiledFilter[], now: number): Promise<number> {

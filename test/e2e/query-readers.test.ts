@@ -60,6 +60,26 @@ describe('query readers (query.readers: 1)', () => {
     expect(framesOf(client, 'big').filter((f) => f[0] === 'EVENT')).toHaveLength(stored.length);
   });
 
+  it('a reader answer (frames built as bytes on the reader) equals the inline one, multi-byte text and subscription id included', async () => {
+    const client = await connect();
+    const texts = ['naïve café', '🌍🚀 emoji', '日本語のノート', 'quotes " and \\ backslash\ttab\nline', 'ÿ Latin-1 edge'];
+    const wide = texts.map((content, i) => signed(alice, { kind: 30_001 + i, created_at: t + 100 + i, content, tags: [['d', content]] }));
+    for (const event of wide) expect((await client.publish(event))[2]).toBe(true);
+    const subId = 'wide 🌍 "sub" ü';
+    client.sendTogether(
+      ['REQ', subId, { kinds: wide.map((e) => e.kind), limit: 500 }],
+      ['REQ', 'inline', { kinds: wide.map((e) => e.kind), limit: 10 }],
+    );
+    await client.next((f) => f[0] === 'EOSE' && f[1] === subId);
+    const events = (id: string): unknown[] =>
+      framesOf(client, id)
+        .filter((f) => f[0] === 'EVENT')
+        .map((f) => f[2]);
+    expect(client.frames.filter((f) => f[0] === 'EOSE').map((f) => f[1])).toEqual(['inline', subId]);
+    expect(events(subId)).toEqual([...wide].reverse());
+    expect(events(subId)).toEqual(events('inline'));
+  });
+
   it('a REQ without limit counts as default_limit (unset: max_limit, 500), so it goes to the reader too', async () => {
     const client = await connect();
     client.sendTogether(['REQ', 'whole', { kinds: [1] }], ['REQ', 'small', { kinds: [0], limit: 10 }]);

@@ -13,12 +13,17 @@ import { compileFilter, type CompiledFilter } from '../../src/filter/compile.js'
 import { needsReader } from '../../src/relay/queries.js';
 import { EventStore } from '../../src/store/index.js';
 import { ReaderPool } from '../../src/store/readers.js';
+import { packAnswer, type PackedAnswer } from '../../src/store/stored-answer.js';
 import { SharedBudget } from '../../src/worker/shared-budget.js';
 
 const limits = { max_filter_values: 100, max_limit: 500, default_limit: 100 };
 const compile = (input: object): CompiledFilter => compileFilter(input, limits, { search: true }) as CompiledFilter;
 const hex = (bytes: number): string => randomBytes(bytes).toString('hex');
 const T0 = 1_700_000_000;
+const PREFIX = '["EVENT","sub \\"ü\\"",';
+/** The frames of a packed answer, decoded one by one. */
+const unpack = ({ frames, ends }: PackedAnswer): string[] =>
+  [...ends].map((end, i) => Buffer.from(frames.subarray(i === 0 ? 0 : ends[i - 1]!, end)).toString('utf8'));
 const authors = [hex(32), hex(32), hex(32)];
 const note = (i: number): NostrEvent => ({
   id: hex(32),
@@ -72,7 +77,10 @@ describe('ReaderPool', () => {
   it('query, count, pubkeys and keys agree with the store’s own connection', async () => {
     for (const inputs of shapes) {
       const filters = inputs.map(compile);
-      expect(await pool.answer(filters, T0)).toEqual(store.answer(filters, T0));
+      const inline = store.answer(filters, T0);
+      const packed = await pool.answer(filters, T0, PREFIX);
+      expect(packed.commitSeq).toBe(inline.commitSeq);
+      expect(unpack(packed)).toEqual(inline.events.map((json) => `${PREFIX}${json}]`));
       expect(await pool.count(filters, T0)).toBe(store.count(filters, T0));
       expect(await pool.pubkeys(filters, T0)).toEqual(store.pubkeys(filters, T0));
       const set = await pool.keys(filters[0]!, T0, 1000);
@@ -87,7 +95,7 @@ describe('ReaderPool', () => {
     expect(await pool.count(filters, T0)).toBe(0);
     const event = { ...note(1), kind: 7 };
     store.writeBatch([{ event, json: serialize(event) }]);
-    expect((await pool.answer(filters, T0)).events).toEqual([serialize(event)]);
+    expect(unpack(await pool.answer(filters, T0, PREFIX))).toEqual([`${PREFIX}${serialize(event)}]`]);
   });
 
   it('keys charge a budget shared with the reader thread: the set its size, a refusal nothing', async () => {
@@ -108,7 +116,18 @@ describe('ReaderPool', () => {
 
   it('a failing query rejects its promise and the reader keeps serving', async () => {
     const broken = { ...compile({ kinds: [1] }), search: { fts: '"unterminated', phrases: [['x']] } };
-    await expect(pool.answer([broken], T0)).rejects.toThrow(/query reader/);
+    await expect(pool.answer([broken], T0, PREFIX)).rejects.toThrow(/query reader/);
     expect(await pool.count([compile({ kinds: [1] })], T0)).toBe(store.count([compile({ kinds: [1] })], T0));
+  });
+});
+
+describe('packAnswer', () => {
+  it('packs each frame as UTF-8, one after another, whatever the characters', () => {
+    const events = ['{"content":"plain"}', '{"content":"naïve café"}', '{"content":"🌍 \\"quoted\\" \\\\ tab\\t"}', '{}'];
+    const packed = packAnswer({ events, commitSeq: 7 }, PREFIX);
+    expect(unpack(packed)).toEqual(events.map((json) => `${PREFIX}${json}]`));
+    expect(packed.frames.byteLength).toBe(packed.ends.at(-1));
+    expect(packed.commitSeq).toBe(7);
+    expect(packAnswer({ events: [], commitSeq: 1 }, PREFIX)).toMatchObject({ ends: new Uint32Array(0), commitSeq: 1 });
   });
 });
