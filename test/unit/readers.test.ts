@@ -96,6 +96,7 @@ describe('ReaderPool', () => {
     const event = { ...note(1), kind: 7 };
     store.writeBatch([{ event, json: serialize(event) }]);
     expect(unpack(await pool.answer(filters, T0, PREFIX))).toEqual([`${PREFIX}${serialize(event)}]`]);
+    expect(unpack(await pool.answer([compile({ kinds: [9999] })], T0, PREFIX))).toEqual([]);
   });
 
   it('keys charge a budget shared with the reader thread: the set its size, a refusal nothing', async () => {
