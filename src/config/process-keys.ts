@@ -127,7 +127,7 @@ export const QUERY_KEYS = {
     default: 500,
     reloadable: true,
     description:
-      'A REQ goes to a reader thread when the limits of its filters add up to at least this many events (or when it searches); cheaper REQs are answered on the main thread.',
+      'A REQ goes to a reader thread when the limits of its filters add up to at least this many events (or when it searches); a filter counts fewer when the store can hold fewer matches (ids; replaceable kinds by author; addressable kinds by author and d). Cheaper REQs are answered on the main thread.',
   }),
 };
 

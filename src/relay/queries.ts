@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { kindClass } from '../event/kinds.js';
 import type { CompiledFilter } from '../filter/compile.js';
 import * as nip45 from '../nips/nip45.js';
 import { buildStorage, type BudgetRefusal, type NegStorage } from '../nips/nip77.js';
@@ -29,17 +30,35 @@ export interface QueryDeps {
 }
 
 /**
- * Does this REQ go to a reader thread? When a filter searches (NIP-50), or when the filters' limits add
- * up to `minLimit` or more (an `ids` filter counts at most one row per id). Everything else is answered
- * inline: cheap queries cost 0.07–1.5 ms, less than a round trip to a thread (bench/README.md).
+ * Does this REQ go to a reader thread? When a filter searches (NIP-50), or when the rows its filters can
+ * return add up to `minLimit` or more: each filter's limit, or fewer when the store holds at most so many
+ * matches (rowBound). Everything else is answered inline: cheap queries cost 0.07–1.5 ms, less than a
+ * round trip to a thread (bench/README.md).
  */
 export function needsReader(filters: readonly CompiledFilter[], minLimit: number): boolean {
   let rows = 0;
   for (const filter of filters) {
     if (filter.search) return true;
-    rows += filter.ids ? Math.min(filter.ids.size, filter.limit) : filter.limit;
+    rows += Math.min(filter.limit, rowBound(filter));
   }
   return rows >= minLimit;
+}
+
+/**
+ * The most events the store can hold matching `filter`, whatever its limit: one per id; one per author and
+ * kind when every kind is replaceable (a profile asked without a limit); one per author, kind and `d` value
+ * when every kind is addressable and the `d` values are named. Infinity otherwise.
+ */
+export function rowBound(filter: CompiledFilter): number {
+  if (filter.ids) return filter.ids.size;
+  const { authors, kinds } = filter;
+  if (authors === undefined || kinds === undefined) return Number.POSITIVE_INFINITY;
+  const classes = new Set([...kinds].map(kindClass));
+  if (classes.size !== 1) return Number.POSITIVE_INFINITY;
+  if (classes.has('replaceable')) return authors.size * kinds.size;
+  const d = filter.tags.find(([name]) => name === 'd')?.[1];
+  if (classes.has('addressable') && d !== undefined) return authors.size * kinds.size * d.size;
+  return Number.POSITIVE_INFINITY;
 }
 
 /**

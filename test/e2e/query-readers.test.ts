@@ -80,6 +80,18 @@ describe('query readers (query.readers: 1)', () => {
     expect(events(subId)).toEqual(events('inline'));
   });
 
+  it('a profile asked without a limit is answered inline: the store holds one kind 0 per author', async () => {
+    const client = await connect();
+    client.sendTogether(['REQ', 'big', { kinds: [1], limit: 500 }], ['REQ', 'profile', { kinds: [0], authors: [alice.pubkey] }]);
+    await client.next((f) => f[0] === 'EOSE' && f[1] === 'big');
+    expect(client.frames.filter((f) => f[0] === 'EOSE').map((f) => f[1])).toEqual(['profile', 'big']);
+    expect(
+      framesOf(client, 'profile')
+        .filter((f) => f[0] === 'EVENT')
+        .map((f) => f[2]),
+    ).toEqual([profile]);
+  });
+
   it('a REQ without limit counts as default_limit (unset: max_limit, 500), so it goes to the reader too', async () => {
     const client = await connect();
     client.sendTogether(['REQ', 'whole', { kinds: [1] }], ['REQ', 'small', { kinds: [0], limit: 10 }]);

@@ -44,6 +44,23 @@ describe('needsReader', () => {
     expect(needsReader([compile({ ids: [hex(32), hex(32)], limit: 500 })], 500)).toBe(false);
     expect(needsReader([compile({ kinds: [1], limit: 0 })], 1)).toBe(false);
   });
+
+  it('counts the rows the store can hold when fewer than the limit: replaceable and named addressable events', () => {
+    // No limit given = default_limit, here 500: every one of these would go to a reader by its limit alone.
+    const compile = (input: object): CompiledFilter =>
+      compileFilter(input, { ...limits, default_limit: 500 }, { search: true }) as CompiledFilter;
+    const few = Array.from({ length: 10 }, () => hex(32));
+    const many = Array.from({ length: 100 }, () => hex(32));
+    expect(needsReader([compile({ kinds: [0], authors: [hex(32)] })], 500)).toBe(false);
+    expect(needsReader([compile({ kinds: [0, 3, 10002], authors: few })], 500)).toBe(false);
+    expect(needsReader([compile({ kinds: [0, 3, 10002], authors: few }), compile({ kinds: [0, 3], authors: many })], 200)).toBe(true);
+    expect(needsReader([compile({ kinds: [30023], authors: few, '#d': ['a', 'b'] })], 500)).toBe(false);
+    expect(needsReader([compile({ kinds: [30023], authors: few })], 500)).toBe(true);
+    expect(needsReader([compile({ kinds: [0, 1], authors: few })], 500)).toBe(true);
+    expect(needsReader([compile({ kinds: [0] })], 500)).toBe(true);
+    expect(needsReader([compile({ kinds: [0], authors: few, search: 'x' })], 500)).toBe(true);
+    expect(needsReader([compile({ '#e': [hex(32)] })], 500)).toBe(true);
+  });
 });
 
 describe('ReaderPool', () => {
