@@ -53,12 +53,16 @@ export function rowBound(filter: CompiledFilter): number {
   if (filter.ids) return filter.ids.size;
   const { authors, kinds } = filter;
   if (authors === undefined || kinds === undefined) return Number.POSITIVE_INFINITY;
-  const classes = new Set([...kinds].map(kindClass));
-  if (classes.size !== 1) return Number.POSITIVE_INFINITY;
-  if (classes.has('replaceable')) return authors.size * kinds.size;
-  const d = filter.tags.find(([name]) => name === 'd')?.[1];
-  if (classes.has('addressable') && d !== undefined) return authors.size * kinds.size * d.size;
-  return Number.POSITIVE_INFINITY;
+  let replaceable = 0;
+  let addressable = 0;
+  for (const kind of kinds) {
+    const kindIs = kindClass(kind);
+    if (kindIs === 'replaceable') replaceable++;
+    else if (kindIs === 'addressable') addressable++;
+  }
+  if (replaceable === kinds.size) return authors.size * kinds.size;
+  const d = addressable === kinds.size ? filter.tags.find(([name]) => name === 'd')?.[1] : undefined;
+  return d === undefined ? Number.POSITIVE_INFINITY : authors.size * kinds.size * d.size;
 }
 
 /**
