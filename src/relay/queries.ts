@@ -49,7 +49,7 @@ export function needsReader(filters: readonly CompiledFilter[], minLimit: number
  * kind when every kind is replaceable (a profile asked without a limit); one per author, kind and `d` value
  * when every kind is addressable and the `d` values are named. Infinity otherwise.
  */
-export function rowBound(filter: CompiledFilter): number {
+function rowBound(filter: CompiledFilter): number {
   if (filter.ids) return filter.ids.size;
   const { authors, kinds } = filter;
   if (authors === undefined || kinds === undefined) return Number.POSITIVE_INFINITY;
