@@ -41,6 +41,11 @@ export interface ConnectionThreadRole {
 
 export interface RelayOptions {
   logger?: Logger;
+  /**
+   * A reload sets the logger's level from `logging.level`: by default only when the relay made its logger
+   * from the config (a logger passed in keeps the level its owner gave it).
+   */
+  logLevelFromConfig?: boolean;
   verifier?: Verifier;
   /** Clock in unix seconds, for tests that move time. */
   now?: () => number;
@@ -90,6 +95,7 @@ export interface RunningRelay {
 /** Composition root: opens a site (store, relay, management) per virtual host and the default, then the server. */
 export async function startRelay(config: Config, options: RelayOptions = {}): Promise<RunningRelay> {
   const log = options.logger ?? createLogger(config.logging);
+  const logLevelFromConfig = options.logLevelFromConfig ?? options.logger === undefined;
   // First, so that a relay that cannot run the server asked for fails before it opens anything.
   const chosen = chooseServer(config.server.implementation);
   const role = options.connectionThread;
@@ -171,6 +177,7 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
         config: withPort(config, server.port),
         shared: shared!,
         log,
+        logLevelFromConfig,
         onManagementChanged: (site, from) => {
           sites[site]?.management.reread();
           listener.closeBlocked();
@@ -239,7 +246,7 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
     reloads[refused ? 'refused' : 'applied']++;
     const plans = refused ? dryRun : targets.map(([site, config, prefix]) => prefixed(site.reload(config), prefix));
     if (!refused) {
-      log.level = sites[0]!.config.logging.level;
+      if (logLevelFromConfig) log.level = sites[0]!.config.logging.level;
       connectionThreads?.reload(next);
     }
     const all = <T>(pick: (plan: ReloadPlan) => readonly T[]): T[] => plans.flatMap(pick);

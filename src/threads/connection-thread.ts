@@ -20,6 +20,7 @@ let running: RunningRelay;
 try {
   running = await startRelay(data.config, {
     logger,
+    logLevelFromConfig: data.logLevelFromConfig,
     connectionThread: {
       index: data.index,
       shared: data.shared,

@@ -40,6 +40,8 @@ export interface ThreadStart {
   config: Config;
   shared: ThreadSharedState;
   log: Logger;
+  /** Whether a reload sets the log level from `logging.level` (RelayOptions.logLevelFromConfig). */
+  logLevelFromConfig: boolean;
   /** A thread's NIP-86 change, for the main thread to apply (it then calls managementChanged). */
   onManagementChanged(site: number, from: number): void;
 }
@@ -89,6 +91,7 @@ export async function startConnectionThreads(start: ThreadStart): Promise<Connec
       shared: start.shared,
       writer,
       logLevel: start.log.level,
+      logLevelFromConfig: start.logLevelFromConfig,
     };
     const worker = startWorker('connection-thread', import.meta.url, { name: `connections-${index}`, workerData, transferList: [writer] });
     const thread: Running = { worker, exited: new Promise((resolve) => worker.once('exit', () => resolve())), reloads };

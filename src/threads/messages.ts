@@ -16,6 +16,8 @@ export interface ConnectionThreadData {
   readonly writer: MessagePort;
   /** The coordinator's log level (a reload may have changed it since the config was read). */
   readonly logLevel: string;
+  /** Whether a reload sets the log level from `logging.level` (the coordinator's logger follows the config). */
+  readonly logLevelFromConfig: boolean;
 }
 
 /** Coordinator → connection thread. */

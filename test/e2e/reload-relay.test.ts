@@ -6,6 +6,7 @@
 import { makeAuthEvent } from 'nostr-tools/nip42';
 import { getToken } from 'nostr-tools/nip98';
 import { finalizeEvent } from 'nostr-tools/pure';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/types.js';
 import type { Frame, RawClient } from '../helpers/client.js';
@@ -32,6 +33,22 @@ async function nip11(url: string): Promise<{ name: string; supported_nips: numbe
 }
 
 describe('RunningRelay.reload', () => {
+  it('logging.level: a logger passed in keeps its level; logLevelFromConfig makes it follow the reload', async () => {
+    const passedIn = pino({ level: 'silent' });
+    relay = await startTestRelay({}, { logger: passedIn });
+    const plan = relay.reload(withSection(relay.relay.config, 'logging', { level: 'debug' }));
+    expect(plan.applied).toContain('logging.level');
+    await relay.reloaded();
+    expect(passedIn.level).toBe('silent');
+    await relay.cleanup();
+
+    const following = pino({ level: 'silent' });
+    relay = await startTestRelay({}, { logger: following, logLevelFromConfig: true });
+    relay.reload(withSection(relay.relay.config, 'logging', { level: 'error' }));
+    await relay.reloaded();
+    expect(following.level).toBe('error');
+  });
+
   it('a new member list is used by a connection opened before the reload', async () => {
     const member = newKeys();
     const outsider = newKeys();
