@@ -35,6 +35,8 @@ export interface ConnectionThreadRole {
   shared: ThreadSharedState;
   /** Its channel to the coordinator's writer thread. */
   writer: MessagePort;
+  /** Connection threads of the process, the coordinator's included. */
+  threads: number;
   /** A NIP-86 change this thread made to site `site`, for the others. */
   managementChanged(site: number): void;
 }
@@ -138,6 +140,7 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
     negentropyBudget,
     localUrl: () => localUrl,
     server: chosen,
+    threads: role?.threads ?? threads,
     ...metricsOn,
     ...clustered,
   };

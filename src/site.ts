@@ -19,6 +19,7 @@ import { renderPage } from './site-page/render.js';
 import { compileFilter } from './filter/compile.js';
 import type { ServerChoice } from './server/choose.js';
 import type { ServerSite } from './server/server.js';
+import { readCacheKiB } from './store/open.js';
 import { EventStore } from './store/store.js';
 import type { RelayMetrics } from './relay/metrics.js';
 
@@ -56,13 +57,16 @@ export interface SiteDeps {
   metrics?: () => RelayMetrics;
   /** Cluster mode: this node's name and the peers' health, as last heard (NIP-11 and the page show them). */
   cluster?: () => ClusterInformation;
+  /** Connection threads of the process (server.threads): their read connections share one page cache budget. */
+  threads?: number;
   /** server.threads: the site's row of shared counters, and whether its relay prunes (only the main thread's). */
   relay?: Pick<RelayOptions, 'counters' | 'prunes' | 'sharedRateLimits' | 'metrics'> | undefined;
 }
 
 export function openSite(config: Config, names: readonly string[], deps: SiteDeps): Site {
   const log = names.length === 0 ? deps.log : deps.log.child({ site: names[0] });
-  const store = EventStore.open(config.storage.path, { synchronous: config.storage.synchronous });
+  const readConnections = (deps.threads ?? 1) * (1 + config.query.readers);
+  const store = EventStore.open(config.storage.path, { synchronous: config.storage.synchronous, cacheKiB: readCacheKiB(readConnections) });
   // Cluster mode: NIP-86 changes go to the other nodes through the outbox, like the events stored here.
   store.management.outbox = config.cluster.enabled;
   // NIP-86: lists and NIP-11 overrides persisted in the store; applied to policies and pages at once.

@@ -77,7 +77,7 @@ export class Queries {
 
   constructor(private readonly deps: QueryDeps) {
     const location = deps.store.location;
-    if (location !== undefined && deps.readers > 0) this.pool = new ReaderPool(location.path, deps.readers);
+    if (location !== undefined && deps.readers > 0) this.pool = new ReaderPool(location.path, deps.readers, location.options.cacheKiB);
   }
 
   /** Sends the stored events and EOSE of a subscription just registered live; `started`: when the REQ came (metrics). */

@@ -10,6 +10,26 @@ export interface OpenOptions {
    * back after an OS crash or power loss; fewer fsyncs, faster writes.
    */
   synchronous: 'full' | 'normal';
+  /** SQLite's page cache of this connection in KiB (readCacheKiB); absent = READ_CACHE_MAX_KIB. */
+  cacheKiB?: number;
+}
+
+/** The page cache of one connection that reads (the relay's own, a query reader's) at most, in KiB. */
+export const READ_CACHE_MAX_KIB = 64 * 1024;
+const READ_CACHE_MIN_KIB = 8 * 1024;
+/** What one database file's read connections share: with one thread and one reader, 64 MiB each, as before threads. */
+const READ_CACHE_BUDGET_KIB = 2 * READ_CACHE_MAX_KIB;
+/** The writer thread's and the pruner's connection: one per file, whatever the thread count. */
+const WRITER_CACHE_KIB = 64 * 1024;
+
+/**
+ * The page cache of each read connection to one file when `connections` of them are open (each connection
+ * thread has one, and each of its query readers one more): one budget divided between them, between 8 and
+ * 64 MiB each, so that connection threads (server.threads) do not multiply the relay's memory. The pages
+ * themselves stay in the OS page cache (and the mmap window), where a miss here finds them.
+ */
+export function readCacheKiB(connections: number): number {
+  return Math.max(READ_CACHE_MIN_KIB, Math.min(READ_CACHE_MAX_KIB, Math.floor(READ_CACHE_BUDGET_KIB / Math.max(1, connections))));
 }
 
 /**
@@ -19,7 +39,8 @@ export interface OpenOptions {
  * - `foreign_keys=OFF`: tag rows are deleted explicitly with their event (cheaper than an FK check
  *   on every tag insert; the only delete path is the store's own).
  * - `temp_store=MEMORY`: ORDER BY temp b-trees stay off disk.
- * - `cache_size` 64 MiB, `mmap_size` 256 MiB: hot indexes stay in memory, reads skip a copy.
+ * - `cache_size` options.cacheKiB (64 MiB with one connection thread, less with more: readCacheKiB),
+ *   `mmap_size` 256 MiB: hot indexes stay in memory, reads skip a copy.
  * - `busy_timeout` 5 s: another process (CLI export/prune) may hold the write lock briefly.
  * - `page_size` 8 KiB (new files only; set before WAL mode, which fixes it): tag and FTS index inserts
  *   dirty fewer pages per event (bench/README.md "Write path").
@@ -35,7 +56,7 @@ export function openDatabase(path: string, options: OpenOptions): BetterSqlite3.
   db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   db.pragma('foreign_keys = OFF');
   db.pragma('temp_store = MEMORY');
-  db.pragma('cache_size = -65536');
+  db.pragma(`cache_size = -${options.cacheKiB ?? READ_CACHE_MAX_KIB}`);
   db.pragma('mmap_size = 268435456');
   db.pragma('busy_timeout = 5000');
   db.pragma('wal_autocheckpoint = 4096');
@@ -53,6 +74,7 @@ export function openDatabase(path: string, options: OpenOptions): BetterSqlite3.
 export function openWriterConnection(path: string, options: OpenOptions): BetterSqlite3.Database {
   const db = openDatabase(path, options);
   db.pragma('mmap_size = 0');
+  db.pragma(`cache_size = -${WRITER_CACHE_KIB}`);
   return db;
 }
 
@@ -61,10 +83,10 @@ export function openWriterConnection(path: string, options: OpenOptions): Better
  * it read a consistent snapshot per statement while the writer commits; only read-side pragmas are set
  * (journal mode and page size belong to the writer).
  */
-export function openReadOnly(path: string): BetterSqlite3.Database {
+export function openReadOnly(path: string, cacheKiB = READ_CACHE_MAX_KIB): BetterSqlite3.Database {
   const db = new Database(path, { readonly: true, fileMustExist: true });
   db.pragma('temp_store = MEMORY');
-  db.pragma('cache_size = -65536');
+  db.pragma(`cache_size = -${cacheKiB}`);
   db.pragma('mmap_size = 268435456');
   db.pragma('busy_timeout = 5000');
   return db;

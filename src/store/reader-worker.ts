@@ -13,7 +13,8 @@ import { packAnswer, storedAnswers, type PackedAnswer } from './stored-answer.js
 
 const port = parentPort;
 if (!port) throw new Error('reader-worker must run in a worker thread');
-const db = openReadOnly((workerData as { path: string }).path);
+const { path, cacheKiB } = workerData as { path: string; cacheKiB?: number };
+const db = openReadOnly(path, cacheKiB);
 const runner = new QueryRunner(db);
 const answer = storedAnswers(db, runner);
 

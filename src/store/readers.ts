@@ -47,6 +47,8 @@ export class ReaderPool {
   constructor(
     private readonly path: string,
     private readonly size: number,
+    /** Each reader's SQLite page cache (OpenOptions.cacheKiB); absent = the default. */
+    private readonly cacheKiB?: number,
   ) {}
 
   /** Requests sent and not yet answered, over all readers. */
@@ -111,7 +113,10 @@ export class ReaderPool {
   }
 
   private spawn(): Reader {
-    const worker = startWorker('reader-worker', import.meta.url, { name: 'query-reader', workerData: { path: this.path } });
+    const worker = startWorker('reader-worker', import.meta.url, {
+      name: 'query-reader',
+      workerData: { path: this.path, cacheKiB: this.cacheKiB },
+    });
     worker.unref();
     const reader: Reader = { worker, busy: 0 };
     worker.on('message', (reply: ReaderReply) => {

@@ -74,6 +74,11 @@ export class EventStore {
     return `${dataVersion}.${ownChanges}`;
   }
 
+  /** SQLite's page cache of this connection, in KiB (OpenOptions.cacheKiB). */
+  pageCacheKiB(): number {
+    return -(this.db.pragma('cache_size', { simple: true }) as number);
+  }
+
   /** Is an event with this id stored? */
   has(id: string): boolean {
     return this.hasId.get(Buffer.from(id, 'hex')) !== undefined;

@@ -25,6 +25,7 @@ try {
       index: data.index,
       shared: data.shared,
       writer: data.writer,
+      threads: data.threads,
       managementChanged: (site) => tell({ type: 'management-changed', site }),
     },
   });

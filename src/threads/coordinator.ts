@@ -86,6 +86,7 @@ export async function startConnectionThreads(start: ThreadStart): Promise<Connec
     const writer = WriterThread.openChannel();
     const workerData: ConnectionThreadData = {
       index,
+      threads: start.count + 1,
       config: start.config,
       reload: lastReload,
       shared: start.shared,

@@ -6,6 +6,8 @@ import type { ThreadSharedState } from './shared-state.js';
 export interface ConnectionThreadData {
   /** Its row in the shared counters (the coordinator's own thread is row 0). */
   readonly index: number;
+  /** Connection threads of the process, the coordinator's included. */
+  readonly threads: number;
   /** The config, relay.port set to the port the coordinator listens on. */
   readonly config: Config;
   /** The last hot reload, when one was applied since the start: a thread started again applies it before it serves. */

@@ -45,6 +45,7 @@ describe('server.threads on the portable server', () => {
   it('runs one thread and says why', async () => {
     relay = await startTestRelay({ server: { threads: THREADS, implementation: 'ws' } });
     expect(relay.threads).toBe(1);
+    expect(relay.sites[0]!.store.pageCacheKiB()).toBe(65536); // one thread and its reader: 64 MiB each
   });
 });
 
@@ -238,6 +239,12 @@ describeNative('server.threads: 2', () => {
     reloader.close();
     const outcome = lines.filter((line) => line.msg === 'config reload applied' || line.msg === 'config reloaded');
     expect(outcome.map((line) => line.thread ?? 'main')).toEqual([1, 'main']);
+  });
+
+  it('the read connections of the threads share one page cache budget: 2 threads × (1 + 1 reader) get 32 MiB each', async () => {
+    const target = await start();
+    expect(target.threads).toBe(THREADS);
+    expect(target.sites[0]!.store.pageCacheKiB()).toBe(32768);
   });
 
   it('stop drains every thread: every acknowledged event is in the database, and each connection gets 1001', async () => {
