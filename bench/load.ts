@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { generateUnsignedEvents, loadDataset, Rng, MAX_EVENTS, type BenchEvent, type Dataset } from './dataset.js';
 import { readQueryDb } from './query-db.js';
-import { cpuSeconds, mainThreadCpuSeconds, peakRssKb, threadCpuSeconds } from './relay-process.js';
+import { cpuSeconds, mainThreadCpuSeconds, peakRssKb, pssKb, threadCpuSeconds } from './relay-process.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -846,7 +846,7 @@ export function renderTable(rows: Row[]): string {
 // Main
 
 /** With --relay-pid: the relay's busy threads per phase (% of a core; `main` first) and its peak RSS. */
-function renderThreads(rows: Row[], relayPeakRssMb: number | null): string {
+function renderThreads(rows: Row[], relayPeakRssMb: number | null, relayEndPssMb: number | null): string {
   if (relayPeakRssMb === null) return '';
   const lines = rows
     .filter((r) => !r.shape && r.relayThreads !== null)
@@ -854,7 +854,9 @@ function renderThreads(rows: Row[], relayPeakRssMb: number | null): string {
       const threads = r.relayThreads!.map((t) => `${t.main ? 'main' : `${t.name}/${t.tid}`} ${t.cpuPercent}`);
       return `relay threads, ${r.phase} (% of a core): ${threads.join(', ')}`;
     });
-  return `\n${[...lines, `relay peak RSS (VmHWM): ${relayPeakRssMb} MB`].join('\n')}\n`;
+  const pss =
+    relayEndPssMb === null || Number.isNaN(relayEndPssMb) ? '' : `; PSS at the end: ${relayEndPssMb} MB (a page mapped twice counted once)`;
+  return `\n${[...lines, `relay peak RSS (VmHWM): ${relayPeakRssMb} MB${pss}`].join('\n')}\n`;
 }
 
 /** The unsigned events of a database built by bench/query-db.ts, regenerated from its sidecar. */
@@ -941,6 +943,7 @@ async function main(): Promise<number> {
   }
 
   const relayPeakRssMb = opts.relayPid === undefined ? null : Math.round(peakRssKb(opts.relayPid) / 1024);
+  const relayEndPssMb = opts.relayPid === undefined ? null : Math.round(pssKb(opts.relayPid) / 1024);
   if (opts.json) {
     const out = {
       url: opts.url,
@@ -957,6 +960,7 @@ async function main(): Promise<number> {
       },
       dataset: { seed: dataset.seed, count: dataset.count, now: dataset.now, fromCache: dataset.fromCache },
       relayPeakRssMb,
+      relayEndPssMb,
       node: process.version,
       finishedAt: new Date().toISOString(),
       rows,
@@ -965,7 +969,7 @@ async function main(): Promise<number> {
   } else {
     process.stdout.write(
       `relay ${opts.url} (${label}); events=${dataset.count} connections=${opts.connections} inflight=${opts.inflight} ` +
-        `reqs=${opts.reqs} seconds=${opts.seconds}\n\n${renderTable(rows)}\n${renderThreads(rows, relayPeakRssMb)}`,
+        `reqs=${opts.reqs} seconds=${opts.seconds}\n\n${renderTable(rows)}\n${renderThreads(rows, relayPeakRssMb, relayEndPssMb)}`,
     );
   }
   const failed = rows.some((r) => r.sent > 0 && r.ok + r.rejected === 0);

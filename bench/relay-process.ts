@@ -69,6 +69,22 @@ export function peakRssKb(pid: number): number {
 }
 
 /**
+ * PSS of a process now, in KB: its resident pages with each shared page divided between the mappings of it,
+ * so a database file mapped by several SQLite connections (one per connection thread and query reader)
+ * counts once, where VmRSS counts it once per mapping. NaN where /proc has no smaps_rollup.
+ */
+export function pssKb(pid: number): number {
+  try {
+    const line = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Pss:'));
+    return Number(line?.split(/\s+/)[1] ?? NaN);
+  } catch {
+    return NaN;
+  }
+}
+
+/**
  * CPU seconds of each live thread of a process, by thread id. Thread names are often all the same
  * (every Node worker is "node"), so the thread id, which grows in creation order, tells them apart.
  */
