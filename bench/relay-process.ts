@@ -52,20 +52,22 @@ export async function waitForRelay(url: string, ms = 30_000): Promise<void> {
   throw new Error(`relay at ${url} did not answer within ${ms} ms`);
 }
 
+/** The number after `field` (e.g. `VmRSS:`) in /proc/<pid>/<file>, in KB; NaN when the line is missing. */
+function procKb(pid: number, file: string, field: string): number {
+  const line = readFileSync(`/proc/${pid}/${file}`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(field));
+  return Number(line?.split(/\s+/)[1] ?? NaN);
+}
+
 /** VmRSS of a process, in KB. */
 export function rssKb(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('VmRSS:'));
-  return Number(line?.split(/\s+/)[1] ?? NaN);
+  return procKb(pid, 'status', 'VmRSS:');
 }
 
 /** VmHWM of a process: the peak of its resident set since it started, in KB. */
 export function peakRssKb(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('VmHWM:'));
-  return Number(line?.split(/\s+/)[1] ?? NaN);
+  return procKb(pid, 'status', 'VmHWM:');
 }
 
 /**
@@ -75,10 +77,7 @@ export function peakRssKb(pid: number): number {
  */
 export function pssKb(pid: number): number {
   try {
-    const line = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8')
-      .split('\n')
-      .find((l) => l.startsWith('Pss:'));
-    return Number(line?.split(/\s+/)[1] ?? NaN);
+    return procKb(pid, 'smaps_rollup', 'Pss:');
   } catch {
     return NaN;
   }
