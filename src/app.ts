@@ -39,6 +39,8 @@ export interface ConnectionThreadRole {
   threads: number;
   /** A NIP-86 change this thread made to site `site`, for the others. */
   managementChanged(site: number): void;
+  /** A port to the main thread's query reader `index` of site `site` (the process has one set of readers). */
+  connectReader(site: number, index: number): Promise<MessagePort>;
 }
 
 export interface RelayOptions {
@@ -144,6 +146,8 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
     ...metricsOn,
     ...clustered,
   };
+  const readersOf = (site: number): Pick<SiteDeps, 'connectReader'> =>
+    role ? { connectReader: (index) => role.connectReader(site, index) } : {};
   const relayParts = (site: number): SiteDeps['relay'] =>
     shared && {
       counters: new Counters(shared.counters[site], row),
@@ -158,8 +162,10 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
   let server: RunningServer;
   let metrics: MetricsListener | undefined;
   try {
-    sites.push(openSite(config, [], { ...deps, relay: relayParts(0) }));
-    for (const [i, host] of config.hosts.entries()) sites.push(openSite(host.config, host.names, { ...deps, relay: relayParts(i + 1) }));
+    sites.push(openSite(config, [], { ...deps, relay: relayParts(0), ...readersOf(0) }));
+    for (const [i, host] of config.hosts.entries()) {
+      sites.push(openSite(host.config, host.names, { ...deps, relay: relayParts(i + 1), ...readersOf(i + 1) }));
+    }
     if (config.metrics.enabled && role === undefined) {
       const verifyQueueDepth = (): number => (verifier as { inFlight?: number }).inFlight ?? 0;
       const connectionThreadRestarts = (): number => connectionThreads?.restarts ?? 0;
@@ -186,6 +192,7 @@ export async function startRelay(config: Config, options: RelayOptions = {}): Pr
           listener.closeBlocked();
           connectionThreads?.managementChanged(site, from);
         },
+        readerPort: (site, index) => sites[site]?.relay.readerPort(index),
       }).catch(async (error: unknown) => {
         listener.stopListening();
         listener.closeConnections(1001, 'relay shutting down');

@@ -3,6 +3,7 @@
  * pruner) and NIP-11 document and page. startRelay opens one for the top-level config and one per
  * `hosts:` block; they share the listener, the verifier pool and the log.
  */
+import type { MessagePort } from 'node:worker_threads';
 import type { ReloadPlan } from './config/reload.js';
 import type { Config } from './config/types.js';
 import type { Verifier } from './event/verify.js';
@@ -12,6 +13,7 @@ import { supportedNips } from './nips/registry.js';
 import { Management } from './relay/management.js';
 import { managementPost } from './relay/management-http.js';
 import type { NegentropyBudget } from './relay/negentropy-budget.js';
+import { readerCount } from './relay/queries.js';
 import { Relay, type RelayOptions } from './relay/relay.js';
 import { pageAssets } from './site-page/assets.js';
 import { LiveStats } from './site-page/live.js';
@@ -61,12 +63,19 @@ export interface SiteDeps {
   threads?: number;
   /** server.threads: the site's row of shared counters, and whether its relay prunes (only the main thread's). */
   relay?: Pick<RelayOptions, 'counters' | 'prunes' | 'sharedRateLimits' | 'metrics'> | undefined;
+  /** A connection thread: a port to the main thread's query reader `index` of this site (one set of readers per process). */
+  connectReader?: (index: number) => Promise<MessagePort>;
 }
 
 export function openSite(config: Config, names: readonly string[], deps: SiteDeps): Site {
   const log = names.length === 0 ? deps.log : deps.log.child({ site: names[0] });
-  const readConnections = (deps.threads ?? 1) * (1 + config.query.readers);
-  const store = EventStore.open(config.storage.path, { synchronous: config.storage.synchronous, cacheKiB: readCacheKiB(readConnections) });
+  const threads = deps.threads ?? 1;
+  // One read connection per connection thread, and the process's readers, which every thread shares.
+  const readers = readerCount(config.query.readers, threads);
+  const store = EventStore.open(config.storage.path, {
+    synchronous: config.storage.synchronous,
+    cacheKiB: readCacheKiB(threads + readers),
+  });
   // Cluster mode: NIP-86 changes go to the other nodes through the outbox, like the events stored here.
   store.management.outbox = config.cluster.enabled;
   // NIP-86: lists and NIP-11 overrides persisted in the store; applied to policies and pages at once.
@@ -79,6 +88,7 @@ export function openSite(config: Config, names: readonly string[], deps: SiteDep
       nowMs: deps.nowMs,
       negentropyBudget: deps.negentropyBudget,
       metrics: deps.metrics?.(),
+      queryReaders: { count: readers, ...(deps.connectReader && { connect: deps.connectReader }) },
       ...deps.relay,
     });
   } catch (error) {

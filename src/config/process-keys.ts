@@ -112,15 +112,24 @@ export const VERIFY_KEYS = {
   }),
 };
 
+/** query.readers: "auto" (half the connection threads, at least 1, decided at start) or 0 to 64. */
+function parseReaders(value: unknown): ReturnType<Parser<'auto' | number>> {
+  if (value === 'auto') return { ok: true, value };
+  const count = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
+  if (typeof count === 'number' && Number.isInteger(count) && count >= 0 && count <= 64) return { ok: true, value: count };
+  return {
+    ok: false,
+    reason: `expected auto (half the connection threads, at least 1) or a whole number from 0 to 64, got ${JSON.stringify(value)}`,
+  };
+}
+
 /** Reader threads for long queries (src/store/readers.ts). */
 export const QUERY_KEYS = {
-  'query.readers': integer({
-    min: 0,
-    max: 64,
-    default: 1,
+  'query.readers': parsed(parseReaders, {
+    default: 'auto',
     reloadable: false,
     description:
-      'Reader threads, each with its own read-only connection, that run NIP-50 searches, COUNTs, NEG-OPEN sets and large-limit REQs off the event loop; 0 = every query on the main thread (always so for an in-memory store).',
+      'Reader threads of the process, each with its own read-only connection, that run NIP-50 searches, COUNTs, NEG-OPEN sets and large-limit REQs off the event loops; every connection thread sends its long queries to the same readers. auto = half the connection threads (server.threads), at least 1; 0 = every query on its connection thread (always so for an in-memory store).',
   }),
   'query.reader_min_limit': integer({
     min: 1,

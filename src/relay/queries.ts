@@ -1,3 +1,4 @@
+import type { MessagePort } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { kindClass } from '../event/kinds.js';
 import type { CompiledFilter } from '../filter/compile.js';
@@ -16,8 +17,8 @@ import type { RelayMetrics } from './metrics.js';
 /** What the query side needs from the relay. */
 export interface QueryDeps {
   readonly store: RelayStore;
-  /** query.readers (restart-only) when the store is a file; 0 = every query inline. */
-  readonly readers: number;
+  /** The query reader threads (restart-only) when the store is a file: count 0 = every query inline. */
+  readonly readers: QueryReaders;
   /** query.reader_min_limit, read per REQ (reloadable). */
   minLimit(): number;
   now(): number;
@@ -27,6 +28,20 @@ export interface QueryDeps {
   readonly fanout: Fanout;
   readonly metrics: RelayMetrics;
   readonly log: Logger;
+}
+
+/**
+ * The process's query readers of one database file (ReaderPool): `count` of them, started by this thread's
+ * pool or, with `connect`, by the main thread's, reached through ports it hands out (ReaderPool.through).
+ */
+export interface QueryReaders {
+  readonly count: number;
+  connect?(index: number): Promise<MessagePort>;
+}
+
+/** query.readers as a number: auto = half the connection threads, at least 1. */
+export function readerCount(configured: number | 'auto', threads: number): number {
+  return configured === 'auto' ? Math.max(1, Math.ceil(threads / 2)) : configured;
 }
 
 /**
@@ -77,7 +92,19 @@ export class Queries {
 
   constructor(private readonly deps: QueryDeps) {
     const location = deps.store.location;
-    if (location !== undefined && deps.readers > 0) this.pool = new ReaderPool(location.path, deps.readers, location.options.cacheKiB);
+    const { count, connect } = deps.readers;
+    if (location === undefined || count === 0) return;
+    this.pool = connect ? ReaderPool.through(count, connect) : ReaderPool.start(location.path, count, location.options.cacheKiB);
+  }
+
+  /** A port to query reader `index` for another connection thread's pool (ReaderPool.connect); undefined without readers. */
+  readerPort(index: number): MessagePort | undefined {
+    return this.pool?.connect(index);
+  }
+
+  /** Query reader threads this thread started and that run now. */
+  get readersStarted(): number {
+    return this.pool?.started ?? 0;
   }
 
   /** Sends the stored events and EOSE of a subscription just registered live; `started`: when the REQ came (metrics). */

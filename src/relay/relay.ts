@@ -1,3 +1,4 @@
+import type { MessagePort } from 'node:worker_threads';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
@@ -20,7 +21,7 @@ import type { RelayStore } from './relay-store.js';
 import { frameDigest, isEventFrame } from './known-events.js';
 import { NegentropySessions } from './negentropy.js';
 import { NegentropyBudget } from './negentropy-budget.js';
-import { Queries } from './queries.js';
+import { Queries, readerCount, type QueryReaders } from './queries.js';
 import { Subscriptions } from './subscriptions.js';
 import { RateLimits, type SharedRateLimits } from './rate-limits.js';
 import { BatchWriter, type CommitBatch } from './writer.js';
@@ -50,6 +51,8 @@ export interface RelayOptions {
   sharedRateLimits?: { tables: SharedRateLimits; row: number };
   /** Runs the retention pruner and the periodic backups (false in connection threads: the main thread's relay does). */
   prunes?: boolean;
+  /** The query readers (server.threads: the main thread's, shared); absent = query.readers of its own (auto = 1). */
+  queryReaders?: QueryReaders;
 }
 
 /**
@@ -180,7 +183,7 @@ export class Relay {
     });
     this.queries = new Queries({
       store,
-      readers: config.query.readers,
+      readers: options.queryReaders ?? { count: readerCount(config.query.readers, 1) },
       minLimit: () => this.state.config.query.reader_min_limit,
       now,
       unsubscribe: (subscription) => this.subscriptions.unsubscribe(subscription),
@@ -225,6 +228,16 @@ export class Relay {
   /** NIP-77 sessions and the records of their sets, on this relay. */
   negentropyUsage(): { sessions: number; records: number } {
     return this.negentropy.usage();
+  }
+
+  /** server.threads: a port to this relay's query reader `index`, for another connection thread's relay (src/threads/). */
+  readerPort(index: number): MessagePort | undefined {
+    return this.queries.readerPort(index);
+  }
+
+  /** Query reader threads this relay started and that run now (0 in a connection thread: it uses the main thread's). */
+  get readersStarted(): number {
+    return this.queries.readersStarted;
   }
 
   /** The config the relay runs with (after reloads: the reloadable keys of the last one applied). */

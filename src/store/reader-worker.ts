@@ -3,7 +3,7 @@
  * WAL database, answering with the store's own QueryRunner (same SQL builder, same statement cache), so
  * a long query never holds the relay's event loop.
  */
-import { parentPort, workerData, type TransferListItem } from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import { buildStorage, type NegStorageParts } from '../nips/nip77.js';
 import { SharedBudget } from '../worker/shared-budget.js';
 import { openReadOnly } from './open.js';
@@ -36,12 +36,8 @@ function run(request: ReaderRequest): unknown {
   }
 }
 
-port.on('message', (request: ReaderRequest | { op: 'stop' }) => {
-  if (request.op === 'stop') {
-    db.close();
-    port.close();
-    return;
-  }
+/** Answers `request` on the port it came from. */
+function serve(from: MessagePort, request: ReaderRequest): void {
   let reply: ReaderReply;
   let transfer: TransferListItem[] = [];
   try {
@@ -57,5 +53,27 @@ port.on('message', (request: ReaderRequest | { op: 'stop' }) => {
   } catch (error) {
     reply = { seq: request.seq, error: (error as Error).message };
   }
-  port.postMessage(reply, transfer);
+  from.postMessage(reply, transfer);
+}
+
+/** Ports from the pools of the process's other connection threads (ReaderPool.connect). */
+const ports = new Set<MessagePort>();
+
+port.on('message', (request: ReaderRequest | { op: 'stop' } | { op: 'connect'; port: MessagePort }) => {
+  switch (request.op) {
+    case 'stop':
+      for (const other of ports) other.close();
+      db.close();
+      port.close();
+      return;
+    case 'connect': {
+      const other = request.port;
+      ports.add(other);
+      other.on('message', (asked: ReaderRequest) => serve(other, asked));
+      other.once('close', () => ports.delete(other));
+      return;
+    }
+    default:
+      serve(port, request);
+  }
 });

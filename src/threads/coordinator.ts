@@ -1,4 +1,4 @@
-import type { Worker } from 'node:worker_threads';
+import type { MessagePort, Worker } from 'node:worker_threads';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { WriterThread } from '../store/writer-thread.js';
@@ -44,6 +44,8 @@ export interface ThreadStart {
   logLevelFromConfig: boolean;
   /** A thread's NIP-86 change, for the main thread to apply (it then calls managementChanged). */
   onManagementChanged(site: number, from: number): void;
+  /** A port to the main thread's query reader `index` of site `site` (Relay.readerPort), for a thread that asks. */
+  readerPort(site: number, index: number): MessagePort | undefined;
 }
 
 /** Writes a connection thread's log line with the coordinator's logger (its level, format and destination). */
@@ -111,6 +113,12 @@ export async function startConnectionThreads(start: ThreadStart): Promise<Connec
             return settleReloads();
           case 'management-changed':
             return start.onManagementChanged(message.site, index);
+          case 'reader': {
+            // Also while stopping: the main thread's readers close after every thread has drained.
+            const port = start.readerPort(message.site, message.index);
+            const reply: ToConnectionThread = { type: 'reader', site: message.site, index: message.index, port };
+            return worker.postMessage(reply, port ? [port] : []);
+          }
           case 'log':
             return relog(start.log, message.line);
         }

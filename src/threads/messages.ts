@@ -28,6 +28,8 @@ export type ToConnectionThread =
   | { type: 'reload'; config: Config }
   /** A site's NIP-86 state changed in another thread: re-read it, close connections from IPs now blocked. */
   | { type: 'management-changed'; site: number }
+  /** The port asked for with 'reader' (undefined: the main thread has no such reader, or is stopping). */
+  | { type: 'reader'; site: number; index: number; port: MessagePort | undefined }
   /** Stop listening, answer what is under way, close every connection and database, then say 'stopped'. */
   | { type: 'stop' };
 
@@ -37,6 +39,8 @@ export type FromConnectionThread =
   | { type: 'failed'; message: string }
   | { type: 'reloaded' }
   | { type: 'management-changed'; site: number }
+  /** A port to query reader `index` of site `site`, which the main thread's relay starts (one set per process). */
+  | { type: 'reader'; site: number; index: number }
   /** One line of its log, as JSON. */
   | { type: 'log'; line: string }
   | { type: 'stopped' };

@@ -241,10 +241,28 @@ describeNative('server.threads: 2', () => {
     expect(outcome.map((line) => line.thread ?? 'main')).toEqual([1, 'main']);
   });
 
-  it('the read connections of the threads share one page cache budget: 2 threads × (1 + 1 reader) get 32 MiB each', async () => {
+  it('the read connections share one page cache budget: 2 threads and the 1 reader they share get 42.7 MiB each', async () => {
     const target = await start();
     expect(target.threads).toBe(THREADS);
-    expect(target.sites[0]!.store.pageCacheKiB()).toBe(32768);
+    expect(target.sites[0]!.store.pageCacheKiB()).toBe(Math.floor((128 * 1024) / 3));
+  });
+
+  it('the threads share one query reader: long REQs and COUNTs asked on the other thread run on the main thread’s', async () => {
+    const target = await start();
+    const keys = newKeys();
+    const events = Array.from({ length: 30 }, (_, i) => signed(keys, { content: `long ${i}`, created_at: now() - i }));
+    const byThread = await openOnEveryThread(target);
+    const writer = byThread[0]![0]!;
+    const asker = byThread[1]![0]!; // thread 1: not the main thread, whose relay owns the readers
+    for (const event of events) expect(await writer.publish(event)).toEqual(['OK', event.id, true, '']);
+    expect(target.relay.readersStarted).toBe(0);
+    // limit 500 = query.reader_min_limit: a reader's query.
+    const answer = await asker.req('long', { authors: [keys.pubkey], limit: 500 });
+    expect(answer.events.map((event) => event.id)).toEqual(events.map((event) => event.id));
+    asker.send(['COUNT', 'c', { authors: [keys.pubkey] }]);
+    expect(await asker.next((f) => f[0] === 'COUNT')).toEqual(['COUNT', 'c', { count: events.length }]);
+    // Only the main thread starts readers; the other thread reached this one through a port.
+    expect(target.relay.readersStarted).toBe(1);
   });
 
   it('stop drains every thread: every acknowledged event is in the database, and each connection gets 1001', async () => {

@@ -8,6 +8,7 @@ import { isMap, isScalar, parseDocument, type YAMLMap } from 'yaml';
 import { ConfigError, defaultConfig, loadConfig, parseConfig, type ConfigProblem } from '../../src/config/load.js';
 import { SCHEMA } from '../../src/config/schema.js';
 import { defaultLimit } from '../../src/filter/compile.js';
+import { readerCount } from '../../src/relay/queries.js';
 import { valueAt } from '../helpers/config-values.js';
 
 const RELAY_YAML = fileURLToPath(new URL('../../config/relay.yaml', import.meta.url));
@@ -128,6 +129,21 @@ describe('problems', () => {
       'limits.max_event_tags: must be at least 0, got -1',
     ]);
     expect(parseConfig('relay:\n  port: 0\n', 'x').relay.port).toBe(0);
+  });
+
+  it('query.readers: auto (the default) or a whole number from 0 to 64; auto is half the threads, at least 1', () => {
+    expect(defaultConfig().query.readers).toBe('auto');
+    expect(parseConfig('query:\n  readers: 0\n', 'x').query.readers).toBe(0);
+    expect(parseConfig('query:\n  readers: "3"\n', 'x').query.readers).toBe(3);
+    for (const bad of ['-1', '65', '1.5', 'many']) {
+      expect(problemsOf(`query:\n  readers: ${bad}\n`)[0]).toMatchObject({
+        key: 'query.readers',
+        reason: expect.stringMatching(/^expected auto \(half the connection threads, at least 1\) or a whole number from 0 to 64, got /),
+      });
+    }
+    expect([1, 2, 3, 4, 8].map((threads) => readerCount('auto', threads))).toEqual([1, 1, 2, 2, 4]);
+    expect(readerCount(0, 8)).toBe(0);
+    expect(readerCount(3, 1)).toBe(3);
   });
 
   it('default_limit follows max_limit unless set, and may not exceed it', () => {

@@ -15,6 +15,7 @@ import { EventStore } from '../../src/store/index.js';
 import { ReaderPool } from '../../src/store/readers.js';
 import { packAnswer, type PackedAnswer } from '../../src/store/stored-answer.js';
 import { SharedBudget } from '../../src/worker/shared-budget.js';
+import { within } from '../helpers/wait.js';
 
 const limits = { max_filter_values: 100, max_limit: 500, default_limit: 100 };
 const compile = (input: object): CompiledFilter => compileFilter(input, limits, { search: true }) as CompiledFilter;
@@ -63,6 +64,16 @@ describe('needsReader', () => {
   });
 });
 
+const shapes = [
+  [{ kinds: [1], limit: 50 }],
+  [
+    { authors: [authors[0]], limit: 500 },
+    { '#t': ['t1'], limit: 20 },
+  ],
+  [{ search: 'purple', limit: 30 }],
+  [{ since: T0 - 100, until: T0 - 10 }],
+];
+
 describe('ReaderPool', () => {
   let dir: string;
   let store: EventStore;
@@ -73,23 +84,13 @@ describe('ReaderPool', () => {
     const path = join(dir, 'relay.sqlite');
     store = EventStore.open(path, { synchronous: 'normal' });
     store.writeBatch(Array.from({ length: 400 }, (_, i) => note(i)).map((event) => ({ event, json: serialize(event) })));
-    pool = new ReaderPool(path, 2);
+    pool = ReaderPool.start(path, 2);
   });
   afterAll(async () => {
     await pool?.close();
     store?.close();
     rmSync(dir, { recursive: true, force: true });
   });
-
-  const shapes = [
-    [{ kinds: [1], limit: 50 }],
-    [
-      { authors: [authors[0]], limit: 500 },
-      { '#t': ['t1'], limit: 20 },
-    ],
-    [{ search: 'purple', limit: 30 }],
-    [{ since: T0 - 100, until: T0 - 10 }],
-  ];
 
   it('query, count, pubkeys and keys agree with the store’s own connection', async () => {
     for (const inputs of shapes) {
@@ -147,5 +148,77 @@ describe('packAnswer', () => {
     expect(packed.frames.byteLength).toBe(packed.ends.at(-1));
     expect(packed.commitSeq).toBe(7);
     expect(packAnswer({ events: [], commitSeq: 1 }, PREFIX)).toMatchObject({ ends: new Uint32Array(0), commitSeq: 1 });
+  });
+});
+
+describe('ReaderPool.through: a connection thread’s pool over the main thread’s readers', () => {
+  let dir: string;
+  let store: EventStore;
+  let owner: ReaderPool;
+  let other: ReaderPool;
+  const asked: number[] = [];
+  const kinds1 = (): CompiledFilter[] => [compile({ kinds: [1] })];
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'commons-readers-through-'));
+    const path = join(dir, 'relay.sqlite');
+    store = EventStore.open(path, { synchronous: 'normal' });
+    store.writeBatch(Array.from({ length: 200 }, (_, i) => note(i)).map((event) => ({ event, json: serialize(event) })));
+    owner = ReaderPool.start(path, 2);
+    // In the relay the port crosses to another thread (src/threads/); here it stays in this one.
+    other = ReaderPool.through(2, async (index) => {
+      asked.push(index);
+      const port = owner.connect(index);
+      if (port === undefined) throw new Error('the query readers are closed');
+      return port;
+    });
+  });
+  afterAll(async () => {
+    await other?.close();
+    await owner?.close();
+    store?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers as the store does, through the owner’s threads, and starts none of its own', async () => {
+    for (const inputs of shapes) {
+      const filters = inputs.map(compile);
+      expect(unpack(await other.answer(filters, T0, PREFIX))).toEqual(store.answer(filters, T0).events.map((json) => `${PREFIX}${json}]`));
+      expect(await other.count(filters, T0)).toBe(store.count(filters, T0));
+    }
+    expect(other.started).toBe(0);
+    expect(owner.started).toBeGreaterThanOrEqual(1);
+    expect(asked[0]).toBe(0);
+  });
+
+  it('both pools busy at once use at most `size` reader threads between them', async () => {
+    const expected = store.count(kinds1(), T0);
+    const counts = await Promise.all(Array.from({ length: 24 }, (_, i) => (i % 2 === 0 ? owner : other).count(kinds1(), T0)));
+    expect(counts).toEqual(counts.map(() => expected));
+    expect(owner.started).toBeLessThanOrEqual(2);
+    expect(new Set(asked)).toEqual(new Set(asked.filter((index) => index < 2)));
+  });
+
+  it('readers that exit: the other pool asks again for its port and reaches a fresh thread', async () => {
+    const expected = store.count(kinds1(), T0);
+    expect(await other.count(kinds1(), T0)).toBe(expected);
+    const askedBefore = asked.length;
+    const gone = [owner.worker(0), owner.worker(1)].filter((worker) => worker !== undefined);
+    expect(gone.length).toBeGreaterThan(0);
+    await Promise.all(gone.map((worker) => worker.terminate()));
+    let answered = -1;
+    // Until the port's close is heard a request may fail ("went away"); none hangs, and the next one is answered.
+    for (let tries = 0; answered !== expected && tries < 100; tries++) answered = await other.count(kinds1(), T0).catch(() => -1);
+    expect(answered).toBe(expected);
+    expect(asked.length).toBeGreaterThan(askedBefore);
+    const fresh = [owner.worker(0), owner.worker(1)].filter((worker) => worker !== undefined);
+    expect(fresh.length).toBeGreaterThan(0);
+    for (const worker of fresh) expect(gone).not.toContain(worker);
+  });
+
+  it('once the owner is closed, the other pool’s requests fail instead of waiting', async () => {
+    await owner.close();
+    await expect(within(other.count(kinds1(), T0), 'a request after the owner closed')).rejects.toThrow(/query reader|closed/);
+    expect(owner.connect(0)).toBeUndefined();
   });
 });
