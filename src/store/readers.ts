@@ -27,7 +27,7 @@ interface Waiting {
 }
 
 /** Where a pool's requests to one reader thread go: the Worker (the pool that started it) or a port to it. */
-export interface ReaderEnd {
+interface ReaderEnd {
   postMessage(message: ReaderRequest): void;
 }
 
