@@ -113,7 +113,7 @@ export class Queries {
     const pool = this.pool;
     if (pool === undefined || !needsReader(filters, this.deps.minLimit())) {
       try {
-        return this.sendStored(subscription, this.deps.store.answer(filters, this.deps.now()), started);
+        return this.sendStored(subscription, this.deps.store.answerFrames(filters, this.deps.now(), framePrefix), started);
       } catch (error) {
         this.deps.unsubscribe(subscription);
         throw error;

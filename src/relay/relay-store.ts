@@ -1,7 +1,7 @@
 import type { CompiledFilter } from '../filter/compile.js';
 import type { PruneStatements } from '../retention/pruner.js';
 import type { StoreLocation } from '../store/store.js';
-import type { StoredAnswer } from '../store/stored-answer.js';
+import type { PackedAnswer, StoredAnswer } from '../store/stored-answer.js';
 import type { CommittedWrite, EventToWrite } from '../store/types.js';
 
 /** What the relay needs from storage. */
@@ -11,6 +11,8 @@ export interface RelayStore {
   commit(items: EventToWrite[]): CommittedWrite;
   /** Events expired at `now` (NIP-40) are left out of answer and count. */
   answer(filters: readonly CompiledFilter[], now: number): StoredAnswer;
+  /** answer() as EVENT frames (`framePrefix` + JSON + `]`) in one buffer, or the JSON when several filters are live. */
+  answerFrames(filters: readonly CompiledFilter[], now: number, framePrefix: string): StoredAnswer | PackedAnswer;
   count(filters: readonly CompiledFilter[], now: number): number;
   /** NIP-77: (created_at, id in hex) of matching unexpired events, oldest first, at most `max`; no JSON read. */
   negentropyKeys(filter: CompiledFilter, now: number, max: number): Iterable<[createdAt: number, idHex: string]>;

@@ -9,19 +9,21 @@ import { SharedBudget } from '../worker/shared-budget.js';
 import { openReadOnly } from './open.js';
 import { QueryRunner } from './query.js';
 import type { ReaderRequest, ReaderReply } from './readers.js';
-import { packAnswer, storedAnswers, type PackedAnswer } from './stored-answer.js';
+import { framedAnswers, packAnswer, type PackedAnswer } from './stored-answer.js';
 
 const port = parentPort;
 if (!port) throw new Error('reader-worker must run in a worker thread');
 const { path, cacheKiB } = workerData as { path: string; cacheKiB?: number };
 const db = openReadOnly(path, cacheKiB);
 const runner = new QueryRunner(db);
-const answer = storedAnswers(db, runner);
+const answer = framedAnswers(db, runner);
 
 function run(request: ReaderRequest): unknown {
   switch (request.op) {
-    case 'answer':
-      return packAnswer(answer(request.filters, request.now), request.framePrefix!);
+    case 'answer': {
+      const answered = answer(request.filters, request.now, request.framePrefix!);
+      return 'events' in answered ? packAnswer(answered, request.framePrefix!) : answered;
+    }
     case 'count':
       return runner.count(request.filters, request.now);
     case 'pubkeys':

@@ -6,7 +6,7 @@ import { openDatabase, type OpenOptions } from './open.js';
 import { QueryRunner } from './query.js';
 import { RetentionStatements } from './retention.js';
 import type { CommittedWrite, EventToWrite, WriteOutcome } from './types.js';
-import { storedAnswers, type StoredAnswer } from './stored-answer.js';
+import { framedAnswers, storedAnswers, type PackedAnswer, type StoredAnswer } from './stored-answer.js';
 import { createWriter } from './write.js';
 import { ManagementTables } from './management.js';
 
@@ -25,6 +25,7 @@ export class EventStore {
   private readonly versions: Database.Statement<[], [dataVersion: number, ownChanges: number]>;
   private readonly write: (items: readonly EventToWrite[]) => CommittedWrite;
   private readonly answerQuery: (filters: readonly CompiledFilter[], now: number) => StoredAnswer;
+  private readonly framedQuery: (filters: readonly CompiledFilter[], now: number, framePrefix: string) => StoredAnswer | PackedAnswer;
   private readonly reader: QueryRunner;
   /** Bounded statements for the retention pruner (src/retention/pruner.ts). */
   readonly retention: RetentionStatements;
@@ -50,6 +51,7 @@ export class EventStore {
     this.write = createWriter(db);
     this.reader = new QueryRunner(db);
     this.answerQuery = storedAnswers(db, this.reader);
+    this.framedQuery = framedAnswers(db, this.reader);
     this.retention = new RetentionStatements(db);
     this.management = new ManagementTables(db);
   }
@@ -108,6 +110,11 @@ export class EventStore {
   /** query(), with the commit sequence number of the snapshot it read (src/store/stored-answer.ts). */
   answer(filters: readonly CompiledFilter[], now: number = unixNow()): StoredAnswer {
     return this.answerQuery(filters, now);
+  }
+
+  /** answer(), as EVENT frames built by SQLite when one filter is live (src/store/stored-answer.ts framedAnswers). */
+  answerFrames(filters: readonly CompiledFilter[], now: number, framePrefix: string): StoredAnswer | PackedAnswer {
+    return this.framedQuery(filters, now, framePrefix);
   }
 
   /** Number of distinct stored events matching any filter, unexpired at `now` (limits ignored). */

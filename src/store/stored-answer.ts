@@ -38,6 +38,22 @@ export function storedAnswers(
   });
 }
 
+/**
+ * storedAnswers, as frames built by SQLite (QueryRunner.frames) when the REQ has one live filter; else the
+ * JSON strings (several filters are merged in JavaScript).
+ */
+export function framedAnswers(
+  db: Database.Database,
+  runner: QueryRunner,
+): (filters: readonly CompiledFilter[], now: number, framePrefix: string) => StoredAnswer | PackedAnswer {
+  const commitSeq = db.prepare<[], number>('SELECT seq FROM commit_seq').pluck();
+  return db.transaction((filters: readonly CompiledFilter[], now: number, framePrefix: string): StoredAnswer | PackedAnswer => {
+    const seq = commitSeq.get()!;
+    const framed = runner.frames(filters, now, framePrefix);
+    return framed ? { ...framed, commitSeq: seq } : { events: runner.query(filters, now), commitSeq: seq };
+  });
+}
+
 /** The answer's EVENT frames (`framePrefix` is `["EVENT","<subscription id>",`) packed into one buffer of their own. */
 export function packAnswer(answer: StoredAnswer, framePrefix: string): PackedAnswer {
   const prefix = Buffer.from(framePrefix);

@@ -31,7 +31,7 @@ const note = (i: number): NostrEvent => ({
   pubkey: authors[i % 3]!,
   created_at: T0 - i,
   kind: i % 2,
-  content: i % 5 === 0 ? 'purple rain' : 'grey',
+  content: i % 5 === 0 ? 'purple rain' : i % 3 === 0 ? 'grey 🌍 naïve "quoted"' : 'grey',
   sig: hex(64),
   tags: [['t', `t${i % 4}`]],
 });
@@ -74,16 +74,23 @@ const shapes = [
   [{ since: T0 - 100, until: T0 - 10 }],
 ];
 
+/** A database file in a fresh directory holding notes 0 … count − 1, and its store. */
+function openNotes(name: string, count: number): { dir: string; path: string; store: EventStore } {
+  const dir = mkdtempSync(join(tmpdir(), `commons-${name}-`));
+  const path = join(dir, 'relay.sqlite');
+  const store = EventStore.open(path, { synchronous: 'normal' });
+  store.writeBatch(Array.from({ length: count }, (_, i) => note(i)).map((event) => ({ event, json: serialize(event) })));
+  return { dir, path, store };
+}
+
 describe('ReaderPool', () => {
   let dir: string;
   let store: EventStore;
   let pool: ReaderPool;
 
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'commons-readers-'));
-    const path = join(dir, 'relay.sqlite');
-    store = EventStore.open(path, { synchronous: 'normal' });
-    store.writeBatch(Array.from({ length: 400 }, (_, i) => note(i)).map((event) => ({ event, json: serialize(event) })));
+    let path: string;
+    ({ dir, path, store } = openNotes('readers', 400));
     pool = ReaderPool.start(path, 2);
   });
   afterAll(async () => {
@@ -160,10 +167,8 @@ describe('ReaderPool.through: a connection thread’s pool over the main thread�
   const kinds1 = (): CompiledFilter[] => [compile({ kinds: [1] })];
 
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'commons-readers-through-'));
-    const path = join(dir, 'relay.sqlite');
-    store = EventStore.open(path, { synchronous: 'normal' });
-    store.writeBatch(Array.from({ length: 200 }, (_, i) => note(i)).map((event) => ({ event, json: serialize(event) })));
+    let path: string;
+    ({ dir, path, store } = openNotes('readers-through', 200));
     owner = ReaderPool.start(path, 2);
     // In the relay the port crosses to another thread (src/threads/); here it stays in this one.
     other = ReaderPool.through(2, async (index) => {

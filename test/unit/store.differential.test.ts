@@ -12,7 +12,9 @@ import type { NostrEvent } from '../../src/event/types.js';
 import { serialize } from '../../src/event/validate.js';
 import { compileFilter, type CompiledFilter } from '../../src/filter/compile.js';
 import { matchFilter } from '../../src/filter/match.js';
+import { unixNow } from '../../src/event/clock.js';
 import { EventStore } from '../../src/store/index.js';
+import type { PackedAnswer } from '../../src/store/stored-answer.js';
 import type { WriteOutcome } from '../../src/store/types.js';
 
 /** mulberry32: a small seeded PRNG, so the event set is the same on every run. */
@@ -137,6 +139,11 @@ const filterArb = fc
     return filter;
   });
 
+/** A subscription id with a quote and a non-ASCII letter: frame lengths are counted in bytes. */
+const PREFIX = '["EVENT","s\\"ü",';
+const unpack = ({ frames, ends }: PackedAnswer): string[] =>
+  [...ends].map((end, i) => Buffer.from(frames.subarray(i === 0 ? 0 : ends[i - 1]!, end)).toString('utf8'));
+
 describe('store vs naive model', () => {
   let dir: string;
   let store: EventStore;
@@ -165,15 +172,21 @@ describe('store vs naive model', () => {
     expect(all).toEqual([...model.stored.values()].sort(newestFirst).map(serialize));
   });
 
-  it('query and count agree with matchFilter on random filter groups', () => {
+  it('query, its frames and count agree with matchFilter on random filter groups', () => {
     const events = [...model.stored.values()];
     let nonEmpty = 0;
     let cut = 0;
+    let framedBySqlite = 0;
     fc.assert(
       fc.property(fc.array(filterArb, { minLength: 1, maxLength: 3 }), (inputs) => {
         const filters = inputs.map(compile);
         const expected = oracle(events, filters).map(serialize);
         expect(store.query(filters)).toEqual(expected);
+        // The same answer as EVENT frames: built by SQLite in one buffer (one live filter), else the strings.
+        const framed = store.answerFrames(filters, unixNow(), PREFIX);
+        if ('ends' in framed && expected.length > 0) framedBySqlite++;
+        const frames = 'ends' in framed ? unpack(framed) : framed.events.map((json) => `${PREFIX}${json}]`);
+        expect(frames).toEqual(expected.map((json) => `${PREFIX}${json}]`));
         if (expected.length > 0) nonEmpty++;
         const all = oracle(
           events,
@@ -191,5 +204,6 @@ describe('store vs naive model', () => {
     // The generator must exercise matches and limits, not just empty answers.
     expect(nonEmpty).toBeGreaterThan(700);
     expect(cut).toBeGreaterThan(300);
+    expect(framedBySqlite).toBeGreaterThan(300);
   });
 });
