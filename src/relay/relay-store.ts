@@ -9,9 +9,10 @@ export interface RelayStore {
   has(id: string): boolean;
   /** Writes a batch in one transaction: outcomes in order, and the batch's commit sequence number. */
   commit(items: EventToWrite[]): CommittedWrite;
-  /** Events expired at `now` (NIP-40) are left out of answer and count. */
-  answer(filters: readonly CompiledFilter[], now: number): StoredAnswer;
-  /** answer() as EVENT frames (`framePrefix` + JSON + `]`) in one buffer, or the JSON when several filters are live. */
+  /**
+   * The stored answer as EVENT frames (`framePrefix` + JSON + `]`) in one buffer, or its JSON strings when
+   * several filters are live. Events expired at `now` (NIP-40) are left out of answers and counts.
+   */
   answerFrames(filters: readonly CompiledFilter[], now: number, framePrefix: string): StoredAnswer | PackedAnswer;
   count(filters: readonly CompiledFilter[], now: number): number;
   /** NIP-77: (created_at, id in hex) of matching unexpired events, oldest first, at most `max`; no JSON read. */

@@ -24,11 +24,9 @@ export class QueryRunner {
    * best rank first (bm25 across those filters), then the other filters' events newest first.
    */
   query(filters: readonly CompiledFilter[], now: number): string[] {
-    const live = filters.filter((filter) => filter.limit > 0 && !matchesNothing(filter));
+    const live = answering(filters);
     if (live.length === 0) return [];
-    // Only the index-only cutoff needs the number of expired rows; counted at most once per query.
-    let expired: number | undefined;
-    const slack = (): number => (expired ??= this.countExpired.get(now)!);
+    const slack = this.expiredSlack(now);
     if (live.length === 1) return this.limited(live[0]!, 'json', now, slack) as string[];
 
     const seen = new Set<number>();
@@ -77,12 +75,10 @@ export class QueryRunner {
    * are merged in JavaScript (query()).
    */
   frames(filters: readonly CompiledFilter[], now: number, framePrefix: string): { frames: Uint8Array; ends: Uint32Array } | undefined {
-    const live = filters.filter((filter) => filter.limit > 0 && !matchesNothing(filter));
+    const live = answering(filters);
     if (live.length === 0) return { frames: new Uint8Array(0), ends: new Uint32Array(0) };
     if (live.length > 1) return undefined;
-    let expired: number | undefined;
-    const slack = (): number => (expired ??= this.countExpired.get(now)!);
-    const { sql, params } = buildQuery(live[0]!, 'json', now, slack);
+    const { sql, params } = buildQuery(live[0]!, 'json', now, this.expiredSlack(now));
     // The 'json' statement ends in ORDER BY … LIMIT (or is a join driven by such a subquery): SQLite keeps a
     // subquery's order when it has a LIMIT, and group_concat takes the rows in the order they come.
     const statement = this.cached(
@@ -168,6 +164,12 @@ export class QueryRunner {
     return { sql, plan: rows.map((row) => row.detail) };
   }
 
+  /** How many stored events are expired at `now`: only the index-only cutoff needs it, counted at most once per query. */
+  private expiredSlack(now: number): () => number {
+    let expired: number | undefined;
+    return () => (expired ??= this.countExpired.get(now)!);
+  }
+
   /** The newest `limit` matches of one filter: 'json' strings or 'rows'. */
   private limited(filter: CompiledFilter, mode: 'json' | 'rows', now: number, slack: () => number): unknown[] {
     const { statement, params } = this.prepare(filter, mode, now, slack);
@@ -198,6 +200,10 @@ export class QueryRunner {
     return statement;
   }
 }
+
+/** The filters an answer reads: a limit above 0, and able to match. */
+const answering = (filters: readonly CompiledFilter[]): CompiledFilter[] =>
+  filters.filter((filter) => filter.limit > 0 && !matchesNothing(filter));
 
 /** since after until: nothing can match, no need to ask SQLite. */
 const emptyRange = (filter: CompiledFilter): boolean =>

@@ -250,7 +250,8 @@ describeNative('server.threads: 2', () => {
   it('the threads share one query reader: long REQs and COUNTs asked on the other thread run on the main thread’s', async () => {
     const target = await start();
     const keys = newKeys();
-    const events = Array.from({ length: 30 }, (_, i) => signed(keys, { content: `long ${i}`, created_at: now() - i }));
+    const newest = now(); // once: a second ticking between events would give two of them one created_at
+    const events = Array.from({ length: 30 }, (_, i) => signed(keys, { content: `long ${i}`, created_at: newest - i }));
     const byThread = await openOnEveryThread(target);
     const writer = byThread[0]![0]!;
     const asker = byThread[1]![0]!; // thread 1: not the main thread, whose relay owns the readers
