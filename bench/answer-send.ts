@@ -44,10 +44,9 @@ async function main(): Promise<void> {
   const answers = Number(args.answers);
   const limits = { max_filter_values: 100, max_limit: 500, default_limit: 100 };
   // A window that moves over the stored time range, so each answer reads other rows.
-  const range = new Database(args.db, { readonly: true })
-    .prepare('SELECT min(created_at), max(created_at) FROM events')
-    .raw(true)
-    .get() as [number, number];
+  const meta = new Database(args.db, { readonly: true });
+  const range = meta.prepare('SELECT min(created_at), max(created_at) FROM events').raw(true).get() as [number, number];
+  meta.close();
   const span = Math.max(1, range[1] - range[0]);
   const filterAt = (i: number): CompiledFilter =>
     compileFilter({ kinds: [1], until: range[1] - ((i * 7919 * 97) % span), limit: Number(args.limit) }, limits) as CompiledFilter;

@@ -23,8 +23,8 @@ const READ_CACHE_BUDGET_KIB = 2 * READ_CACHE_MAX_KIB;
 const WRITER_CACHE_KIB = 64 * 1024;
 
 /**
- * The page cache of each read connection to one file when `connections` of them are open (each connection
- * thread has one, and each of its query readers one more): one budget divided between them, between 8 and
+ * The page cache of each read connection to one file when `connections` of them are open (one per
+ * connection thread, and one per query reader, which the threads share): one budget divided between them, between 8 and
  * 64 MiB each, so that connection threads (server.threads) do not multiply the relay's memory. The pages
  * themselves stay in the OS page cache (and the mmap window), where a miss here finds them.
  */

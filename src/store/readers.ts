@@ -79,11 +79,6 @@ export class ReaderPool {
     return pool;
   }
 
-  /** Requests sent and not yet answered, over all readers. */
-  get pending(): number {
-    return this.waiting.size;
-  }
-
   /** Reader threads this pool started and that run now. */
   get started(): number {
     return this.readers.filter((reader) => reader?.worker !== undefined).length;
